@@ -1,0 +1,32 @@
+//! The GitHub REST protocol, pure: builds requests and reads responses for the operations a
+//! sync uses. No I/O here; `Transport` is the one door to the network.
+
+/// An HTTP request as the guest wants it sent. The host adds `Authorization`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HttpRequest {
+    pub method: String,
+    /// Absolute URL: `<api-base>/repos/...`.
+    pub url: String,
+    pub headers: Vec<(String, String)>,
+    pub body: Option<Vec<u8>>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HttpResponse {
+    pub status: u16,
+    /// Names in lowercase.
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl HttpResponse {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+    }
+}
+
+/// Sends one request. `Err` means no HTTP answer at all (refused by the host's policy,
+/// connection failure, timeout); every HTTP status is `Ok`.
+pub trait Transport {
+    fn send(&mut self, request: &HttpRequest) -> Result<HttpResponse, String>;
+}

@@ -1,0 +1,364 @@
+//! Domain types shared by every guest module: kinds, resources, targets, changes, conflicts,
+//! reports and errors. Plain Rust, no WIT: `component::conv` maps these to the WIT types.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+/// The 12 Hedgehog kinds. Order is the order of kinds in commit messages and reports.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum Kind {
+    #[serde(rename = "VPC")]
+    Vpc,
+    #[serde(rename = "VPCAttachment")]
+    VpcAttachment,
+    #[serde(rename = "VPCPeering")]
+    VpcPeering,
+    #[serde(rename = "IPv4Namespace")]
+    Ipv4Namespace,
+    External,
+    ExternalAttachment,
+    ExternalPeering,
+    Connection,
+    Server,
+    Switch,
+    SwitchGroup,
+    #[serde(rename = "VLANNamespace")]
+    VlanNamespace,
+}
+
+impl Kind {
+    pub const ALL: [Kind; 12] = [
+        Kind::Vpc,
+        Kind::VpcAttachment,
+        Kind::VpcPeering,
+        Kind::Ipv4Namespace,
+        Kind::External,
+        Kind::ExternalAttachment,
+        Kind::ExternalPeering,
+        Kind::Connection,
+        Kind::Server,
+        Kind::Switch,
+        Kind::SwitchGroup,
+        Kind::VlanNamespace,
+    ];
+
+    /// The Kubernetes spelling: `VPC`, `VPCAttachment`, `Switch`, ...
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Vpc => "VPC",
+            Kind::VpcAttachment => "VPCAttachment",
+            Kind::VpcPeering => "VPCPeering",
+            Kind::Ipv4Namespace => "IPv4Namespace",
+            Kind::External => "External",
+            Kind::ExternalAttachment => "ExternalAttachment",
+            Kind::ExternalPeering => "ExternalPeering",
+            Kind::Connection => "Connection",
+            Kind::Server => "Server",
+            Kind::Switch => "Switch",
+            Kind::SwitchGroup => "SwitchGroup",
+            Kind::VlanNamespace => "VLANNamespace",
+        }
+    }
+
+    /// Exact Kubernetes spelling only: `vpc` is not a kind.
+    pub fn parse(s: &str) -> Option<Kind> {
+        Kind::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+
+    /// The API group, from the CRDs.
+    pub fn group(self) -> &'static str {
+        match self {
+            Kind::Connection | Kind::Server | Kind::Switch | Kind::SwitchGroup | Kind::VlanNamespace => {
+                "wiring.githedgehog.com"
+            }
+            _ => "vpc.githedgehog.com",
+        }
+    }
+
+    /// `group/version`; both groups are `v1beta1` only (`v1alpha2` ended 2024-10-17).
+    pub fn api_version(self) -> &'static str {
+        match self.group() {
+            "wiring.githedgehog.com" => "wiring.githedgehog.com/v1beta1",
+            _ => "vpc.githedgehog.com/v1beta1",
+        }
+    }
+
+    /// Directory name under `managed/`: the CRD's plural. It is the lowercase kind plus `s`
+    /// except for `switches` (the CRDs, not the rule of thumb, are the truth).
+    pub fn plural(self) -> &'static str {
+        match self {
+            Kind::Vpc => "vpcs",
+            Kind::VpcAttachment => "vpcattachments",
+            Kind::VpcPeering => "vpcpeerings",
+            Kind::Ipv4Namespace => "ipv4namespaces",
+            Kind::External => "externals",
+            Kind::ExternalAttachment => "externalattachments",
+            Kind::ExternalPeering => "externalpeerings",
+            Kind::Connection => "connections",
+            Kind::Server => "servers",
+            Kind::Switch => "switches",
+            Kind::SwitchGroup => "switchgroups",
+            Kind::VlanNamespace => "vlannamespaces",
+        }
+    }
+
+    /// Longest name the fabric accepts for this kind.
+    pub fn max_name_len(self) -> usize {
+        match self {
+            Kind::Vpc | Kind::Ipv4Namespace | Kind::External => 11,
+            _ => 253,
+        }
+    }
+}
+
+impl fmt::Display for Kind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Names one CR. Namespace is never empty here (`default` is filled in).
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct ResourceRef {
+    pub kind: Kind,
+    pub namespace: String,
+    pub name: String,
+}
+
+impl fmt::Display for ResourceRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.namespace == DEFAULT_NAMESPACE {
+            write!(f, "{} {}", self.kind, self.name)
+        } else {
+            write!(f, "{} {}/{}", self.kind, self.namespace, self.name)
+        }
+    }
+}
+
+pub const DEFAULT_NAMESPACE: &str = "default";
+
+/// A CR exactly as a host handed it over: strings and JSON text, not yet trusted.
+/// Mirrors WIT `custom-resource`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RawResource {
+    pub kind: String,
+    pub api_version: Option<String>,
+    pub name: String,
+    pub namespace: String,
+    /// JSON object text; empty means `{}`.
+    pub labels: String,
+    /// JSON object text; empty means `{}`.
+    pub annotations: String,
+    /// JSON object text.
+    pub spec: String,
+}
+
+/// A validated CR (see `validate`): every field is what the fabric accepts.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Resource {
+    pub kind: Kind,
+    pub name: String,
+    pub namespace: String,
+    pub labels: BTreeMap<String, String>,
+    pub annotations: BTreeMap<String, String>,
+    pub spec: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Resource {
+    pub fn reference(&self) -> ResourceRef {
+        ResourceRef { kind: self.kind, namespace: self.namespace.clone(), name: self.name.clone() }
+    }
+}
+
+/// Mirrors WIT `identity`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Identity {
+    pub name: String,
+    pub email: String,
+}
+
+/// Where the FGD lives. Mirrors WIT `target`; holds no secret.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Target {
+    pub api_base: String,
+    pub owner: String,
+    pub repo: String,
+    pub branch: String,
+    pub directory: String,
+    pub committer: Option<Identity>,
+    pub message_prefix: String,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Action {
+    Create,
+    Update,
+    Delete,
+    Adopt,
+    Forget,
+}
+
+impl Action {
+    /// Writes or removes a file (as opposed to only updating the sync state).
+    pub fn touches_file(self) -> bool {
+        matches!(self, Action::Create | Action::Update | Action::Delete)
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Change {
+    pub path: String,
+    pub action: Action,
+    pub resource: ResourceRef,
+    pub base_sha: Option<String>,
+    pub remote_sha: Option<String>,
+    pub new_sha: Option<String>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ConflictKind {
+    ModifiedInGit,
+    DeletedInGit,
+    CreatedInGit,
+    DuplicatePath,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Conflict {
+    pub path: String,
+    pub kind: ConflictKind,
+    pub resource: ResourceRef,
+    pub expected_sha: Option<String>,
+    pub actual_sha: Option<String>,
+    pub git_content: Option<String>,
+    pub hnp_content: Option<String>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Side {
+    Git,
+    Hnp,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Resolution {
+    pub path: String,
+    pub take: Side,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SyncOptions {
+    pub dry_run: bool,
+    pub max_attempts: u32,
+    pub max_rate_limit_wait_secs: u64,
+    pub resolutions: Vec<Resolution>,
+}
+
+impl Default for SyncOptions {
+    fn default() -> Self {
+        SyncOptions { dry_run: false, max_attempts: 5, max_rate_limit_wait_secs: 300, resolutions: Vec::new() }
+    }
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SyncReport {
+    pub base_commit: Option<String>,
+    pub commit: Option<String>,
+    pub message: Option<String>,
+    pub changes: Vec<Change>,
+    pub conflicts: Vec<Conflict>,
+    pub unchanged: u32,
+    pub requests: u32,
+    pub attempts: u32,
+}
+
+/// A CR that fails validation. `field` is a dotted path such as `metadata.labels.app`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InvalidResource {
+    pub kind: String,
+    pub namespace: String,
+    pub name: String,
+    pub field: String,
+    pub message: String,
+}
+
+impl fmt::Display for InvalidResource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let kind = if self.kind.is_empty() { "resource" } else { &self.kind };
+        let name = if self.name.is_empty() { "<unnamed>" } else { &self.name };
+        if self.namespace.is_empty() || self.namespace == DEFAULT_NAMESPACE {
+            write!(f, "{kind} {name:?}: field {}: {}", self.field, self.message)
+        } else {
+            write!(f, "{kind} {}/{name}: field {}: {}", self.namespace, self.field, self.message)
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InvalidManifest {
+    pub source: String,
+    pub document: u32,
+    pub message: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RemoteError {
+    pub method: String,
+    pub url: String,
+    pub status: u16,
+    pub message: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RateLimit {
+    pub reset_at: u64,
+    pub message: String,
+}
+
+/// Mirrors WIT `sync-error`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", tag = "error", content = "detail")]
+pub enum SyncError {
+    InvalidResource(InvalidResource),
+    InvalidManifest(InvalidManifest),
+    InvalidTarget(String),
+    BranchNotFound(String),
+    Remote(RemoteError),
+    RateLimited(RateLimit),
+    Transport(String),
+    TooManyRaces(u32),
+    Source(String),
+}
+
+impl From<InvalidResource> for SyncError {
+    fn from(e: InvalidResource) -> Self {
+        SyncError::InvalidResource(e)
+    }
+}
+
+impl fmt::Display for SyncError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SyncError::InvalidResource(e) => write!(f, "invalid resource: {e}"),
+            SyncError::InvalidManifest(e) => {
+                write!(f, "invalid manifest {} (document {}): {}", e.source, e.document, e.message)
+            }
+            SyncError::InvalidTarget(m) => write!(f, "invalid target: {m}"),
+            SyncError::BranchNotFound(b) => write!(f, "branch {b:?} not found in the repository"),
+            SyncError::Remote(e) => write!(f, "GitHub {} {} answered {}: {}", e.method, e.url, e.status, e.message),
+            SyncError::RateLimited(r) => write!(f, "rate limited until epoch {}: {}", r.reset_at, r.message),
+            SyncError::Transport(m) => write!(f, "no answer from GitHub: {m}"),
+            SyncError::TooManyRaces(n) => {
+                write!(f, "another writer kept moving the branch; gave up after {n} attempts")
+            }
+            SyncError::Source(m) => write!(f, "HNP lookup failed: {m}"),
+        }
+    }
+}
+
+impl std::error::Error for SyncError {}
