@@ -224,7 +224,6 @@ pub enum ConflictKind {
     ModifiedInGit,
     DeletedInGit,
     CreatedInGit,
-    DuplicatePath,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -275,6 +274,7 @@ pub struct SyncReport {
     pub unchanged: u32,
     pub requests: u32,
     pub attempts: u32,
+    pub warnings: Vec<String>,
 }
 
 /// A CR that fails validation. `field` is a dotted path such as `metadata.labels.app`.
