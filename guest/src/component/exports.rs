@@ -1,0 +1,137 @@
+//! The exported interfaces: `logic` calls the pure modules, `sync` runs the engine over
+//! `wasi:http` and the host's `hnp` lookups.
+
+use super::bindings::exports::hedgehog::fgd_sync::{logic, sync};
+use super::bindings::hedgehog::fgd_sync::hnp;
+use super::bindings::hedgehog::fgd_sync::types as wit;
+use super::conv;
+use super::wasi::{WasiEnvironment, WasiHttp};
+use crate::engine::{self, Selection, Source};
+use crate::model::{self, RawResource, ResourceRef, SyncError};
+use crate::plan::PlanInput;
+use crate::{blob, classify, manifest, path, plan, render};
+
+pub struct Component;
+
+impl logic::Guest for Component {
+    fn render(cr: wit::CustomResource) -> Result<String, wit::InvalidResource> {
+        render::render_raw(&cr.into()).map_err(Into::into)
+    }
+
+    fn manifest_path(directory: String, r: wit::ResourceRef) -> Result<String, wit::InvalidResource> {
+        let reference = conv::resource_ref(&r)?;
+        let directory = path::normalize_directory(&directory).map_err(|e| model::InvalidResource {
+            kind: r.kind.clone(),
+            namespace: r.namespace.clone(),
+            name: r.name.clone(),
+            field: "directory".into(),
+            message: e.to_string(),
+        })?;
+        Ok(path::manifest_path(&directory, &reference))
+    }
+
+    fn blob_sha(content: Vec<u8>) -> String {
+        blob::blob_sha(&content)
+    }
+
+    fn classify(
+        base: Option<logic::FileVersion>,
+        rendered_at_base: Option<String>,
+        remote: Option<logic::FileVersion>,
+        desired: Option<logic::FileVersion>,
+    ) -> logic::Verdict {
+        let (base, remote, desired) = (base.map(Into::into), remote.map(Into::into), desired.map(Into::into));
+        classify::classify(base.as_ref(), rendered_at_base.as_deref(), remote.as_ref(), desired.as_ref()).into()
+    }
+
+    fn parse_manifests(source: String, text: String) -> Result<Vec<wit::CustomResource>, wit::SyncError> {
+        let resources = manifest::parse_manifests(&source, &text)?;
+        Ok(resources.into_iter().map(Into::into).collect())
+    }
+
+    fn plan(input: logic::PlanInput, message_prefix: String) -> Result<logic::CommitPlan, wit::SyncError> {
+        let directory = path::normalize_directory(&input.directory)?;
+        let deleted = input.deleted.iter().map(conv::resource_ref).collect::<Result<Vec<_>, _>>()?;
+        let input = PlanInput {
+            directory,
+            remote_files: input.remote_files.into_iter().collect(),
+            state: input.state,
+            contents: input.contents.into_iter().collect(),
+            desired: input.desired.into_iter().map(Into::into).collect(),
+            deleted,
+            complete: input.complete,
+            resolutions: input.resolutions.into_iter().map(Into::into).collect(),
+        };
+        Ok(plan::plan(&input, &message_prefix)?.into())
+    }
+}
+
+impl sync::Guest for Component {
+    fn plan_fabric(
+        fabric: String,
+        target: wit::Target,
+        options: wit::SyncOptions,
+    ) -> Result<wit::SyncReport, wit::SyncError> {
+        let mut options: model::SyncOptions = options.into();
+        options.dry_run = true;
+        run(&fabric, &Selection::Fabric, target, options)
+    }
+
+    fn sync_fabric(
+        fabric: String,
+        target: wit::Target,
+        options: wit::SyncOptions,
+    ) -> Result<wit::SyncReport, wit::SyncError> {
+        run(&fabric, &Selection::Fabric, target, options.into())
+    }
+
+    fn sync_resources(
+        fabric: String,
+        refs: Vec<wit::ResourceRef>,
+        target: wit::Target,
+        options: wit::SyncOptions,
+    ) -> Result<wit::SyncReport, wit::SyncError> {
+        let refs = refs.iter().map(conv::resource_ref).collect::<Result<Vec<_>, _>>()?;
+        run(&fabric, &Selection::Resources(refs), target, options.into())
+    }
+}
+
+fn run(
+    fabric: &str,
+    selection: &Selection,
+    target: wit::Target,
+    options: model::SyncOptions,
+) -> Result<wit::SyncReport, wit::SyncError> {
+    let report = engine::run(fabric, selection, &target.into(), &options, &mut WasiHttp, &mut HnpImport, &mut WasiEnvironment)?;
+    Ok(report.into())
+}
+
+/// The host's `hnp` import as the engine's `Source`.
+struct HnpImport;
+
+impl Source for HnpImport {
+    fn list(&mut self, fabric: &str) -> Result<Vec<RawResource>, String> {
+        Ok(hnp::list_resources(fabric)?.into_iter().map(Into::into).collect())
+    }
+
+    fn get(&mut self, fabric: &str, reference: &ResourceRef) -> Result<Option<RawResource>, String> {
+        Ok(hnp::get_resource(fabric, &reference.into())?.map(Into::into))
+    }
+
+    fn record(
+        &mut self,
+        fabric: &str,
+        reference: &ResourceRef,
+        path: &str,
+        blob_sha: &str,
+        commit: &str,
+    ) -> Result<(), String> {
+        hnp::record_synced(fabric, &reference.into(), path, blob_sha, commit)
+    }
+}
+
+impl From<model::InvalidResource> for wit::SyncError {
+    fn from(e: model::InvalidResource) -> Self {
+        SyncError::InvalidResource(e).into()
+    }
+}
