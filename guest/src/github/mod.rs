@@ -1,5 +1,13 @@
 //! The GitHub REST protocol, pure: builds requests and reads responses for the operations a
 //! sync uses. No I/O here; `Transport` is the one door to the network.
+//!
+//! * `requests`: checked URLs, required headers, JSON bodies;
+//! * `responses`: lenient parsers and GitHub's error messages;
+//! * `client`: the retry and rate-limit policy around a `Transport`.
+
+pub mod client;
+pub mod requests;
+pub mod responses;
 
 /// An HTTP request as the guest wants it sent. The host adds `Authorization`.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -1,0 +1,83 @@
+//! Writes one commit: a tree on top of the base tree, a commit with the head as its only
+//! parent, and a fast-forward-only ref update; plus the first commit of an empty repository.
+
+use crate::github::client::Client;
+use crate::github::requests::Repo;
+use crate::github::responses;
+use crate::model::{Identity, SyncError};
+use crate::plan::FileWrite;
+
+/// What the compare-and-swap on the branch did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum RefUpdate {
+    Moved,
+    /// Another writer moved the branch since we read it: re-read and re-plan.
+    Lost,
+}
+
+pub(crate) fn create_tree(
+    client: &mut Client<'_>,
+    repo: &Repo,
+    base_tree: &str,
+    writes: &[FileWrite],
+) -> Result<String, SyncError> {
+    let request = repo.create_tree(base_tree, writes);
+    let response = client.send(&request)?;
+    responses::parse_created_sha(&request, &response)
+}
+
+pub(crate) fn create_commit(
+    client: &mut Client<'_>,
+    repo: &Repo,
+    message: &str,
+    tree: &str,
+    parent: &str,
+    identity: Option<&Identity>,
+) -> Result<String, SyncError> {
+    let request = repo.create_commit(message, tree, parent, identity);
+    let response = client.send(&request)?;
+    responses::parse_created_sha(&request, &response)
+}
+
+/// `force: false` always: GitHub refuses to move the branch unless `commit` descends from
+/// the current head, so nobody's work is thrown away.
+pub(crate) fn update_ref(client: &mut Client<'_>, repo: &Repo, commit: &str) -> Result<RefUpdate, SyncError> {
+    let request = repo.update_ref(commit);
+    let response = client.send(&request)?;
+    match response.status {
+        200..=299 => Ok(RefUpdate::Moved),
+        409 => Ok(RefUpdate::Lost),
+        422 if responses::error_message(&response).to_ascii_lowercase().contains("not a fast forward") => {
+            Ok(RefUpdate::Lost)
+        }
+        _ => Err(responses::remote_error(&request, &response)),
+    }
+}
+
+/// What creating the first commit did.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) enum Init {
+    Created,
+    /// GitHub refused (409/422): most likely another writer created the file first. The
+    /// caller re-reads the branch and reports this error if the repository is still empty.
+    Refused(SyncError),
+}
+
+/// The Git Data API answers 409 in an empty repository, so the first commit (holding the
+/// empty sync state) goes through the Contents API.
+pub(crate) fn initialize(
+    client: &mut Client<'_>,
+    repo: &Repo,
+    state_path: &str,
+    state_text: &str,
+    message: &str,
+    identity: Option<&Identity>,
+) -> Result<Init, SyncError> {
+    let request = repo.put_contents(state_path, message, state_text, identity);
+    let response = client.send(&request)?;
+    match response.status {
+        200..=299 => responses::parse_contents_commit(&request, &response).map(|_| Init::Created),
+        409 | 422 => Ok(Init::Refused(responses::remote_error(&request, &response))),
+        _ => Err(responses::remote_error(&request, &response)),
+    }
+}

@@ -1,0 +1,293 @@
+//! Exact request sequences and error paths, against scripted answers: what is retried, what
+//! is returned at once, and what each error says.
+
+use fgd_sync_guest::blob::blob_sha;
+use fgd_sync_guest::engine::{self, Selection};
+use fgd_sync_guest::github::client::Client;
+use fgd_sync_guest::github::requests::Repo;
+use fgd_sync_guest::model::{SyncError, SyncOptions, SyncReport};
+
+use super::fake::{Clock, BASE, OWNER, REPO};
+use super::kit::{json, options, target, vpc, with_headers, FakeEnv, MemSource, Scripted, START};
+
+const HEAD: &str = "1111111111111111111111111111111111111111";
+const HEAD2: &str = "2222222222222222222222222222222222222222";
+const ROOT: &str = "3333333333333333333333333333333333333333";
+const TREE: &str = "4444444444444444444444444444444444444444";
+const COMMIT: &str = "5555555555555555555555555555555555555555";
+
+fn ref_answer(sha: &str) -> Result<fgd_sync_guest::github::HttpResponse, String> {
+    json(
+        200,
+        &format!(
+            r#"{{"ref":"refs/heads/main","node_id":"x","url":"u","object":{{"type":"commit","sha":"{sha}","url":"u"}}}}"#
+        ),
+    )
+}
+
+/// A root tree with one unrelated file and no sync state.
+fn tree_answer() -> Result<fgd_sync_guest::github::HttpResponse, String> {
+    let readme = blob_sha(b"hi\n");
+    json(
+        200,
+        &format!(
+            r#"{{"sha":"{ROOT}","url":"u","truncated":false,"tree":[{{"path":"README.md","mode":"100644","type":"blob","sha":"{readme}","size":3}}]}}"#
+        ),
+    )
+}
+
+fn sha_answer(status: u16, sha: &str) -> Result<fgd_sync_guest::github::HttpResponse, String> {
+    json(status, &format!(r#"{{"sha":"{sha}","url":"u"}}"#))
+}
+
+fn error_answer(status: u16, message: &str) -> Result<fgd_sync_guest::github::HttpResponse, String> {
+    json(status, &serde_json::json!({"message": message, "documentation_url": "https://docs.github.com"}).to_string())
+}
+
+fn run(script: &mut Scripted, env: &mut FakeEnv, options: &SyncOptions) -> Result<SyncReport, SyncError> {
+    let mut source = MemSource::new(vec![vpc("vpc-1", 1001)]);
+    engine::run("dc1", &Selection::Fabric, &target(), options, script, &mut source, env)
+}
+
+fn env() -> FakeEnv {
+    FakeEnv::new(Clock::at_secs(START))
+}
+
+fn remote(e: SyncError) -> fgd_sync_guest::model::RemoteError {
+    match e {
+        SyncError::Remote(r) => r,
+        other => panic!("expected a remote error, got {other:?}"),
+    }
+}
+
+const REF: &str = "GET /git/ref/heads/main";
+
+fn tree_call(sha: &str) -> String {
+    format!("GET /git/trees/{sha}?recursive=1")
+}
+
+#[test]
+fn the_normal_sequence_against_a_repository_without_state() {
+    let mut script = Scripted::new()
+        .expect(REF, ref_answer(HEAD))
+        .expect(&tree_call(HEAD), tree_answer())
+        .expect("POST /git/trees", sha_answer(201, TREE))
+        .expect("POST /git/commits", sha_answer(201, COMMIT))
+        .expect("PATCH /git/refs/heads/main", ref_answer(COMMIT));
+    let report = run(&mut script, &mut env(), &options()).unwrap();
+    script.assert_done();
+    assert_eq!((report.base_commit.as_deref(), report.commit.as_deref()), (Some(HEAD), Some(COMMIT)));
+    let bodies: Vec<serde_json::Value> =
+        script.log.iter().filter_map(|r| r.body.as_ref()).map(|b| serde_json::from_slice(b).unwrap()).collect();
+    assert_eq!(bodies[0]["base_tree"], ROOT, "the tree's own SHA, not the commit's");
+    let paths: Vec<&str> = bodies[0]["tree"].as_array().unwrap().iter().map(|e| e["path"].as_str().unwrap()).collect();
+    assert_eq!(paths, ["fabrics/dc1/.hnp/sync-state.json", "fabrics/dc1/managed/vpcs/vpc-1.yaml"]);
+    assert_eq!(bodies[1]["parents"], serde_json::json!([HEAD]));
+    assert_eq!(bodies[1]["tree"], TREE);
+    assert_eq!(bodies[2], serde_json::json!({"sha": COMMIT, "force": false}));
+}
+
+#[test]
+fn malformed_json_is_an_error_naming_method_and_url() {
+    let mut script = Scripted::new().expect(REF, json(200, "{\"object\": {\"sha\": "));
+    let e = remote(run(&mut script, &mut env(), &options()).unwrap_err());
+    let prefix = format!("malformed JSON from GitHub GET {BASE}/repos/{OWNER}/{REPO}/git/ref/heads/main: ");
+    assert!(e.message.starts_with(&prefix), "{}", e.message);
+    let mut script = Scripted::new().expect(REF, ref_answer(HEAD)).expect(&tree_call(HEAD), json(200, "<html>"));
+    let e = remote(run(&mut script, &mut env(), &options()).unwrap_err());
+    assert!(e.message.starts_with("malformed JSON from GitHub GET "), "{}", e.message);
+}
+
+#[test]
+fn a_plain_403_or_422_is_returned_at_once() {
+    let mut script = Scripted::new().expect(REF, error_answer(403, "Resource not accessible by integration"));
+    let mut e = env();
+    let err = remote(run(&mut script, &mut e, &options()).unwrap_err());
+    assert_eq!((err.status, err.message.as_str()), (403, "Resource not accessible by integration"));
+    assert!(e.sleeps.is_empty());
+
+    let mut script = Scripted::new()
+        .expect(REF, ref_answer(HEAD))
+        .expect(&tree_call(HEAD), tree_answer())
+        .expect("POST /git/trees", error_answer(422, "GitRPC::BadObjectState"));
+    let err = remote(run(&mut script, &mut env(), &options()).unwrap_err());
+    assert_eq!((err.method.as_str(), err.status), ("POST", 422));
+    script.assert_done();
+}
+
+#[test]
+fn a_409_on_the_ref_update_is_a_lost_race() {
+    let mut script = Scripted::new()
+        .expect(REF, ref_answer(HEAD))
+        .expect(&tree_call(HEAD), tree_answer())
+        .expect("POST /git/trees", sha_answer(201, TREE))
+        .expect("POST /git/commits", sha_answer(201, COMMIT))
+        .expect("PATCH /git/refs/heads/main", error_answer(409, "Reference cannot be updated"))
+        .expect(REF, ref_answer(HEAD2))
+        .expect(&tree_call(HEAD2), tree_answer())
+        .expect("POST /git/trees", sha_answer(201, TREE))
+        .expect("POST /git/commits", sha_answer(201, COMMIT))
+        .expect("PATCH /git/refs/heads/main", ref_answer(COMMIT));
+    let report = run(&mut script, &mut env(), &options()).unwrap();
+    script.assert_done();
+    assert_eq!((report.attempts, report.requests, report.base_commit.as_deref()), (2, 10, Some(HEAD2)));
+
+    // Any other 422 on the ref is an error, not a race.
+    let mut script = Scripted::new()
+        .expect(REF, ref_answer(HEAD))
+        .expect(&tree_call(HEAD), tree_answer())
+        .expect("POST /git/trees", sha_answer(201, TREE))
+        .expect("POST /git/commits", sha_answer(201, COMMIT))
+        .expect("PATCH /git/refs/heads/main", error_answer(422, "Reference does not exist"));
+    let err = remote(run(&mut script, &mut env(), &options()).unwrap_err());
+    assert_eq!((err.status, err.message.as_str()), (422, "Reference does not exist"));
+}
+
+#[test]
+fn a_single_attempt_that_loses_is_too_many_races() {
+    let mut script = Scripted::new()
+        .expect(REF, ref_answer(HEAD))
+        .expect(&tree_call(HEAD), tree_answer())
+        .expect("POST /git/trees", sha_answer(201, TREE))
+        .expect("POST /git/commits", sha_answer(201, COMMIT))
+        .expect("PATCH /git/refs/heads/main", error_answer(422, "Update is not a fast forward"));
+    let once = SyncOptions { max_attempts: 1, ..options() };
+    assert_eq!(run(&mut script, &mut env(), &once).unwrap_err(), SyncError::TooManyRaces(1));
+}
+
+#[test]
+fn server_errors_give_up_after_four_tries() {
+    let mut script = Scripted::new();
+    for _ in 0..4 {
+        script = script.expect(REF, error_answer(502, "Server Error"));
+    }
+    let mut e = env();
+    let err = remote(run(&mut script, &mut e, &options()).unwrap_err());
+    assert_eq!(err.status, 502);
+    assert_eq!(err.message, "Server Error (gave up after 4 tries)");
+    assert_eq!(e.sleeps.len(), 3);
+    // A 408 is retried like a 5xx.
+    let mut script = Scripted::new()
+        .expect(REF, error_answer(408, "Timeout"))
+        .expect(REF, ref_answer(HEAD))
+        .expect(&tree_call(HEAD), tree_answer())
+        .expect("POST /git/trees", sha_answer(201, TREE))
+        .expect("POST /git/commits", sha_answer(201, COMMIT))
+        .expect("PATCH /git/refs/heads/main", ref_answer(COMMIT));
+    assert_eq!(run(&mut script, &mut env(), &options()).unwrap().requests, 6);
+}
+
+#[test]
+fn a_429_with_an_exhausted_primary_limit_waits_for_the_reset() {
+    let limited = with_headers(
+        429,
+        &[("x-ratelimit-remaining", "0"), ("x-ratelimit-reset", &(START + 5).to_string())],
+        r#"{"message":"API rate limit exceeded"}"#,
+    );
+    let mut script = Scripted::new().expect(REF, Ok(limited)).expect(REF, error_answer(404, "Not Found"));
+    let mut e = env();
+    assert_eq!(run(&mut script, &mut e, &options()).unwrap_err(), SyncError::BranchNotFound("main".into()));
+    assert_eq!(e.sleeps, [6_000]);
+}
+
+#[test]
+fn an_empty_repository_gets_its_first_commit_through_the_contents_api() {
+    let empty = || error_answer(409, "Git Repository is empty.");
+    let put = "PUT /contents/fabrics/dc1/.hnp/sync-state.json";
+    let created = json(201, &format!(r#"{{"content":{{"sha":"{TREE}"}},"commit":{{"sha":"{HEAD}"}}}}"#));
+    let mut script = Scripted::new()
+        .expect(REF, empty())
+        .expect(put, created)
+        .expect(REF, ref_answer(HEAD))
+        .expect(&tree_call(HEAD), tree_answer())
+        .expect("POST /git/trees", sha_answer(201, TREE))
+        .expect("POST /git/commits", sha_answer(201, COMMIT))
+        .expect("PATCH /git/refs/heads/main", ref_answer(COMMIT));
+    let report = run(&mut script, &mut env(), &options()).unwrap();
+    script.assert_done();
+    assert_eq!((report.attempts, report.requests), (1, 7), "initializing is not an attempt");
+    let body: serde_json::Value = serde_json::from_slice(script.log[1].body.as_ref().unwrap()).unwrap();
+    assert_eq!(body["message"], "[hnp] Initialize fgd-sync state");
+    assert_eq!(body["branch"], "main");
+    assert_eq!(body["committer"], serde_json::json!({"name": "HNP Sync", "email": "hnp@example.com"}));
+
+    // Refused, and still empty on the re-read: the refusal is the error.
+    let mut script = Scripted::new()
+        .expect(REF, empty())
+        .expect(put, error_answer(422, "Invalid request.\n\n\"sha\" wasn't supplied."))
+        .expect(REF, empty());
+    let err = remote(run(&mut script, &mut env(), &options()).unwrap_err());
+    assert_eq!((err.method.as_str(), err.status), ("PUT", 422));
+}
+
+#[test]
+fn a_missing_state_blob_is_a_remote_error() {
+    let state = blob_sha(b"{}\n");
+    let tree = format!(
+        r#"{{"sha":"{ROOT}","truncated":false,"tree":[{{"path":"fabrics/dc1/.hnp/sync-state.json","mode":"100644","type":"blob","sha":"{state}"}}]}}"#
+    );
+    let mut script = Scripted::new()
+        .expect(REF, ref_answer(HEAD))
+        .expect(&tree_call(HEAD), json(200, &tree))
+        .expect(&format!("GET /git/blobs/{state}"), error_answer(404, "Not Found"));
+    let err = remote(run(&mut script, &mut env(), &options()).unwrap_err());
+    assert_eq!((err.status, err.url), (404, format!("{BASE}/repos/{OWNER}/{REPO}/git/blobs/{state}")));
+}
+
+#[test]
+fn the_client_counts_every_try() {
+    let mut script = Scripted::new()
+        .expect(REF, Err("connection reset".into()))
+        .expect(REF, error_answer(500, "oops"))
+        .expect(REF, ref_answer(HEAD));
+    let mut e = env();
+    let repo = Repo::new(BASE, OWNER, REPO, "main").unwrap();
+    let mut client = Client::new(&mut script, &mut e, 60);
+    let response = client.send(&repo.get_ref()).unwrap();
+    assert_eq!((response.status, client.requests()), (200, 3));
+}
+
+#[test]
+fn a_truncated_root_listing_is_walked_when_the_directory_is_the_root() {
+    let (a, b) = ("6666666666666666666666666666666666666666", "7777777777777777777777777777777777777777");
+    let state = blob_sha(b"x");
+    let entry = |path: &str, kind: &str, sha: &str| {
+        format!(r#"{{"path":"{path}","mode":"100644","type":"{kind}","sha":"{sha}"}}"#)
+    };
+    let listing = |sha: &str, entries: &[String], truncated: bool| {
+        json(200, &format!(r#"{{"sha":"{sha}","truncated":{truncated},"tree":[{}]}}"#, entries.join(",")))
+    };
+    let mut script = Scripted::new()
+        .expect(REF, ref_answer(HEAD))
+        .expect(&tree_call(HEAD), listing(ROOT, &[entry("a", "tree", a)], true))
+        .expect(
+            &format!("GET /git/trees/{ROOT}"),
+            listing(ROOT, &[entry("a", "tree", a), entry("top.txt", "blob", state.as_str())], false),
+        )
+        .expect(&format!("GET /git/trees/{a}"), listing(a, &[entry("b", "tree", b)], false))
+        .expect(&format!("GET /git/trees/{b}"), listing(b, &[entry("c.txt", "blob", state.as_str())], false));
+    let mut source = MemSource::new(vec![]);
+    let mut t = target();
+    t.directory = String::new();
+    let dry = SyncOptions { dry_run: true, ..options() };
+    let report = engine::run("dc1", &Selection::Fabric, &t, &dry, &mut script, &mut source, &mut env()).unwrap();
+    script.assert_done();
+    assert_eq!((report.requests, report.commit), (5, None));
+}
+
+#[test]
+fn a_repository_that_stays_empty_after_initializing_is_an_error() {
+    let empty = || error_answer(409, "Git Repository is empty.");
+    let created = json(201, &format!(r#"{{"content":{{}},"commit":{{"sha":"{HEAD}"}}}}"#));
+    let mut script =
+        Scripted::new().expect(REF, empty()).expect("PUT /contents/fabrics/dc1/.hnp/sync-state.json", created);
+    for _ in 0..4 {
+        script = script.expect(REF, empty());
+    }
+    let mut e = env();
+    let err = remote(run(&mut script, &mut e, &options()).unwrap_err());
+    script.assert_done();
+    assert_eq!(err.status, 409);
+    assert!(err.message.contains("still empty"), "{}", err.message);
+    assert_eq!(e.sleeps.len(), 3);
+}
