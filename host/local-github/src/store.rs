@@ -1,0 +1,444 @@
+//! The repository as typed operations on git objects and refs: read objects and trees,
+//! write blobs, trees and commits, and move refs by compare-and-swap.
+//!
+//! Callers pass only validated values (40-hex ids, checked paths and ref names).
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use crate::date;
+use crate::git::{self, Git, GitError};
+
+/// The id git uses for "this ref must not exist yet" in `update-ref`.
+const ZERO_OID: &str = "0000000000000000000000000000000000000000";
+
+/// A git object type.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Kind {
+    Blob,
+    Tree,
+    Commit,
+    Tag,
+}
+
+impl Kind {
+    fn parse(s: &str) -> Option<Kind> {
+        Some(match s {
+            "blob" => Kind::Blob,
+            "tree" => Kind::Tree,
+            "commit" => Kind::Commit,
+            "tag" => Kind::Tag,
+            _ => return None,
+        })
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Blob => "blob",
+            Kind::Tree => "tree",
+            Kind::Commit => "commit",
+            Kind::Tag => "tag",
+        }
+    }
+}
+
+/// One line of `git ls-tree -l`.
+#[derive(Clone, Debug)]
+pub(crate) struct TreeEntry {
+    pub mode: String,
+    pub kind: Kind,
+    pub sha: String,
+    /// Blobs only.
+    pub size: Option<u64>,
+    pub path: String,
+}
+
+/// A flattened tree: every file (blob or submodule) path with its mode and id.
+pub(crate) type FlatTree = BTreeMap<String, (String, String)>;
+
+/// Who and when, as stored in a commit.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Ident {
+    pub name: String,
+    pub email: String,
+    pub secs: i64,
+    pub offset_min: i32,
+}
+
+/// A parsed commit object.
+#[derive(Clone, Debug)]
+pub(crate) struct CommitInfo {
+    pub sha: String,
+    pub tree: String,
+    pub parents: Vec<String>,
+    pub author: Ident,
+    pub committer: Ident,
+    pub message: String,
+}
+
+/// The result of a compare-and-swap on a ref.
+#[derive(Debug)]
+pub(crate) enum Cas {
+    Updated,
+    /// The ref no longer holds the expected value; here is what it holds now.
+    Moved(Option<String>),
+    /// Git refused although the ref still held the expected value (e.g. a `refs/heads/a`
+    /// versus `refs/heads/a/b` conflict, or a lock held for too long).
+    Refused(String),
+}
+
+#[derive(Clone, Debug)]
+pub(crate) struct Store {
+    git: Git,
+}
+
+impl Store {
+    pub fn new(git: Git) -> Self {
+        Store { git }
+    }
+
+    pub fn git(&self) -> &Git {
+        &self.git
+    }
+
+    /// True when the repository has no branch at all: GitHub's "empty repository".
+    pub fn is_empty(&self) -> Result<bool, GitError> {
+        Ok(self.git.run(&["for-each-ref", "--count=1", "--format=x", "refs/heads/"])?.is_empty())
+    }
+
+    /// The id an exact ref (`refs/heads/main`) points to.
+    pub fn read_ref(&self, full: &str) -> Result<Option<String>, GitError> {
+        // The pattern also matches `refs/heads/main/...`, hence the exact comparison; unlike
+        // `rev-parse`, no DWIM, and absence is an empty answer rather than an error text.
+        let args = ["for-each-ref", "--format=%(objectname) %(refname)", full];
+        let text = git::line(&args, self.git.run(&args)?)?;
+        Ok(text
+            .lines()
+            .find_map(|l| l.split_once(' ').filter(|(_, name)| *name == full).map(|(sha, _)| sha.to_string())))
+    }
+
+    /// The type and size of each id (`None` when missing), one git run for all.
+    pub fn kinds(&self, shas: &[&str]) -> Result<Vec<Option<(Kind, u64)>>, GitError> {
+        if shas.is_empty() {
+            return Ok(Vec::new());
+        }
+        let input: String = shas.iter().map(|s| format!("{s}\n")).collect();
+        let args = ["cat-file", "--batch-check=%(objecttype) %(objectsize)"];
+        let out = self.git.run_with(&args, &[], Some(input.as_bytes()))?;
+        let text = git::line(&args, out)?;
+        let lines: Vec<&str> = text.lines().collect();
+        if lines.len() != shas.len() {
+            return Err(GitError::Output {
+                args: args.join(" "),
+                detail: format!("{} answers for {} ids", lines.len(), shas.len()),
+            });
+        }
+        Ok(lines
+            .iter()
+            .map(|l| {
+                let (t, n) = l.split_once(' ')?;
+                Some((Kind::parse(t)?, n.parse().ok()?))
+            })
+            .collect())
+    }
+
+    pub fn kind(&self, sha: &str) -> Result<Option<Kind>, GitError> {
+        Ok(self.kinds(&[sha])?.into_iter().next().flatten().map(|(k, _)| k))
+    }
+
+    /// An object's type and content, or `None` when it does not exist.
+    pub fn read_object(&self, sha: &str) -> Result<Option<(Kind, Vec<u8>)>, GitError> {
+        let args = ["cat-file", "--batch"];
+        let out = self.git.run_with(&args, &[], Some(format!("{sha}\n").as_bytes()))?;
+        let nl = out.iter().position(|&b| b == b'\n').unwrap_or(out.len());
+        let header = String::from_utf8_lossy(&out[..nl]).to_string();
+        let mut parts = header.split(' ');
+        let (_, kind, size) = (parts.next(), parts.next(), parts.next());
+        let (Some(kind), Some(size)) = (kind.and_then(Kind::parse), size.and_then(|s| s.parse::<usize>().ok())) else {
+            return Ok(None); // "<sha> missing"
+        };
+        let body = out
+            .get(nl + 1..nl + 1 + size)
+            .ok_or_else(|| GitError::Output { args: args.join(" "), detail: "short object".into() })?;
+        Ok(Some((kind, body.to_vec())))
+    }
+
+    /// Writes a blob and returns its id.
+    pub fn write_blob(&self, data: &[u8]) -> Result<String, GitError> {
+        let args = ["hash-object", "-w", "-t", "blob", "--no-filters", "--stdin"];
+        let out = self.git.run_with(&args, &[], Some(data))?;
+        git::line(&args, out)
+    }
+
+    /// The tree a commit-ish (validated id or full ref name) points to.
+    pub fn peel(&self, rev: &str, to: Kind) -> Result<Option<String>, GitError> {
+        let spec = format!("{rev}^{{{}}}", to.as_str());
+        let args = ["rev-parse", "--verify", "-q", "--end-of-options", &spec];
+        let out = self.git.output(&args, &[], None)?;
+        if !out.success() {
+            return Ok(None);
+        }
+        git::line(&args, out.stdout).map(Some)
+    }
+
+    /// Lists a tree (`recursive`: every entry below it, subtrees before their contents).
+    pub fn ls_tree(&self, tree: &str, recursive: bool) -> Result<Vec<TreeEntry>, GitError> {
+        let mut args = vec!["ls-tree", "-l", "-z", "--full-tree"];
+        if recursive {
+            args.extend(["-r", "-t"]);
+        }
+        args.push(tree);
+        let out = self.git.run(&args)?;
+        out.split(|&b| b == 0).filter(|r| !r.is_empty()).map(|r| parse_ls_tree(&args, r)).collect()
+    }
+
+    /// The entry at `path` inside `tree`, if any.
+    pub fn entry_at(&self, tree: &str, path: &str) -> Result<Option<TreeEntry>, GitError> {
+        let args = ["ls-tree", "-l", "-z", "--full-tree", tree, "--", path];
+        let out = self.git.run(&args)?;
+        for rec in out.split(|&b| b == 0).filter(|r| !r.is_empty()) {
+            let e = parse_ls_tree(&args, rec)?;
+            if e.path == path {
+                return Ok(Some(e));
+            }
+        }
+        Ok(None)
+    }
+
+    /// Every file of a tree, flattened.
+    pub fn flatten(&self, tree: &str) -> Result<FlatTree, GitError> {
+        let args = ["ls-tree", "-r", "-z", "--full-tree", tree];
+        let out = self.git.run(&args)?;
+        let mut map = FlatTree::new();
+        for rec in out.split(|&b| b == 0).filter(|r| !r.is_empty()) {
+            let rec = String::from_utf8_lossy(rec);
+            let (meta, path) = rec.split_once('\t').ok_or_else(|| bad_output(&args, "no tab"))?;
+            let mut m = meta.split(' ');
+            let (mode, _, sha) = (m.next(), m.next(), m.next());
+            let (Some(mode), Some(sha)) = (mode, sha) else { return Err(bad_output(&args, meta)) };
+            map.insert(path.to_string(), (mode.to_string(), sha.to_string()));
+        }
+        Ok(map)
+    }
+
+    /// Writes the tree holding exactly `files` (nested directories included) and returns
+    /// its id. Uses a private temporary index, so concurrent requests never share one.
+    pub fn write_tree(&self, files: &FlatTree) -> Result<String, GitError> {
+        let index = TempIndex::new();
+        let index_path = index.path.to_string_lossy().to_string();
+        let env = [("GIT_INDEX_FILE", index_path.as_str())];
+        let mut input = Vec::new();
+        for (path, (mode, sha)) in files {
+            input.extend_from_slice(format!("{mode} {sha}\t{path}").as_bytes());
+            input.push(0);
+        }
+        self.git.run_with(&["update-index", "--add", "-z", "--index-info"], &env, Some(&input))?;
+        let args = ["write-tree"];
+        let sha = git::line(&args, self.git.run_with(&args, &env, None)?)?;
+        if files.is_empty() {
+            // `write-tree` on an empty index names the empty tree without storing it.
+            self.git.run_with(&["hash-object", "-w", "-t", "tree", "--stdin"], &[], Some(b""))?;
+        }
+        Ok(sha)
+    }
+
+    /// Writes a commit object and returns its id.
+    pub fn commit_tree(
+        &self,
+        tree: &str,
+        parents: &[String],
+        message: &str,
+        author: &Ident,
+        committer: &Ident,
+    ) -> Result<String, GitError> {
+        let mut args = vec!["commit-tree", tree];
+        for p in parents {
+            args.extend(["-p", p.as_str()]);
+        }
+        let (ad, cd) =
+            (date::git_date(author.secs, author.offset_min), date::git_date(committer.secs, committer.offset_min));
+        let env = [
+            ("GIT_AUTHOR_NAME", author.name.as_str()),
+            ("GIT_AUTHOR_EMAIL", author.email.as_str()),
+            ("GIT_AUTHOR_DATE", ad.as_str()),
+            ("GIT_COMMITTER_NAME", committer.name.as_str()),
+            ("GIT_COMMITTER_EMAIL", committer.email.as_str()),
+            ("GIT_COMMITTER_DATE", cd.as_str()),
+        ];
+        let out = self.git.run_with(&args, &env, Some(message.as_bytes()))?;
+        git::line(&args, out)
+    }
+
+    /// Reads and parses a commit; `None` when `sha` is not a commit.
+    pub fn commit(&self, sha: &str) -> Result<Option<CommitInfo>, GitError> {
+        match self.read_object(sha)? {
+            Some((Kind::Commit, body)) => parse_commit(sha, &body).map(Some).ok_or_else(|| GitError::Output {
+                args: format!("cat-file commit {sha}"),
+                detail: "unparsable commit".into(),
+            }),
+            _ => Ok(None),
+        }
+    }
+
+    /// True when `ancestor` is reachable from `descendant` (or equal to it).
+    pub fn is_ancestor(&self, ancestor: &str, descendant: &str) -> Result<bool, GitError> {
+        let args = ["merge-base", "--is-ancestor", ancestor, descendant];
+        let out = self.git.output(&args, &[], None)?;
+        match out.code {
+            Some(0) => Ok(true),
+            Some(1) => Ok(false),
+            _ => Err(git::failed(&args, &out)),
+        }
+    }
+
+    /// Moves `full` from `old` (`None`: must not exist) to `new` atomically. Git holds the
+    /// ref's lock file while it compares, so two racing processes cannot both win.
+    pub fn cas_ref(&self, full: &str, new: &str, old: Option<&str>) -> Result<Cas, GitError> {
+        self.cas(&["update-ref", "-m", "local-github", full, new, old.unwrap_or(ZERO_OID)], full, old)
+    }
+
+    /// Deletes `full` if it still points to `old`.
+    pub fn delete_ref(&self, full: &str, old: &str) -> Result<Cas, GitError> {
+        self.cas(&["update-ref", "-d", full, old], full, Some(old))
+    }
+
+    fn cas(&self, args: &[&str], full: &str, old: Option<&str>) -> Result<Cas, GitError> {
+        let mut last = String::new();
+        for attempt in 0..5 {
+            let out = self.git.output(args, &[], None)?;
+            if out.success() {
+                return Ok(Cas::Updated);
+            }
+            let now = self.read_ref(full)?;
+            if now.as_deref() != old {
+                return Ok(Cas::Moved(now));
+            }
+            // Unchanged: a lock held by a writer that then failed, or a real refusal. Retry
+            // briefly (git itself already waited core.filesRefLockTimeout, 100 ms).
+            last = out.stderr;
+            std::thread::sleep(std::time::Duration::from_millis(5 << attempt));
+        }
+        Ok(Cas::Refused(last))
+    }
+}
+
+fn bad_output(args: &[&str], detail: &str) -> GitError {
+    GitError::Output { args: args.join(" "), detail: detail.to_string() }
+}
+
+/// `<mode> SP <type> SP <sha> SP+ <size> TAB <path>`.
+fn parse_ls_tree(args: &[&str], rec: &[u8]) -> Result<TreeEntry, GitError> {
+    let rec = String::from_utf8_lossy(rec);
+    let (meta, path) = rec.split_once('\t').ok_or_else(|| bad_output(args, "no tab"))?;
+    let mut m = meta.split_whitespace();
+    let (mode, kind, sha, size) = (m.next(), m.next().and_then(Kind::parse), m.next(), m.next());
+    let (Some(mode), Some(kind), Some(sha)) = (mode, kind, sha) else { return Err(bad_output(args, meta)) };
+    Ok(TreeEntry {
+        mode: mode.to_string(),
+        kind,
+        sha: sha.to_string(),
+        size: size.and_then(|s| s.parse().ok()),
+        path: path.to_string(),
+    })
+}
+
+/// Parses a raw commit object (headers, blank line, message).
+pub(crate) fn parse_commit(sha: &str, body: &[u8]) -> Option<CommitInfo> {
+    let text = String::from_utf8_lossy(body);
+    let (head, message) = text.split_once("\n\n").unwrap_or((&text, ""));
+    let (mut tree, mut parents, mut author, mut committer) = (None, Vec::new(), None, None);
+    for line in head.lines() {
+        match line.split_once(' ') {
+            Some(("tree", v)) => tree = Some(v.to_string()),
+            Some(("parent", v)) => parents.push(v.to_string()),
+            Some(("author", v)) => author = parse_ident(v),
+            Some(("committer", v)) => committer = parse_ident(v),
+            _ => {} // gpgsig and its continuation lines, encoding, mergetag
+        }
+    }
+    Some(CommitInfo {
+        sha: sha.to_string(),
+        tree: tree?,
+        parents,
+        author: author?,
+        committer: committer?,
+        message: message.to_string(),
+    })
+}
+
+/// `Name <email> 1415397705 +0100`.
+fn parse_ident(v: &str) -> Option<Ident> {
+    let lt = v.find('<')?;
+    let gt = v.rfind('>')?;
+    let mut when = v.get(gt + 1..)?.split_whitespace();
+    Some(Ident {
+        name: v[..lt].trim_end().to_string(),
+        email: v.get(lt + 1..gt)?.to_string(),
+        secs: when.next()?.parse().ok()?,
+        offset_min: date::parse_git_offset(when.next()?)?,
+    })
+}
+
+/// A unique temporary index file, removed (with its lock) on drop.
+struct TempIndex {
+    path: PathBuf,
+}
+
+impl TempIndex {
+    fn new() -> Self {
+        static COUNTER: AtomicU64 = AtomicU64::new(0);
+        let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+        let nanos =
+            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0);
+        let name = format!("fgd-local-github-index-{}-{n}-{nanos}", std::process::id());
+        TempIndex { path: std::env::temp_dir().join(name) }
+    }
+}
+
+impl Drop for TempIndex {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.path);
+        let mut lock = self.path.clone().into_os_string();
+        lock.push(".lock");
+        let _ = std::fs::remove_file(lock);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The swap itself refuses a stale expected value, whatever the caller checked before:
+    /// the guarantee racing processes rely on.
+    #[test]
+    fn cas_refuses_a_stale_old_value_and_empty_trees_are_stored() {
+        let dir = std::env::temp_dir().join(format!("fgd-lg-unit-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let mut init = git::isolated_command();
+        init.args(["init", "--bare", "--quiet"]).arg(&dir);
+        assert!(git::run_command(init, None).unwrap().success());
+        let store = Store::new(Git::new(&dir));
+        let me = Ident { name: "T".into(), email: "t@x".into(), secs: 1, offset_min: 0 };
+        let empty = store.write_tree(&FlatTree::new()).unwrap();
+        let a = store.commit_tree(&empty, &[], "a", &me, &me).unwrap();
+        let b = store.commit_tree(&empty, std::slice::from_ref(&a), "b", &me, &me).unwrap();
+        assert!(matches!(store.cas_ref("refs/heads/main", &a, None).unwrap(), Cas::Updated));
+        assert!(matches!(store.cas_ref("refs/heads/main", &b, None).unwrap(), Cas::Moved(Some(ref s)) if *s == a));
+        assert!(matches!(store.cas_ref("refs/heads/main", &b, Some(&b)).unwrap(), Cas::Moved(Some(ref s)) if *s == a));
+        assert!(matches!(store.cas_ref("refs/heads/main", &b, Some(&a)).unwrap(), Cas::Updated));
+        assert_eq!(store.read_ref("refs/heads/main").unwrap().as_deref(), Some(b.as_str()));
+        assert!(store.git().run(&["fsck", "--strict"]).is_ok());
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn parses_commit_with_signature() {
+        let raw = b"tree 4b825dc642cb6eb9a060e54bf8d69288fbee4904\nparent aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\nauthor A U <a@x> 1415397705 +0100\ncommitter C <c@x> 1415397706 -0000\ngpgsig -----BEGIN PGP SIGNATURE-----\n \n abc\n -----END PGP SIGNATURE-----\n\nsubject\n\nbody\n";
+        let c = parse_commit("s", raw).unwrap();
+        assert_eq!(c.parents.len(), 1);
+        assert_eq!(c.author, Ident { name: "A U".into(), email: "a@x".into(), secs: 1_415_397_705, offset_min: 60 });
+        assert_eq!(c.committer.offset_min, 0);
+        assert_eq!(c.message, "subject\n\nbody\n");
+    }
+}
