@@ -250,9 +250,19 @@ pub struct Resolution {
     pub take: Side,
 }
 
+/// Mirrors WIT `write-strategy`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Strategy {
+    #[default]
+    Batched,
+    PerFile,
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SyncOptions {
     pub dry_run: bool,
+    pub strategy: Strategy,
     pub max_attempts: u32,
     pub max_rate_limit_wait_secs: u64,
     pub resolutions: Vec<Resolution>,
@@ -260,7 +270,7 @@ pub struct SyncOptions {
 
 impl Default for SyncOptions {
     fn default() -> Self {
-        SyncOptions { dry_run: false, max_attempts: 5, max_rate_limit_wait_secs: 300, resolutions: Vec::new() }
+        SyncOptions { dry_run: false, strategy: Strategy::Batched, max_attempts: 5, max_rate_limit_wait_secs: 300, resolutions: Vec::new() }
     }
 }
 

@@ -78,6 +78,10 @@ impl From<wit::SyncOptions> for model::SyncOptions {
     fn from(o: wit::SyncOptions) -> Self {
         model::SyncOptions {
             dry_run: o.dry_run,
+            strategy: match o.strategy {
+                wit::WriteStrategy::Batched => model::Strategy::Batched,
+                wit::WriteStrategy::PerFile => model::Strategy::PerFile,
+            },
             max_attempts: o.max_attempts.max(1),
             max_rate_limit_wait_secs: o.max_rate_limit_wait_secs,
             resolutions: o.resolutions.into_iter().map(Into::into).collect(),

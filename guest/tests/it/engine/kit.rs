@@ -141,7 +141,7 @@ pub fn target() -> Target {
 }
 
 pub fn options() -> SyncOptions {
-    SyncOptions { dry_run: false, max_attempts: 3, max_rate_limit_wait_secs: 60, resolutions: vec![] }
+    SyncOptions { max_attempts: 3, max_rate_limit_wait_secs: 60, ..SyncOptions::default() }
 }
 
 pub fn vpc(name: &str, vlan: u32) -> RawResource {
