@@ -68,6 +68,19 @@ pub fn manifest_path(directory: &str, r: &ResourceRef) -> String {
     join(directory, &managed_relative_path(r))
 }
 
+/// The inverse of `manifest_path`: the CR whose managed file `path` (from the repository
+/// root) is, or `None` for any other path.
+pub fn resource_at(directory: &str, path: &str) -> Option<ResourceRef> {
+    let relative = strip_directory(directory, path)?.strip_prefix(MANAGED_DIR)?.strip_prefix('/')?;
+    let (plural, rest) = relative.split_once('/')?;
+    let kind = crate::model::Kind::ALL.into_iter().find(|k| k.plural() == plural)?;
+    let rest = rest.strip_suffix(".yaml")?;
+    let (namespace, name) = rest.split_once('/').unwrap_or((DEFAULT_NAMESPACE, rest));
+    let reference = crate::validate::resource_ref(kind.as_str(), namespace, name).ok()?;
+    // Only the canonical spelling maps back (`default/x.yaml` is not a managed path).
+    (manifest_path(directory, &reference) == path).then_some(reference)
+}
+
 /// The sync state file relative to the repository root.
 pub fn state_path(directory: &str) -> String {
     join(directory, STATE_FILE)
@@ -110,6 +123,17 @@ mod tests {
         assert_eq!(a, "f/managed/vpcs/a/b-c.yaml");
         assert_eq!(b, "f/managed/vpcs/a-b/c.yaml");
         assert_ne!(a, b);
+    }
+
+    #[test]
+    fn resource_at_inverts_manifest_path() {
+        for (kind, ns, name) in [(Kind::Vpc, "default", "vpc-1"), (Kind::Switch, "lab", "leaf-01"), (Kind::Connection, "default", "a--mclag--b")] {
+            let reference = r(kind, ns, name);
+            assert_eq!(resource_at("f/g", &manifest_path("f/g", &reference)), Some(reference));
+        }
+        for other in ["f/g/managed/vpcs/vpc-1.yml", "f/g/managed/vpcs/default/vpc-1.yaml", "f/g/raw/x.yaml", "f/g/managed/nope/x.yaml", "f/g/managed/vpcs/Vpc.yaml", "x/managed/vpcs/v.yaml"] {
+            assert_eq!(resource_at("f/g", other), None, "{other}");
+        }
     }
 
     #[test]

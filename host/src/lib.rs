@@ -1,6 +1,17 @@
 //! The `fgd-sync` host: runs the sync component in a wasmtime sandbox and supplies its
 //! imports (HTTP to GitHub under a policy, CR lookups from NetBox or files).
+//!
+//! - `runtime`: engine, component cache, limits, one store per operation.
+//! - `net`: the egress policy, the `wasi:http` hooks that enforce it, the HTTP log, a client.
+//! - `source`: where CRs come from (NetBox's HNP API, manifest files).
+//! - `remote`: GitHub, or a local git repository served in-process.
+//! - `cli`, `config`, `report`, `logging`: the command-line tool around them.
 
+pub mod cli;
+pub mod config;
+pub mod logging;
 pub mod net;
+pub mod remote;
+pub mod report;
 pub mod runtime;
 pub mod source;

@@ -1,1 +1,25 @@
-fn main() {}
+//! `fgd-sync`: parse the command line, set up logging, run, exit with a documented code.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+fn main() -> ExitCode {
+    let cli = fgd_sync::cli::Cli::parse();
+    fgd_sync::logging::init();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("error: cannot start the async runtime: {error}");
+            return ExitCode::from(1);
+        }
+    };
+    match runtime.block_on(fgd_sync::cli::run(cli)) {
+        Ok(code) => ExitCode::from(code),
+        Err(error) if fgd_sync::logging::is_broken_pipe(&error) => ExitCode::from(0),
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::from(1)
+        }
+    }
+}

@@ -30,6 +30,11 @@ impl logic::Guest for Component {
         Ok(path::manifest_path(&directory, &reference))
     }
 
+    fn resource_at(directory: String, path: String) -> Option<wit::ResourceRef> {
+        let directory = path::normalize_directory(&directory).ok()?;
+        path::resource_at(&directory, &path).map(|r| (&r).into())
+    }
+
     fn blob_sha(content: Vec<u8>) -> String {
         blob::blob_sha(&content)
     }

@@ -1,0 +1,255 @@
+//! Arguments shared by several commands, and how they become a runtime, fabrics, sources
+//! and guest `target`s: flags win over the environment, which wins over the config file.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{bail, Context};
+use clap::Args;
+
+use crate::config::{self, Committer, ConfigFile, FabricEntry};
+use crate::net::client::{Client, Timeouts};
+use crate::net::hooks::{HttpLimits, PolicyHooks};
+use crate::net::http_log::HttpLog;
+use crate::net::policy::{EgressPolicy, Token};
+use crate::remote::Remote;
+use crate::runtime::bindings::hedgehog::fgd_sync::types::{Identity, Target};
+use crate::runtime::{CallContext, Runtime, RuntimeConfig};
+use crate::source::directory::DirectorySource;
+use crate::source::netbox::{NetBoxConfig, NetBoxSource};
+use crate::source::CrSource;
+
+pub const DEFAULT_GITHUB_API: &str = "https://api.github.com";
+
+/// Sandbox limits and diagnostics.
+#[derive(Args, Clone, Debug)]
+pub struct RuntimeArgs {
+    /// Memory limit for the sync component, in MiB.
+    #[arg(long, value_name = "MIB", default_value_t = 512, global = true)]
+    pub memory_limit: usize,
+    /// Time limit for one operation (guest code and its HTTP calls together), in seconds.
+    #[arg(long, value_name = "SECS", default_value_t = 900, global = true)]
+    pub timeout: u64,
+    /// Instruction budget for one operation (deterministic; for CI and fuzzing).
+    #[arg(long, value_name = "UNITS", global = true)]
+    pub fuel: Option<u64>,
+    /// Write every HTTP exchange of the component as one JSON line to FILE (tokens redacted).
+    #[arg(long, value_name = "FILE", global = true)]
+    pub http_log: Option<PathBuf>,
+    /// Directory for the precompiled component [env: FGD_SYNC_CACHE_DIR; default: ~/.cache/fgd-sync].
+    #[arg(long, value_name = "DIR", global = true)]
+    pub cache_dir: Option<PathBuf>,
+}
+
+impl RuntimeArgs {
+    pub fn load(&self) -> anyhow::Result<Runtime> {
+        let config = RuntimeConfig {
+            memory_limit_bytes: self.memory_limit.saturating_mul(1024 * 1024),
+            deadline: Duration::from_secs(self.timeout.max(1)),
+            fuel: self.fuel,
+            deterministic: false,
+            cache_dir: self.cache_dir.clone(),
+        };
+        let started = std::time::Instant::now();
+        let runtime = Runtime::load(config)?;
+        tracing::debug!(origin = ?runtime.origin, elapsed = ?started.elapsed(), "component ready");
+        Ok(runtime)
+    }
+
+    pub fn http_log(&self) -> anyhow::Result<Option<Arc<HttpLog>>> {
+        self.http_log
+            .as_ref()
+            .map(|p| HttpLog::create(p).map(Arc::new).with_context(|| format!("opening the HTTP log {}", p.display())))
+            .transpose()
+    }
+}
+
+/// Which fabric(s), and where their CRs and repository are.
+#[derive(Args, Clone, Debug, Default)]
+pub struct FabricArgs {
+    /// TOML file listing fabrics (see README) [env: FGD_SYNC_CONFIG].
+    #[arg(long, value_name = "FILE", env = "FGD_SYNC_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Fabric name; with --config, the fabric to use (repeat for several; default: all).
+    #[arg(long = "fabric", value_name = "NAME")]
+    pub fabrics: Vec<String>,
+    /// GitHub repository OWNER/NAME holding the FGD.
+    #[arg(long, value_name = "OWNER/NAME", conflicts_with = "local_repo")]
+    pub repo: Option<String>,
+    /// A git repository on disk instead of GitHub (created, bare, when missing).
+    #[arg(long, value_name = "PATH")]
+    pub local_repo: Option<PathBuf>,
+    /// GitHub REST API base; GitHub Enterprise Server: https://HOST/api/v3 [default: https://api.github.com].
+    #[arg(long, value_name = "URL", env = "GITHUB_API_URL")]
+    pub github_api: Option<String>,
+    /// Branch to read and write [default: main].
+    #[arg(long, value_name = "NAME")]
+    pub branch: Option<String>,
+    /// The fabric's directory in the repository [default: fabrics/<fabric>/gitops].
+    #[arg(long, value_name = "PATH")]
+    pub directory: Option<String>,
+    /// Read CRs from manifest files in DIR (YAML or JSON) instead of NetBox.
+    #[arg(long, value_name = "DIR", conflicts_with = "netbox_url")]
+    pub source_dir: Option<PathBuf>,
+    /// NetBox base URL (HNP's API is under /api/plugins/hedgehog/); token from NETBOX_TOKEN.
+    #[arg(long, value_name = "URL", env = "NETBOX_URL")]
+    pub netbox_url: Option<String>,
+    /// Put before every commit subject, e.g. "[hnp] ".
+    #[arg(long, value_name = "TEXT")]
+    pub message_prefix: Option<String>,
+    /// Commit author and committer name (default: the token's user).
+    #[arg(long, value_name = "NAME", requires = "committer_email")]
+    pub committer_name: Option<String>,
+    /// Commit author and committer email.
+    #[arg(long, value_name = "EMAIL", requires = "committer_name")]
+    pub committer_email: Option<String>,
+}
+
+#[derive(Clone, Debug)]
+pub enum SourceSpec {
+    Directory(PathBuf),
+    NetBox { url: String, token: Token },
+}
+
+/// Everything about one fabric, resolved.
+#[derive(Clone, Debug)]
+pub struct Fabric {
+    pub name: String,
+    pub remote: Remote,
+    pub branch: String,
+    pub directory: String,
+    pub source: SourceSpec,
+    pub message_prefix: String,
+    pub committer: Option<Committer>,
+}
+
+impl Fabric {
+    pub fn target(&self) -> Target {
+        let (api_base, owner, repo) = self.remote.coordinates();
+        Target {
+            api_base,
+            owner,
+            repo,
+            branch: self.branch.clone(),
+            directory: self.directory.clone(),
+            committer: self.committer.as_ref().map(|c| Identity { name: c.name.clone(), email: c.email.clone() }),
+            message_prefix: self.message_prefix.clone(),
+        }
+    }
+
+    /// The guest's network: this fabric's repository and nothing else.
+    pub fn hooks(&self, log: Option<Arc<HttpLog>>) -> anyhow::Result<PolicyHooks> {
+        let hooks = self.remote.hooks(HttpLimits::default(), &self.branch)?;
+        Ok(match log {
+            Some(log) => hooks.with_log(log),
+            None => hooks,
+        })
+    }
+
+    /// Opens the CR source; a directory is parsed in the sandbox now.
+    pub async fn source(&self, runtime: &Runtime) -> anyhow::Result<Arc<dyn CrSource>> {
+        Ok(match &self.source {
+            SourceSpec::Directory(dir) => Arc::new(DirectorySource::load(runtime, offline_context(), dir).await?),
+            SourceSpec::NetBox { url, token } => {
+                let client = Client::new(Timeouts::default());
+                Arc::new(NetBoxSource::new(NetBoxConfig::new(url.clone(), token.expose()), client)?)
+            }
+        })
+    }
+}
+
+/// A context for pure calls: no network at all, no CRs.
+pub fn offline_context() -> CallContext {
+    CallContext {
+        hooks: PolicyHooks::new(EgressPolicy::default(), HttpLimits::default()),
+        source: Arc::new(DirectorySource::new(Vec::new())),
+    }
+}
+
+impl FabricArgs {
+    /// The fabrics this invocation is about.
+    pub fn resolve(&self) -> anyhow::Result<Vec<Fabric>> {
+        let file = self.config.as_deref().map(ConfigFile::load).transpose()?;
+        let entries: Vec<FabricEntry> = match &file {
+            Some(file) if self.fabrics.is_empty() => file.fabrics.clone(),
+            Some(file) => self
+                .fabrics
+                .iter()
+                .map(|name| {
+                    file.fabric(name).cloned().with_context(|| {
+                        format!("fabric {name:?} is not in {}", self.config.as_deref().unwrap_or_else(|| "".as_ref()).display())
+                    })
+                })
+                .collect::<anyhow::Result<_>>()?,
+            None => match self.fabrics.as_slice() {
+                [name] => vec![FabricEntry { name: name.clone(), ..FabricEntry::default() }],
+                [] => bail!("which fabric? give --fabric NAME (with --repo or --local-repo and a source), or --config FILE"),
+                _ => bail!("several --fabric need a --config file that describes them"),
+            },
+        };
+        if entries.is_empty() {
+            bail!("the config file lists no [[fabric]]");
+        }
+        let flags_apply = entries.len() == 1;
+        let defaults = file.map(|f| f.defaults).unwrap_or_default();
+        entries.into_iter().map(|entry| self.fabric(entry, &defaults, flags_apply)).collect()
+    }
+
+    fn fabric(&self, entry: FabricEntry, defaults: &config::Defaults, flags: bool) -> anyhow::Result<Fabric> {
+        let pick = |flag: &Option<String>, file: &Option<String>| if flags { flag.clone().or(file.clone()) } else { file.clone() };
+        let name = entry.name.clone();
+        let env = |var: &str| std::env::var(var).ok().filter(|v| !v.is_empty());
+
+        let local = if flags { self.local_repo.clone().or(entry.local.clone()) } else { entry.local.clone() };
+        let repository = pick(&self.repo, &entry.repository);
+        let remote = match (local, repository) {
+            (Some(path), None) => Remote::Local { path },
+            (None, Some(repository)) => {
+                let api = pick(&self.github_api, &entry.github_api)
+                    .or(defaults.github_api.clone())
+                    .unwrap_or_else(|| DEFAULT_GITHUB_API.to_string());
+                let token_var = entry.github_token_env.clone().unwrap_or_else(|| "GITHUB_TOKEN".into());
+                let token = env(&token_var).map(Token::new);
+                if token.is_none() {
+                    tracing::warn!(fabric = %name, "no GitHub token in ${token_var}: GitHub will refuse writes");
+                }
+                Remote::github(&api, &repository, token)?
+            }
+            (Some(_), Some(_)) => bail!("fabric {name:?}: give either a GitHub repository or a local repository, not both"),
+            (None, None) => bail!("fabric {name:?}: no repository: give --repo OWNER/NAME or --local-repo PATH"),
+        };
+
+        let source_dir = if flags { self.source_dir.clone().or(entry.source_dir.clone()) } else { entry.source_dir.clone() };
+        let netbox_url = pick(&self.netbox_url, &entry.netbox_url).or(defaults.netbox_url.clone());
+        let source = match (source_dir, entry.source.as_deref(), netbox_url) {
+            (Some(dir), None | Some("directory"), _) => SourceSpec::Directory(dir),
+            (None, None | Some("netbox"), Some(url)) => {
+                let token_var = entry.netbox_token_env.clone().unwrap_or_else(|| "NETBOX_TOKEN".into());
+                let token = env(&token_var).with_context(|| format!("fabric {name:?}: NetBox needs a token in ${token_var}"))?;
+                SourceSpec::NetBox { url, token: Token::new(token) }
+            }
+            (None, Some("netbox"), None) => bail!("fabric {name:?}: source is netbox but no NetBox URL (--netbox-url or NETBOX_URL)"),
+            (_, Some(other), _) if other != "netbox" && other != "directory" => {
+                bail!("fabric {name:?}: unknown source {other:?} (netbox or directory)")
+            }
+            _ => bail!("fabric {name:?}: no CR source: give --source-dir DIR or --netbox-url URL"),
+        };
+
+        let committer = match (&self.committer_name, &self.committer_email) {
+            (Some(name), Some(email)) if flags => Some(Committer { name: name.clone(), email: email.clone() }),
+            _ => defaults.committer.clone(),
+        };
+        Ok(Fabric {
+            directory: pick(&self.directory, &entry.directory).unwrap_or_else(|| config::default_directory(&name)),
+            branch: pick(&self.branch, &entry.branch).unwrap_or_else(|| "main".into()),
+            message_prefix: pick(&self.message_prefix, &entry.message_prefix)
+                .or(defaults.message_prefix.clone())
+                .unwrap_or_default(),
+            name,
+            remote,
+            source,
+            committer,
+        })
+    }
+}

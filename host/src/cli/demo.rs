@@ -1,0 +1,184 @@
+//! `fgd-sync demo`: the whole flow on a sample fabric shipped in the binary and a new local
+//! repository: first sync, no-op re-run, a one-file edit, a conflict, and its resolution.
+//! No GitHub, no NetBox, no flags.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::Arc;
+
+use anyhow::Context;
+use clap::Args;
+use fgd_sync_local_github::{ApiRequest, LocalGitHub, Options};
+
+use super::args::{offline_context, Fabric, RuntimeArgs, SourceSpec};
+use super::sync::outcome;
+use crate::remote::{Remote, LOCAL_API_BASE, LOCAL_OWNER, LOCAL_REPO};
+use crate::runtime::bindings::hedgehog::fgd_sync::types::{Resolution, Side, SyncOptions, WriteStrategy};
+use crate::runtime::{CallContext, Runtime, SyncCall};
+use crate::source::directory::{self, DirectorySource};
+
+/// The sample fabric: a hydrated fabric as the installer writes it, plus hand-written VPCs.
+const SAMPLES: [(&str, &str); 2] = [
+    ("hydrated-fabric.yaml", include_str!("../../../tests/data/hedgehog/samples/hydrated-fabric.yaml")),
+    ("vpc-demo.yaml", include_str!("../../../tests/data/hedgehog/samples/vpc-demo.yaml")),
+];
+const FABRIC: &str = "demo";
+const EDITED: &str = "demo-vpc-3";
+
+#[derive(Args, Clone, Debug)]
+pub struct DemoCommand {
+    /// Where to put the demo repository [default: a new temporary directory, kept for inspection].
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+}
+
+pub async fn run(runtime_args: &RuntimeArgs, args: &DemoCommand) -> anyhow::Result<u8> {
+    let dir = match &args.dir {
+        Some(dir) => dir.clone(),
+        None => std::env::temp_dir().join(format!("fgd-sync-demo-{}", std::process::id())),
+    };
+    let repo = dir.join("fabric.git");
+    anyhow::ensure!(!repo.exists(), "{} exists already; pick another --dir", repo.display());
+    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+
+    let runtime = runtime_args.load()?;
+    let mut resources = Vec::new();
+    for (name, text) in SAMPLES {
+        resources.extend(directory::parse(&runtime, offline_context(), name, text.to_string()).await?);
+    }
+    let source = Arc::new(DirectorySource::new(resources));
+    let fabric = Fabric {
+        name: FABRIC.into(),
+        remote: Remote::Local { path: repo.clone() },
+        branch: "main".into(),
+        directory: crate::config::default_directory(FABRIC),
+        source: SourceSpec::Directory(PathBuf::from("<built-in samples>")),
+        message_prefix: String::new(),
+        committer: Some(crate::config::Committer { name: "fgd-sync demo".into(), email: "demo@fgd-sync.invalid".into() }),
+    };
+    let demo = Demo { runtime, fabric, source, log: runtime_args.http_log()? };
+
+    println!("fgd-sync demo: {} CRs from the built-in sample fabric into a new repository", demo.source.resources().len());
+    println!("repository: {} (bare; look inside with: git --git-dir {} log --stat)\n", repo.display(), repo.display());
+
+    step("1. First sync: every CR becomes one file under managed/, all in one commit");
+    demo.sync(Vec::new()).await?;
+    git(&repo, &["log", "--oneline"])?;
+
+    step("2. Run again: nothing changed, so nothing is written and no commit is made");
+    demo.sync(Vec::new()).await?;
+
+    step(&format!("3. Edit VPC {EDITED} in HNP (subnet-1 gets VLAN 1231): one file changes, one commit"));
+    demo.edit_vlan(1231)?;
+    demo.sync(Vec::new()).await?;
+    git(&repo, &["show", "--stat", "--format=%h %s", "HEAD"])?;
+
+    step("4. Someone edits that file in Git, and HNP changes the VPC too: a conflict, nothing overwritten");
+    let path = format!("{}/managed/vpcs/{EDITED}.yaml", demo.fabric.directory);
+    edit_in_git(&repo, &path)?;
+    demo.edit_vlan(1331)?;
+    let code = demo.sync(Vec::new()).await?;
+    println!("(`fgd-sync sync` exits with code {code} when it reports conflicts)");
+
+    step("5. Resolve it: take HNP's version (still a compare-and-swap on the branch)");
+    demo.sync(vec![Resolution { path, take: Side::Hnp }]).await?;
+    git(&repo, &["log", "--oneline"])?;
+    println!("\nDone. Try: fgd-sync plan --fabric {FABRIC} --local-repo {} --source-dir <your manifests>", repo.display());
+    Ok(0)
+}
+
+struct Demo {
+    runtime: Runtime,
+    fabric: Fabric,
+    source: Arc<DirectorySource>,
+    log: Option<Arc<crate::net::http_log::HttpLog>>,
+}
+
+impl Demo {
+    async fn sync(&self, resolutions: Vec<Resolution>) -> anyhow::Result<u8> {
+        let context = CallContext { hooks: self.fabric.hooks(self.log.clone())?, source: self.source.clone() };
+        let call = match resolutions.first() {
+            Some(r) => {
+                let reference = self
+                    .runtime
+                    .resource_at(offline_context(), self.fabric.directory.clone(), r.path.clone())
+                    .await?
+                    .context("the demo's conflict path maps to no CR")?;
+                SyncCall::Resources { fabric: FABRIC.into(), refs: vec![reference] }
+            }
+            None => SyncCall::Fabric { fabric: FABRIC.into() },
+        };
+        let options = SyncOptions {
+            dry_run: false,
+            strategy: WriteStrategy::Batched,
+            max_attempts: 3,
+            max_rate_limit_wait_secs: 0,
+            resolutions,
+        };
+        let result = self.runtime.sync(context, call, self.fabric.target(), options).await?;
+        let outcome = outcome(&self.fabric, false, result);
+        print!("{}", outcome.to_text());
+        Ok(outcome.exit_code())
+    }
+
+    /// Changes subnet-1's VLAN of the edited VPC, as a user would in the NetBox GUI.
+    fn edit_vlan(&self, vlan: u64) -> anyhow::Result<()> {
+        let mut vpc = self
+            .source
+            .resources()
+            .into_iter()
+            .find(|r| r.kind == "VPC" && r.name == EDITED)
+            .context("the demo VPC is missing from the samples")?;
+        let mut spec: serde_json::Value = serde_json::from_str(&vpc.spec)?;
+        spec["subnets"]["subnet-1"]["vlan"] = serde_json::json!(vlan);
+        vpc.spec = spec.to_string();
+        self.source.upsert(vpc);
+        Ok(())
+    }
+}
+
+fn step(title: &str) {
+    println!("\n== {title}");
+}
+
+/// Another writer: a Contents-API commit straight to the repository, adding a comment and a
+/// description, as someone editing on GitHub would.
+fn edit_in_git(repo: &Path, path: &str) -> anyhow::Result<()> {
+    let github = LocalGitHub::open(repo, LOCAL_OWNER, LOCAL_REPO, Options { api_base: LOCAL_API_BASE.into(), ..Options::default() })
+        .map_err(|e| anyhow::anyhow!("opening the demo repository: {e}"))?;
+    let base = format!("/repos/{LOCAL_OWNER}/{LOCAL_REPO}/contents/{path}");
+    let current = github.handle(&ApiRequest { method: "GET".into(), path_and_query: format!("{base}?ref=main"), ..Default::default() });
+    let file = current.json();
+    let sha = file["sha"].as_str().context("the demo file is missing")?.to_string();
+    let text = String::from_utf8(base64_decode(file["content"].as_str().unwrap_or_default())?)?;
+    let edited = format!("# Owned by the network team: ask before changing.\n{}", text.replace("vlan: 1231", "vlan: 1431"));
+    let body = serde_json::json!({
+        "message": "Move demo-vpc-3 subnet-1 to VLAN 1431",
+        "content": base64_encode(edited.as_bytes()),
+        "sha": sha,
+        "branch": "main",
+        "committer": {"name": "A. Colleague", "email": "colleague@example.com"},
+    });
+    let answer = github.handle(&ApiRequest { method: "PUT".into(), path_and_query: base, body: body.to_string().into_bytes(), ..Default::default() });
+    anyhow::ensure!(answer.status == 200, "editing in Git failed: {}", String::from_utf8_lossy(&answer.body));
+    println!("(a colleague committed \"Move demo-vpc-3 subnet-1 to VLAN 1431\" to {path})");
+    Ok(())
+}
+
+fn base64_encode(bytes: &[u8]) -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
+fn base64_decode(text: &str) -> anyhow::Result<Vec<u8>> {
+    use base64::Engine as _;
+    let compact: String = text.chars().filter(|c| !c.is_whitespace()).collect();
+    Ok(base64::engine::general_purpose::STANDARD.decode(compact)?)
+}
+
+fn git(repo: &Path, args: &[&str]) -> anyhow::Result<()> {
+    println!("$ git {}", args.join(" "));
+    let output = Command::new("git").arg("--git-dir").arg(repo).args(args).output().context("running git")?;
+    print!("{}", String::from_utf8_lossy(&output.stdout));
+    Ok(())
+}

@@ -1,0 +1,64 @@
+//! The command line: one file per subcommand, one `run` per file, help text from the doc
+//! comments of the argument structs.
+
+mod args;
+mod demo;
+mod progress;
+mod render;
+mod sync;
+
+use clap::{Parser, Subcommand};
+
+use crate::runtime::bindings::hedgehog::fgd_sync::types::Side;
+
+const EXIT_CODES: &str = "Exit codes:
+  0  done (or nothing to do)
+  1  error: bad input, configuration, GitHub or NetBox failure; nothing was written by the failing step
+  2  conflicts: files changed in Git since the last sync were left alone (the rest landed)
+
+Environment: GITHUB_TOKEN, NETBOX_URL, NETBOX_TOKEN, FGD_SYNC_CONFIG, RUST_LOG (e.g. fgd_sync=debug).";
+
+/// Writes Hedgehog fabric resources edited in NetBox (HNP) to the fabric's Git repository:
+/// one YAML file per resource under `managed/`, one atomic commit per sync, and never over
+/// a change made in Git since the last sync.
+#[derive(Parser, Debug)]
+#[command(name = "fgd-sync", version, after_help = EXIT_CODES, max_term_width = 100)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+    #[command(flatten)]
+    pub runtime: args::RuntimeArgs,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Run the whole flow on a built-in sample fabric and a local repository (no GitHub, no NetBox).
+    Demo(demo::DemoCommand),
+    /// Print the canonical YAML of CR manifests (or their paths with --path).
+    Render(render::RenderCommand),
+    /// Show what a sync would change, as a readable list and diff; writes nothing.
+    Plan(sync::SyncArgs),
+    /// Write the fabric's CRs to the repository in one commit.
+    Sync(sync::SyncCommand),
+    /// Settle a reported conflict: keep Git's file, or write HNP's version over it.
+    Resolve(sync::ResolveCommand),
+}
+
+pub async fn run(cli: Cli) -> anyhow::Result<u8> {
+    match &cli.command {
+        Command::Demo(args) => demo::run(&cli.runtime, args).await,
+        Command::Render(args) => render::run(&cli.runtime, args).await,
+        Command::Plan(args) => sync::run(&cli.runtime, args, sync::Intent::Plan).await,
+        Command::Sync(command) => {
+            let intent = if command.dry_run { sync::Intent::Plan } else { sync::Intent::Sync };
+            sync::run(&cli.runtime, &command.args, intent).await
+        }
+        Command::Resolve(command) => {
+            let take = match command.take {
+                sync::TakeArg::Git => Side::Git,
+                sync::TakeArg::Hnp => Side::Hnp,
+            };
+            sync::run(&cli.runtime, &command.args, sync::Intent::Resolve { path: command.path.clone(), take }).await
+        }
+    }
+}

@@ -1,0 +1,190 @@
+//! `fgd-sync plan`, `fgd-sync sync` and `fgd-sync resolve`: one code path, three intents.
+
+
+use anyhow::Context;
+use clap::{Args, ValueEnum};
+
+use super::args::{offline_context, Fabric, FabricArgs, RuntimeArgs};
+use super::progress::Progress;
+use crate::report::{describe_error, ErrorReport, SyncOutcome, SCHEMA_VERSION};
+use crate::runtime::bindings::hedgehog::fgd_sync::types::{
+    Resolution, ResourceRef, Side, SyncOptions, WriteStrategy,
+};
+use crate::runtime::{CallContext, Runtime, SyncCall};
+
+/// How the sync writes (see `--strategy`).
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum StrategyArg {
+    /// One commit for everything via the Git Data API (at most 6 requests).
+    Batched,
+    /// One Contents-API commit per file (HNP's old way; for comparison).
+    PerFile,
+}
+
+#[derive(Args, Clone, Debug)]
+pub struct SyncArgs {
+    #[command(flatten)]
+    pub fabric: FabricArgs,
+    /// Sync only these CRs (KIND/NAME or KIND/NAMESPACE/NAME, e.g. VPC/vpc-1); a CR that the
+    /// source no longer has deletes its file. Repeat for several.
+    #[arg(long = "only", value_name = "KIND/NAME")]
+    pub only: Vec<String>,
+    /// Write strategy.
+    #[arg(long, value_enum, default_value_t = StrategyArg::Batched)]
+    pub strategy: StrategyArg,
+    /// Attempts when another writer moves the branch between our read and our write.
+    #[arg(long, value_name = "N", default_value_t = 5)]
+    pub max_attempts: u32,
+    /// Longest wait for a GitHub rate limit to reset, in seconds; longer fails.
+    #[arg(long, value_name = "SECS", default_value_t = 300)]
+    pub max_rate_limit_wait: u64,
+    /// Print the outcome as JSON (schema in the README) instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Args, Clone, Debug)]
+pub struct SyncCommand {
+    #[command(flatten)]
+    pub args: SyncArgs,
+    /// Read and plan only; write nothing (same as `fgd-sync plan`).
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum TakeArg {
+    /// Keep Git's file; record it as the new base.
+    Git,
+    /// Write HNP's version over Git's file (a compare-and-swap on the branch).
+    Hnp,
+}
+
+#[derive(Args, Clone, Debug)]
+pub struct ResolveCommand {
+    /// The conflicting file, as reported (relative to the repository root).
+    pub path: String,
+    /// Which side wins.
+    #[arg(long, value_enum)]
+    pub take: TakeArg,
+    #[command(flatten)]
+    pub args: SyncArgs,
+}
+
+pub enum Intent {
+    Plan,
+    Sync,
+    Resolve { path: String, take: Side },
+}
+
+pub async fn run(runtime_args: &RuntimeArgs, args: &SyncArgs, intent: Intent) -> anyhow::Result<u8> {
+    let fabrics = args.fabric.resolve()?;
+    let runtime = runtime_args.load()?;
+    let log = runtime_args.http_log()?;
+    let mut outcomes = Vec::new();
+    for fabric in &fabrics {
+        let hooks = fabric.hooks(log.clone())?;
+        let source = fabric.source(&runtime).await?;
+        let context = CallContext { hooks: hooks.clone(), source };
+        let progress = Progress::start(format!("{} fabric {}", verb(&intent), fabric.name), move || hooks.requests());
+        let outcome = sync_one(&runtime, context, fabric, args, &intent).await;
+        progress.finish();
+        outcomes.push(outcome?);
+    }
+    let single = outcomes.len() == 1;
+    for outcome in &outcomes {
+        if args.json {
+            // One fabric: one JSON document; several: one compact document per line.
+            println!("{}", if single { outcome.to_json() } else { serde_json::to_string(outcome)? });
+        } else {
+            print!("{}", outcome.to_text());
+        }
+    }
+    Ok(outcomes.iter().map(SyncOutcome::exit_code).max_by_key(|c| exit_rank(*c)).unwrap_or(0))
+}
+
+/// Errors outrank conflicts, which outrank success.
+fn exit_rank(code: u8) -> u8 {
+    match code {
+        1 => 2,
+        2 => 1,
+        _ => 0,
+    }
+}
+
+fn verb(intent: &Intent) -> &'static str {
+    match intent {
+        Intent::Plan => "planning",
+        Intent::Sync => "syncing",
+        Intent::Resolve { .. } => "resolving",
+    }
+}
+
+async fn sync_one(
+    runtime: &Runtime,
+    context: CallContext,
+    fabric: &Fabric,
+    args: &SyncArgs,
+    intent: &Intent,
+) -> anyhow::Result<SyncOutcome> {
+    let mut options = SyncOptions {
+        dry_run: matches!(intent, Intent::Plan),
+        strategy: match args.strategy {
+            StrategyArg::Batched => WriteStrategy::Batched,
+            StrategyArg::PerFile => WriteStrategy::PerFile,
+        },
+        max_attempts: args.max_attempts.max(1),
+        max_rate_limit_wait_secs: args.max_rate_limit_wait,
+        resolutions: Vec::new(),
+    };
+    let mut refs = args.only.iter().map(|s| parse_ref(s)).collect::<anyhow::Result<Vec<_>>>()?;
+    if let Intent::Resolve { path, take } = intent {
+        let reference = runtime
+            .resource_at(offline_context(), fabric.directory.clone(), path.clone())
+            .await?
+            .with_context(|| format!("{path:?} is not a managed file of fabric {} (directory {:?})", fabric.name, fabric.directory))?;
+        options.resolutions.push(Resolution { path: path.clone(), take: *take });
+        refs = vec![reference];
+    }
+    let call = match (refs.is_empty(), intent) {
+        (true, Intent::Plan) => SyncCall::Plan { fabric: fabric.name.clone() },
+        (true, _) => SyncCall::Fabric { fabric: fabric.name.clone() },
+        (false, _) => SyncCall::Resources { fabric: fabric.name.clone(), refs },
+    };
+    let result = runtime.sync(context, call, fabric.target(), options.clone()).await?;
+    Ok(outcome(fabric, options.dry_run, result))
+}
+
+/// The report of one fabric's sync, for text and JSON output.
+pub fn outcome(
+    fabric: &Fabric,
+    dry_run: bool,
+    result: Result<crate::runtime::bindings::hedgehog::fgd_sync::types::SyncReport, crate::runtime::bindings::hedgehog::fgd_sync::types::SyncError>,
+) -> SyncOutcome {
+    let (report, error) = match result {
+        Ok(report) => (Some(report), None),
+        Err(e) => (None, Some(ErrorReport { message: describe_error(&e), detail: Some(e) })),
+    };
+    SyncOutcome {
+        schema: SCHEMA_VERSION,
+        fabric: fabric.name.clone(),
+        remote: fabric.remote.describe(),
+        branch: fabric.branch.clone(),
+        directory: fabric.directory.clone(),
+        dry_run,
+        report,
+        error,
+    }
+}
+
+/// `KIND/NAME` or `KIND/NAMESPACE/NAME`; the guest validates the parts.
+pub fn parse_ref(text: &str) -> anyhow::Result<ResourceRef> {
+    let parts: Vec<&str> = text.split('/').collect();
+    let (kind, namespace, name) = match parts.as_slice() {
+        [kind, name] => (kind, &"default", name),
+        [kind, namespace, name] => (kind, namespace, name),
+        _ => anyhow::bail!("--only {text:?}: expected KIND/NAME or KIND/NAMESPACE/NAME"),
+    };
+    Ok(ResourceRef { kind: kind.to_string(), namespace: namespace.to_string(), name: name.to_string() })
+}
+

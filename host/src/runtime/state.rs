@@ -1,0 +1,148 @@
+//! Per-operation store data: WASI with nothing granted, `wasi:http` behind the policy hooks,
+//! a memory limiter, and the host side of the `hnp` import.
+
+use std::time::Duration;
+
+use wasmtime::component::ResourceTable;
+use wasmtime::ResourceLimiter;
+use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
+use wasmtime_wasi::{HostMonotonicClock, HostWallClock, WasiCtx, WasiCtxView, WasiView};
+use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
+
+use super::bindings::hedgehog::fgd_sync::hnp;
+use super::bindings::hedgehog::fgd_sync::types::{CustomResource, ResourceRef};
+use super::{CallContext, RuntimeConfig};
+use crate::net::hooks::PolicyHooks;
+use crate::source::{CrSource, Synced};
+
+/// Guest stderr kept per call (panic messages), then sent to the host's log.
+const STDERR_CAPACITY: usize = 64 * 1024;
+
+pub struct HostState {
+    wasi: WasiCtx,
+    table: ResourceTable,
+    http: WasiHttpCtx,
+    hooks: PolicyHooks,
+    source: std::sync::Arc<dyn CrSource>,
+    limiter: MemoryLimiter,
+    stderr: MemoryOutputPipe,
+}
+
+impl HostState {
+    pub(super) fn new(context: CallContext, config: &RuntimeConfig) -> HostState {
+        let stderr = MemoryOutputPipe::new(STDERR_CAPACITY);
+        let mut wasi = WasiCtx::builder();
+        // Nothing is inherited: no environment, no args, no stdin, no directories, no sockets.
+        wasi.stderr(stderr.clone()).allow_tcp(false).allow_udp(false).allow_ip_name_lookup(false);
+        if config.deterministic {
+            wasi.wall_clock(FixedWallClock)
+                .monotonic_clock(FixedMonotonicClock)
+                .secure_random(wasmtime_wasi::Deterministic::new(DETERMINISTIC_BYTES.to_vec()))
+                .insecure_random(wasmtime_wasi::Deterministic::new(DETERMINISTIC_BYTES.to_vec()))
+                .insecure_random_seed(0);
+        }
+        HostState {
+            wasi: wasi.build(),
+            table: ResourceTable::new(),
+            http: WasiHttpCtx::new(),
+            hooks: context.hooks,
+            source: context.source,
+            limiter: MemoryLimiter { limit: config.memory_limit_bytes, hit: false },
+            stderr,
+        }
+    }
+
+    pub(super) fn limits(&mut self) -> &mut dyn ResourceLimiter {
+        &mut self.limiter
+    }
+
+    pub(super) fn memory_limit_hit(&self) -> bool {
+        self.limiter.hit
+    }
+
+    pub(super) fn flush_guest_stderr(&self) {
+        let text = self.stderr.contents();
+        for line in String::from_utf8_lossy(&text).lines().filter(|l| !l.trim().is_empty()) {
+            tracing::warn!(target: "fgd_sync::guest", "{line}");
+        }
+    }
+}
+
+impl WasiView for HostState {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView { ctx: &mut self.wasi, table: &mut self.table }
+    }
+}
+
+impl WasiHttpView for HostState {
+    fn http(&mut self) -> WasiHttpCtxView<'_> {
+        WasiHttpCtxView { ctx: &mut self.http, table: &mut self.table, hooks: &mut self.hooks }
+    }
+}
+
+/// Refuses growth past the limit with a trap, and remembers that it did, so the error can
+/// say "memory limit" instead of a bare trap.
+struct MemoryLimiter {
+    limit: usize,
+    hit: bool,
+}
+
+impl ResourceLimiter for MemoryLimiter {
+    fn memory_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
+        if desired > self.limit {
+            self.hit = true;
+            wasmtime::bail!("memory limit of {} bytes reached", self.limit);
+        }
+        Ok(true)
+    }
+
+    fn table_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
+        Ok(desired <= 100_000)
+    }
+}
+
+/// Deterministic mode: 2026-01-01T00:00:00Z, standing still; sleeps still take real time.
+struct FixedWallClock;
+impl HostWallClock for FixedWallClock {
+    fn resolution(&self) -> Duration {
+        Duration::from_secs(1)
+    }
+    fn now(&self) -> Duration {
+        Duration::from_secs(1_767_225_600)
+    }
+}
+
+struct FixedMonotonicClock;
+impl HostMonotonicClock for FixedMonotonicClock {
+    fn resolution(&self) -> u64 {
+        1_000_000_000
+    }
+    fn now(&self) -> u64 {
+        0
+    }
+}
+
+const DETERMINISTIC_BYTES: [u8; 8] = [0x5e, 0xed, 0xf0, 0x0d, 0x12, 0x34, 0x56, 0x78];
+
+impl hnp::Host for HostState {
+    async fn list_resources(&mut self, fabric: String) -> Result<Vec<CustomResource>, String> {
+        self.source.list(&fabric).await
+    }
+
+    async fn get_resource(&mut self, fabric: String, reference: ResourceRef) -> Result<Option<CustomResource>, String> {
+        self.source.get(&fabric, &reference).await
+    }
+
+    async fn record_synced(
+        &mut self,
+        fabric: String,
+        reference: ResourceRef,
+        path: String,
+        blob_sha: String,
+        commit: String,
+    ) -> Result<(), String> {
+        self.source.record(&fabric, &Synced { reference, path, blob_sha, commit }).await
+    }
+}
+
+impl super::bindings::hedgehog::fgd_sync::types::Host for HostState {}

@@ -1,0 +1,120 @@
+//! CRs from manifest files (YAML or JSON, single or multi-document): for CI pipelines, demos
+//! and tests. Files are read by the host but parsed inside the sandbox by the guest's
+//! `parse-manifests`, so untrusted YAML never meets a native parser.
+
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use anyhow::Context;
+
+use super::{BoxFuture, CrSource, Synced};
+use crate::runtime::bindings::hedgehog::fgd_sync::types::{CustomResource, ResourceRef};
+use crate::runtime::{CallContext, Runtime};
+
+/// Largest manifest file read; the guest refuses larger text anyway.
+const MAX_FILE_BYTES: u64 = 8 * 1024 * 1024;
+
+/// The same fabric for every fabric name: a directory holds one fabric.
+pub struct DirectorySource {
+    resources: Mutex<Vec<CustomResource>>,
+    recorded: Mutex<Vec<Synced>>,
+}
+
+impl DirectorySource {
+    pub fn new(resources: Vec<CustomResource>) -> DirectorySource {
+        DirectorySource { resources: Mutex::new(resources), recorded: Mutex::default() }
+    }
+
+    /// Every `*.yaml`, `*.yml` and `*.json` file below `dir` (or `dir` itself when it is a
+    /// file), in path order, parsed by the guest.
+    pub async fn load(runtime: &Runtime, context: CallContext, dir: &Path) -> anyhow::Result<DirectorySource> {
+        let mut files = Vec::new();
+        collect(dir, &mut files).with_context(|| format!("reading manifests from {}", dir.display()))?;
+        let mut resources = Vec::new();
+        for file in files {
+            let text = std::fs::read_to_string(&file).with_context(|| format!("reading {}", file.display()))?;
+            resources.extend(parse(runtime, context.clone(), &file.display().to_string(), text).await?);
+        }
+        Ok(DirectorySource::new(resources))
+    }
+
+    /// Replaces or adds one CR (matched on kind, namespace, name): the demo's "edit in HNP".
+    pub fn upsert(&self, cr: CustomResource) {
+        let mut resources = self.resources.lock().unwrap_or_else(|p| p.into_inner());
+        match resources.iter_mut().find(|r| same(r, &cr.kind, &cr.namespace, &cr.name)) {
+            Some(existing) => *existing = cr,
+            None => resources.push(cr),
+        }
+    }
+
+    pub fn remove(&self, reference: &ResourceRef) {
+        let mut resources = self.resources.lock().unwrap_or_else(|p| p.into_inner());
+        resources.retain(|r| !same(r, &reference.kind, &reference.namespace, &reference.name));
+    }
+
+    pub fn resources(&self) -> Vec<CustomResource> {
+        self.resources.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// What the guest recorded through `record-synced`, oldest first.
+    pub fn recorded(&self) -> Vec<Synced> {
+        self.recorded.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+}
+
+/// Parses one manifest text in the sandbox; errors name the file, document and field.
+pub async fn parse(runtime: &Runtime, context: CallContext, name: &str, text: String) -> anyhow::Result<Vec<CustomResource>> {
+    runtime
+        .parse_manifests(context, name.to_string(), text)
+        .await?
+        .map_err(|e| anyhow::anyhow!(crate::report::describe_error(&e)))
+}
+
+fn same(r: &CustomResource, kind: &str, namespace: &str, name: &str) -> bool {
+    let ns = |n: &str| if n.is_empty() { "default".to_string() } else { n.to_string() };
+    r.kind == kind && ns(&r.namespace) == ns(namespace) && r.name == name
+}
+
+fn collect(path: &Path, files: &mut Vec<PathBuf>) -> std::io::Result<()> {
+    let metadata = std::fs::metadata(path)?;
+    if metadata.is_file() {
+        if metadata.len() > MAX_FILE_BYTES {
+            return Err(std::io::Error::other(format!("{} is larger than {MAX_FILE_BYTES} bytes", path.display())));
+        }
+        files.push(path.to_path_buf());
+        return Ok(());
+    }
+    let mut entries: Vec<PathBuf> = std::fs::read_dir(path)?.map(|e| e.map(|e| e.path())).collect::<Result<_, _>>()?;
+    entries.sort();
+    for entry in entries {
+        let is_manifest = entry.extension().and_then(|e| e.to_str()).is_some_and(|e| matches!(e, "yaml" | "yml" | "json"));
+        let hidden = entry.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with('.'));
+        if hidden {
+            continue;
+        }
+        if entry.is_dir() || is_manifest {
+            collect(&entry, files)?;
+        }
+    }
+    Ok(())
+}
+
+impl CrSource for DirectorySource {
+    fn list<'a>(&'a self, _fabric: &'a str) -> BoxFuture<'a, Result<Vec<CustomResource>, String>> {
+        Box::pin(async move { Ok(self.resources()) })
+    }
+
+    fn get<'a>(&'a self, _fabric: &'a str, reference: &'a ResourceRef) -> BoxFuture<'a, Result<Option<CustomResource>, String>> {
+        Box::pin(async move {
+            Ok(self.resources().into_iter().find(|r| same(r, &reference.kind, &reference.namespace, &reference.name)))
+        })
+    }
+
+    fn record<'a>(&'a self, _fabric: &'a str, synced: &'a Synced) -> BoxFuture<'a, Result<(), String>> {
+        Box::pin(async move {
+            tracing::debug!(path = %synced.path, sha = %synced.blob_sha, "synced");
+            self.recorded.lock().unwrap_or_else(|p| p.into_inner()).push(synced.clone());
+            Ok(())
+        })
+    }
+}

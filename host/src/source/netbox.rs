@@ -1,0 +1,647 @@
+//! The NetBox `CrSource`: reads a fabric's CRs from the HNP REST API
+//! (`<netbox>/api/plugins/hedgehog/`) and records where each one landed in Git.
+//!
+//! HNP's CR endpoints have no filter set (`?fabric=` and `?name=` are ignored), so every
+//! lookup pages through a whole endpoint and filters on the client by the fabric's id.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::Mutex;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use bytes::Bytes;
+use http::header::{HeaderValue, ACCEPT, AUTHORIZATION, CONTENT_TYPE};
+use http::{HeaderMap, Method, StatusCode, Uri};
+use serde_json::{json, Value};
+
+use super::{BoxFuture, CrSource, Synced};
+use crate::net::client::{Client, ClientError};
+use crate::runtime::bindings::hedgehog::fgd_sync::types::{CustomResource, ResourceRef};
+
+/// The HNP API under a NetBox base URL.
+const API_PATH: &str = "/api/plugins/hedgehog/";
+
+/// Each CR kind, as Kubernetes spells it, and its HNP list endpoint.
+const KINDS: [(&str, &str); 12] = [
+    ("VPC", "vpcs/"),
+    ("External", "externals/"),
+    ("ExternalAttachment", "external-attachments/"),
+    ("ExternalPeering", "external-peerings/"),
+    ("IPv4Namespace", "ipv4-namespaces/"),
+    ("VPCAttachment", "vpc-attachments/"),
+    ("VPCPeering", "vpc-peerings/"),
+    ("Connection", "connections/"),
+    ("Server", "servers/"),
+    ("Switch", "switches/"),
+    ("SwitchGroup", "switch-groups/"),
+    ("VLANNamespace", "vlan-namespaces/"),
+];
+
+const FABRICS: &str = "fabrics/";
+
+/// NetBox's default is 50 and its default `MAX_PAGE_SIZE` 1000.
+pub const DEFAULT_PAGE_SIZE: u32 = 200;
+
+/// A `next` chain longer than this is a server bug (or a loop), not a big fabric.
+const MAX_PAGES: usize = 10_000;
+
+/// Waits before the retries of a failed GET (5xx or no answer). Writes are never retried.
+const GET_RETRY_DELAYS: [Duration; 2] = [Duration::from_millis(250), Duration::from_secs(1)];
+
+/// How much of an unexpected error body goes into a message.
+const MAX_DETAIL: usize = 300;
+
+/// Where NetBox is and how to talk to it.
+#[derive(Clone)]
+pub struct NetBoxConfig {
+    /// NetBox's base URL, e.g. `https://netbox.example.com` (a path prefix is kept).
+    pub base_url: String,
+    /// API token, sent as `Authorization: Token <token>`.
+    pub token: String,
+    /// Objects per page (`?limit=`).
+    pub page_size: u32,
+}
+
+impl NetBoxConfig {
+    pub fn new(base_url: impl Into<String>, token: impl Into<String>) -> Self {
+        NetBoxConfig { base_url: base_url.into(), token: token.into(), page_size: DEFAULT_PAGE_SIZE }
+    }
+}
+
+impl fmt::Debug for NetBoxConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("NetBoxConfig")
+            .field("base_url", &self.base_url)
+            .field("token", &"<redacted>")
+            .field("page_size", &self.page_size)
+            .finish()
+    }
+}
+
+/// What went wrong talking to NetBox. Every variant that involves a request names its URL.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum NetBoxError {
+    /// The configuration cannot work (bad base URL, token not usable in a header).
+    InvalidConfig(String),
+    /// No answer (after retries, for GETs).
+    Transport(ClientError),
+    /// 401 or 403: the token is missing, wrong, or lacks permission.
+    TokenRefused {
+        method: Method,
+        url: String,
+        status: StatusCode,
+        detail: String,
+    },
+    /// Any other non-2xx answer (after retries, for GETs).
+    Status {
+        method: Method,
+        url: String,
+        status: StatusCode,
+        detail: String,
+    },
+    /// A 2xx answer that is not the JSON HNP sends.
+    Malformed {
+        url: String,
+        message: String,
+    },
+    FabricNotFound {
+        name: String,
+        url: String,
+        known: Vec<String>,
+    },
+    ResourceNotFound {
+        fabric: String,
+        reference: ResourceRef,
+        url: String,
+    },
+    UnknownKind(String),
+    /// A `next` link that leaves the configured origin; following it would send the token
+    /// elsewhere. Usually a reverse proxy that does not pass the original host/scheme on.
+    ForeignNext {
+        url: String,
+        next: String,
+    },
+    TooManyPages {
+        url: String,
+    },
+}
+
+impl fmt::Display for NetBoxError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let with_detail = |f: &mut fmt::Formatter<'_>, detail: &str| {
+            if detail.is_empty() {
+                Ok(())
+            } else {
+                write!(f, ": {detail}")
+            }
+        };
+        match self {
+            NetBoxError::InvalidConfig(why) => write!(f, "NetBox configuration: {why}"),
+            NetBoxError::Transport(e) => write!(f, "NetBox unreachable: {e}"),
+            NetBoxError::TokenRefused { method, url, status, detail } => {
+                write!(f, "NetBox refused the API token ({status}) for {method} {url}")?;
+                with_detail(f, detail)
+            }
+            NetBoxError::Status { method, url, status, detail } => {
+                write!(f, "NetBox answered {status} to {method} {url}")?;
+                with_detail(f, detail)
+            }
+            NetBoxError::Malformed { url, message } => {
+                write!(f, "NetBox sent malformed JSON for {url}: {message}")
+            }
+            NetBoxError::FabricNotFound { name, url, known } => {
+                write!(f, "fabric {name:?} not found in NetBox at {url}")?;
+                if known.is_empty() {
+                    write!(f, " (it has no fabrics)")
+                } else {
+                    write!(f, " (fabrics there: {})", known.join(", "))
+                }
+            }
+            NetBoxError::ResourceNotFound { fabric, reference, url } => write!(
+                f,
+                "{} {}/{} not found in fabric {fabric:?} at {url}",
+                reference.kind,
+                namespace_key(&reference.namespace),
+                reference.name
+            ),
+            NetBoxError::UnknownKind(kind) => {
+                write!(f, "unknown kind {kind:?}; HNP has {}", KINDS.map(|(k, _)| k).join(", "))
+            }
+            NetBoxError::ForeignNext { url, next } => write!(
+                f,
+                "NetBox's page {url} links its next page to another origin ({next}); not \
+                 following it with the token (check the proxy's Host and X-Forwarded-Proto)"
+            ),
+            NetBoxError::TooManyPages { url } => {
+                write!(f, "NetBox kept sending pages past {MAX_PAGES} from {url}")
+            }
+        }
+    }
+}
+
+impl std::error::Error for NetBoxError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            NetBoxError::Transport(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
+/// Identifies a CR row of one fabric; namespace is normalized (`""` -> `default`).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+struct Key {
+    fabric: u64,
+    kind: &'static str,
+    namespace: String,
+    name: String,
+}
+
+/// What `record` needs to know about a row.
+#[derive(Clone, Debug)]
+struct Known {
+    id: u64,
+    git_file_path: String,
+}
+
+/// A CR row of the fabric asked for.
+struct Row {
+    key: Key,
+    known: Known,
+    resource: CustomResource,
+}
+
+/// CRs from NetBox (HNP). Caches fabric ids and, per row, id and `git_file_path`, so that
+/// `record` after `list` needs one PATCH per CR and nothing else.
+pub struct NetBoxSource {
+    client: Client,
+    /// `<base>/api/plugins/hedgehog/`.
+    api_root: String,
+    origin: Origin,
+    headers: HeaderMap,
+    page_size: u32,
+    fabrics: Mutex<HashMap<String, u64>>,
+    known: Mutex<HashMap<Key, Known>>,
+}
+
+impl NetBoxSource {
+    pub fn new(config: NetBoxConfig, client: Client) -> Result<Self, NetBoxError> {
+        let invalid = NetBoxError::InvalidConfig;
+        let base = config.base_url.trim_end_matches('/');
+        let base = base.strip_suffix(API_PATH.trim_end_matches('/')).unwrap_or(base);
+        let uri: Uri = base.parse().map_err(|e| invalid(format!("base URL {base:?}: {e}")))?;
+        let origin =
+            Origin::of(&uri).ok_or_else(|| invalid(format!("base URL {base:?} is not an absolute http(s) URL")))?;
+        if uri.query().is_some() {
+            return Err(invalid(format!("base URL {base:?} has a query")));
+        }
+        let mut auth = HeaderValue::from_str(&format!("Token {}", config.token.trim()))
+            .map_err(|_| invalid("the token contains characters not allowed in a header".into()))?;
+        auth.set_sensitive(true);
+        let mut headers = HeaderMap::new();
+        headers.insert(AUTHORIZATION, auth);
+        headers.insert(ACCEPT, HeaderValue::from_static("application/json"));
+        Ok(NetBoxSource {
+            client,
+            api_root: format!("{base}{API_PATH}"),
+            origin,
+            headers,
+            page_size: config.page_size.max(1),
+            fabrics: Mutex::new(HashMap::new()),
+            known: Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// The HNP API root this source talks to.
+    pub fn api_root(&self) -> &str {
+        &self.api_root
+    }
+
+    /// Every CR of the fabric, from all 12 endpoints.
+    pub async fn list_resources(&self, fabric: &str) -> Result<Vec<CustomResource>, NetBoxError> {
+        // A full listing re-resolves the fabric: it is the start of every sync.
+        let fabric_id = self.resolve_fabric(fabric).await?;
+        let mut rows = Vec::new();
+        for (kind, endpoint) in KINDS {
+            rows.extend(self.rows(fabric_id, kind, endpoint).await?);
+        }
+        let mut known = lock(&self.known);
+        known.retain(|key, _| key.fabric != fabric_id);
+        known.extend(rows.iter().map(|row| (row.key.clone(), row.known.clone())));
+        Ok(rows.into_iter().map(|row| row.resource).collect())
+    }
+
+    /// One CR, or `None` when the fabric does not have it.
+    pub async fn get_resource(
+        &self,
+        fabric: &str,
+        reference: &ResourceRef,
+    ) -> Result<Option<CustomResource>, NetBoxError> {
+        Ok(self.find(fabric, reference).await?.map(|row| row.resource))
+    }
+
+    /// Sets the CR's `last_synced` to now, and `git_file_path` when it changed.
+    pub async fn record_synced(&self, fabric: &str, synced: &Synced) -> Result<(), NetBoxError> {
+        let reference = &synced.reference;
+        let fabric_id = self.fabric_id(fabric).await?;
+        let key = key(fabric_id, kind_of(&reference.kind)?.0, &reference.namespace, &reference.name);
+        let cached = lock(&self.known).get(&key).cloned();
+        let (known, from_cache) = match cached {
+            Some(known) => (known, true),
+            None => (self.find_known(fabric, reference).await?, false),
+        };
+        match self.patch_synced(&key, &known, &synced.path).await {
+            // The row was deleted (or re-created under a new id) since we cached it.
+            Err(NetBoxError::Status { status: StatusCode::NOT_FOUND, .. }) if from_cache => {
+                lock(&self.known).remove(&key);
+                let known = self.find_known(fabric, reference).await?;
+                self.patch_synced(&key, &known, &synced.path).await
+            }
+            result => result,
+        }
+    }
+
+    async fn find_known(&self, fabric: &str, reference: &ResourceRef) -> Result<Known, NetBoxError> {
+        match self.find(fabric, reference).await? {
+            Some(row) => Ok(row.known),
+            None => Err(NetBoxError::ResourceNotFound {
+                fabric: fabric.to_owned(),
+                reference: reference.clone(),
+                url: self.endpoint_url(kind_of(&reference.kind)?.1),
+            }),
+        }
+    }
+
+    async fn patch_synced(&self, key: &Key, known: &Known, path: &str) -> Result<(), NetBoxError> {
+        let endpoint = kind_of(key.kind)?.1;
+        let url = format!("{}{}/", self.endpoint_url(endpoint), known.id);
+        let mut body = json!({ "last_synced": rfc3339_utc(SystemTime::now()) });
+        // An unchanged path is not sent, so NetBox logs (and webhooks) show only real changes.
+        if known.git_file_path != path {
+            body["git_file_path"] = Value::from(path);
+        }
+        self.send(Method::PATCH, &url, Some(body.to_string().into_bytes())).await?;
+        let known = Known { id: known.id, git_file_path: path.to_owned() };
+        lock(&self.known).insert(key.clone(), known);
+        Ok(())
+    }
+
+    /// Pages through the kind's endpoint for the row; refreshes the cache of that kind.
+    async fn find(&self, fabric: &str, reference: &ResourceRef) -> Result<Option<Row>, NetBoxError> {
+        let (kind, endpoint) = kind_of(&reference.kind)?;
+        let fabric_id = self.fabric_id(fabric).await?;
+        let rows = self.rows(fabric_id, kind, endpoint).await?;
+        let wanted = key(fabric_id, kind, &reference.namespace, &reference.name);
+        let mut known = lock(&self.known);
+        known.retain(|k, _| k.fabric != fabric_id || k.kind != kind);
+        known.extend(rows.iter().map(|row| (row.key.clone(), row.known.clone())));
+        Ok(rows.into_iter().find(|row| row.key == wanted))
+    }
+
+    /// All rows of one endpoint that belong to the fabric.
+    async fn rows(&self, fabric_id: u64, kind: &'static str, endpoint: &str) -> Result<Vec<Row>, NetBoxError> {
+        let mut rows = Vec::new();
+        self.each_object(endpoint, |url, object| {
+            if fabric_of(object).map_err(|message| malformed(url, message))? == Some(fabric_id) {
+                rows.push(row(fabric_id, kind, object).map_err(|message| malformed(url, message))?);
+            }
+            Ok(())
+        })
+        .await?;
+        Ok(rows)
+    }
+
+    async fn fabric_id(&self, name: &str) -> Result<u64, NetBoxError> {
+        let cached = lock(&self.fabrics).get(name).copied();
+        match cached {
+            Some(id) => Ok(id),
+            None => self.resolve_fabric(name).await,
+        }
+    }
+
+    async fn resolve_fabric(&self, name: &str) -> Result<u64, NetBoxError> {
+        let mut found = None;
+        let mut known = Vec::new();
+        self.each_object(FABRICS, |url, object| {
+            let fabric_name = object.get("name").and_then(Value::as_str).unwrap_or_default();
+            if fabric_name == name {
+                let id = object.get("id").and_then(Value::as_u64);
+                found = Some(id.ok_or_else(|| malformed(url, format!("fabric {name:?} has no integer id")))?);
+            } else if known.len() < 10 {
+                known.push(fabric_name.to_owned());
+            }
+            Ok(())
+        })
+        .await?;
+        let mut fabrics = lock(&self.fabrics);
+        match found {
+            Some(id) => {
+                fabrics.insert(name.to_owned(), id);
+                Ok(id)
+            }
+            None => {
+                fabrics.remove(name);
+                let url = self.endpoint_url(FABRICS);
+                Err(NetBoxError::FabricNotFound { name: name.to_owned(), url, known })
+            }
+        }
+    }
+
+    /// Calls `each(page_url, object)` for every object of a paginated list, following
+    /// `next` links on the configured origin only.
+    async fn each_object(
+        &self,
+        endpoint: &str,
+        mut each: impl FnMut(&str, &Value) -> Result<(), NetBoxError>,
+    ) -> Result<(), NetBoxError> {
+        let first = format!("{}?limit={}&offset=0", self.endpoint_url(endpoint), self.page_size);
+        let mut url = first.clone();
+        for _ in 0..MAX_PAGES {
+            let body = self.send(Method::GET, &url, None).await?;
+            let page: Value = serde_json::from_slice(&body).map_err(|e| malformed(&url, json_error(&e, &body)))?;
+            let results = page
+                .get("results")
+                .and_then(Value::as_array)
+                .ok_or_else(|| malformed(&url, "expected a page with a `results` list".into()))?;
+            for object in results {
+                each(&url, object)?;
+            }
+            match page.get("next") {
+                None | Some(Value::Null) => return Ok(()),
+                Some(Value::String(next)) => {
+                    let same = next.parse::<Uri>().ok().and_then(|u| Origin::of(&u)) == Some(self.origin.clone());
+                    if !same {
+                        return Err(NetBoxError::ForeignNext { url, next: next.clone() });
+                    }
+                    url = next.clone();
+                }
+                Some(other) => return Err(malformed(&url, format!("`next` is {other}, not a URL"))),
+            }
+        }
+        Err(NetBoxError::TooManyPages { url: first })
+    }
+
+    /// One request with the token; a 2xx body, or an error naming URL, status and NetBox's
+    /// `detail`. GETs are retried on 5xx and on transport trouble.
+    async fn send(&self, method: Method, url: &str, body: Option<Vec<u8>>) -> Result<Bytes, NetBoxError> {
+        let retries: &[Duration] = if method == Method::GET { &GET_RETRY_DELAYS } else { &[] };
+        let mut attempt = 0;
+        loop {
+            let mut headers = self.headers.clone();
+            if body.is_some() {
+                headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+            }
+            let result = self.client.request(method.clone(), url, headers, body.clone()).await;
+            let retry = match &result {
+                Ok(response) => response.status.is_server_error(),
+                Err(e) => e.is_transient(),
+            };
+            if retry && attempt < retries.len() {
+                tokio::time::sleep(retries[attempt]).await;
+                attempt += 1;
+                continue;
+            }
+            let response = result.map_err(NetBoxError::Transport)?;
+            let status = response.status;
+            if status.is_success() {
+                return Ok(response.body);
+            }
+            let (method, url, detail) = (method, url.to_owned(), detail(&response.body));
+            return Err(match status {
+                StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => {
+                    NetBoxError::TokenRefused { method, url, status, detail }
+                }
+                _ => NetBoxError::Status { method, url, status, detail },
+            });
+        }
+    }
+
+    fn endpoint_url(&self, endpoint: &str) -> String {
+        format!("{}{endpoint}", self.api_root)
+    }
+}
+
+impl CrSource for NetBoxSource {
+    fn list<'a>(&'a self, fabric: &'a str) -> BoxFuture<'a, Result<Vec<CustomResource>, String>> {
+        Box::pin(async move { self.list_resources(fabric).await.map_err(|e| e.to_string()) })
+    }
+
+    fn get<'a>(
+        &'a self,
+        fabric: &'a str,
+        reference: &'a ResourceRef,
+    ) -> BoxFuture<'a, Result<Option<CustomResource>, String>> {
+        Box::pin(async move { self.get_resource(fabric, reference).await.map_err(|e| e.to_string()) })
+    }
+
+    fn record<'a>(&'a self, fabric: &'a str, synced: &'a Synced) -> BoxFuture<'a, Result<(), String>> {
+        Box::pin(async move { self.record_synced(fabric, synced).await.map_err(|e| e.to_string()) })
+    }
+}
+
+/// Scheme, host and port: what a `next` link must keep.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Origin {
+    tls: bool,
+    host: String,
+    port: u16,
+}
+
+impl Origin {
+    fn of(uri: &Uri) -> Option<Origin> {
+        let tls = match uri.scheme_str() {
+            Some("https") => true,
+            Some("http") => false,
+            _ => return None,
+        };
+        let authority = uri.authority()?;
+        let port = authority.port_u16().unwrap_or(if tls { 443 } else { 80 });
+        Some(Origin { tls, host: authority.host().to_ascii_lowercase(), port })
+    }
+}
+
+/// The kind as the table spells it, and its endpoint.
+fn kind_of(kind: &str) -> Result<(&'static str, &'static str), NetBoxError> {
+    KINDS.into_iter().find(|(k, _)| *k == kind).ok_or_else(|| NetBoxError::UnknownKind(kind.to_owned()))
+}
+
+fn namespace_key(namespace: &str) -> &str {
+    if namespace.is_empty() {
+        "default"
+    } else {
+        namespace
+    }
+}
+
+fn key(fabric: u64, kind: &'static str, namespace: &str, name: &str) -> Key {
+    Key { fabric, kind, namespace: namespace_key(namespace).to_owned(), name: name.to_owned() }
+}
+
+/// The `fabric` of a CR object: a primary key, or a nested `{id, ...}` object.
+fn fabric_of(object: &Value) -> Result<Option<u64>, String> {
+    let id = |v: &Value| v.as_u64().ok_or_else(|| format!("`fabric` is {v}, not a fabric id"));
+    match object.get("fabric") {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Object(nested)) => match nested.get("id") {
+            Some(value) => id(value).map(Some),
+            None => Err("`fabric` is an object without `id`".to_owned()),
+        },
+        Some(other) => id(other).map(Some),
+    }
+}
+
+/// Maps a CR object of the fabric to a row. JSON fields go back to JSON text unchanged
+/// (null -> `{}`); a spec that is not an object passes through for the guest to reject.
+fn row(fabric: u64, kind: &'static str, object: &Value) -> Result<Row, String> {
+    let name = match object.get("name") {
+        Some(Value::String(name)) => name.clone(),
+        _ => return Err(format!("a {kind} object has no string `name`")),
+    };
+    let id = object.get("id").and_then(Value::as_u64).ok_or_else(|| format!("{kind} {name:?} has no integer `id`"))?;
+    let text = |field: &str| -> Result<String, String> {
+        match object.get(field) {
+            None | Some(Value::Null) => Ok(String::new()),
+            Some(Value::String(s)) => Ok(s.clone()),
+            Some(other) => Err(format!("{kind} {name:?}: `{field}` is {other}, not a string")),
+        }
+    };
+    let json = |field: &str| match object.get(field) {
+        None | Some(Value::Null) => "{}".to_owned(),
+        Some(value) => value.to_string(),
+    };
+    let namespace = text("namespace")?;
+    let git_file_path = text("git_file_path")?;
+    Ok(Row {
+        key: key(fabric, kind, &namespace, &name),
+        known: Known { id, git_file_path },
+        resource: CustomResource {
+            kind: kind.to_owned(),
+            api_version: None,
+            name,
+            namespace,
+            labels: json("labels"),
+            annotations: json("annotations"),
+            spec: json("spec"),
+        },
+    })
+}
+
+fn malformed(url: &str, message: String) -> NetBoxError {
+    NetBoxError::Malformed { url: url.to_owned(), message }
+}
+
+/// A JSON parse error, with the start of the body when it is clearly not JSON (an HTML
+/// login page from a wrong base URL, say).
+fn json_error(error: &serde_json::Error, body: &[u8]) -> String {
+    let start = String::from_utf8_lossy(&body[..body.len().min(60)]).replace(['\n', '\r'], " ");
+    if error.is_eof() || start.trim_start().starts_with(['{', '[']) {
+        format!("{error}")
+    } else {
+        format!("{error}; the body starts with {start:?} (is the base URL right?)")
+    }
+}
+
+/// NetBox's `detail` message from an error body; else the body itself (field errors of a
+/// 400, the text of Django's HTML error page), shortened.
+fn detail(body: &[u8]) -> String {
+    let text = match serde_json::from_slice::<Value>(body) {
+        Ok(Value::Object(map)) if map.get("detail").is_some_and(Value::is_string) => {
+            return map["detail"].as_str().unwrap_or_default().to_owned();
+        }
+        Ok(value) => value.to_string(),
+        Err(_) => {
+            let text = String::from_utf8_lossy(body);
+            let text = if text.trim_start().starts_with('<') { strip_tags(&text) } else { text.into_owned() };
+            text.split_whitespace().collect::<Vec<_>>().join(" ")
+        }
+    };
+    match text.char_indices().nth(MAX_DETAIL) {
+        Some((cut, _)) => format!("{}...", &text[..cut]),
+        None => text,
+    }
+}
+
+fn strip_tags(html: &str) -> String {
+    let mut text = String::with_capacity(html.len());
+    let mut in_tag = false;
+    for c in html.chars() {
+        match c {
+            '<' => in_tag = true,
+            '>' if in_tag => {
+                in_tag = false;
+                text.push(' ');
+            }
+            _ if !in_tag => text.push(c),
+            _ => {}
+        }
+    }
+    text
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    // The guarded maps are caches: data from a panicked holder is still usable.
+    mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// `2024-05-01T12:34:56Z`: RFC 3339 in UTC, whole seconds. Times before 1970 give the epoch.
+pub fn rfc3339_utc(time: SystemTime) -> String {
+    let secs = time.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    let (year, month, day) = civil_from_days(secs / 86_400);
+    let rem = secs % 86_400;
+    format!("{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z", rem / 3600, rem / 60 % 60, rem % 60)
+}
+
+/// Days since 1970-01-01 to a Gregorian date (Howard Hinnant's `civil_from_days`).
+fn civil_from_days(days: u64) -> (u64, u64, u64) {
+    let z = days + 719_468;
+    let era = z / 146_097;
+    let doe = z % 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + u64::from(month <= 2);
+    (year, month, day)
+}
