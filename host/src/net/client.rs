@@ -29,10 +29,7 @@ pub struct Timeouts {
 
 impl Default for Timeouts {
     fn default() -> Self {
-        Timeouts {
-            connect: Duration::from_secs(10),
-            response: Duration::from_secs(60),
-        }
+        Timeouts { connect: Duration::from_secs(10), response: Duration::from_secs(60) }
     }
 }
 
@@ -147,10 +144,7 @@ impl<T: AsyncRead + AsyncWrite + Send + Unpin + 'static> Stream for T {}
 
 impl Client {
     pub fn new(timeouts: Timeouts) -> Self {
-        Client {
-            timeouts,
-            max_body: DEFAULT_MAX_BODY,
-        }
+        Client { timeouts, max_body: DEFAULT_MAX_BODY }
     }
 
     /// Caps the size of a response body.
@@ -172,11 +166,7 @@ impl Client {
         headers: HeaderMap,
         body: Option<Vec<u8>>,
     ) -> Result<Response, ClientError> {
-        let fail = |kind| ClientError {
-            method: method.clone(),
-            url: url.to_owned(),
-            kind,
-        };
+        let fail = |kind| ClientError { method: method.clone(), url: url.to_owned(), kind };
         let target = Target::parse(url).map_err(|why| fail(ClientErrorKind::InvalidUrl(why)))?;
         let stream = self.connect(&target).await.map_err(fail)?;
 
@@ -189,23 +179,16 @@ impl Client {
             .map_err(|e| fail(ClientErrorKind::InvalidUrl(e.to_string())))?;
         request.headers_mut().insert(HOST, host);
         if !request.headers().contains_key(USER_AGENT) {
-            request
-                .headers_mut()
-                .insert(USER_AGENT, HeaderValue::from_static(DEFAULT_USER_AGENT));
+            request.headers_mut().insert(USER_AGENT, HeaderValue::from_static(DEFAULT_USER_AGENT));
         }
 
         let limit = self.max_body;
         let exchange = async move {
             let (mut sender, connection) =
-                hyper::client::conn::http1::handshake(TokioIo::new(stream))
-                    .await
-                    .map_err(ClientErrorKind::Http)?;
+                hyper::client::conn::http1::handshake(TokioIo::new(stream)).await.map_err(ClientErrorKind::Http)?;
             // The connection task ends when `sender` is dropped after this one response.
             tokio::spawn(connection);
-            let response = sender
-                .send_request(request)
-                .await
-                .map_err(ClientErrorKind::Http)?;
+            let response = sender.send_request(request).await.map_err(ClientErrorKind::Http)?;
             let (parts, mut incoming) = response.into_parts();
             let declared = parts
                 .headers
@@ -225,11 +208,7 @@ impl Client {
                     body.extend_from_slice(&data);
                 }
             }
-            Ok(Response {
-                status: parts.status,
-                headers: parts.headers,
-                body: body.freeze(),
-            })
+            Ok(Response { status: parts.status, headers: parts.headers, body: body.freeze() })
         };
         match tokio::time::timeout(self.timeouts.response, exchange).await {
             Ok(result) => result.map_err(fail),
@@ -241,9 +220,7 @@ impl Client {
         let limit = self.timeouts.connect;
         let connect = async {
             let address = format!("{}:{}", target.host, target.port);
-            let tcp = TcpStream::connect(&address)
-                .await
-                .map_err(ClientErrorKind::Connect)?;
+            let tcp = TcpStream::connect(&address).await.map_err(ClientErrorKind::Connect)?;
             // Small request/response exchanges: don't wait to fill segments.
             let _ = tcp.set_nodelay(true);
             if !target.tls {
@@ -251,15 +228,10 @@ impl Client {
             }
             let connector = tokio_rustls::TlsConnector::from(tls_config()?);
             let name = server_name(&target.host)?;
-            let tls = connector
-                .connect(name, tcp)
-                .await
-                .map_err(ClientErrorKind::Tls)?;
+            let tls = connector.connect(name, tcp).await.map_err(ClientErrorKind::Tls)?;
             Ok(Box::new(tls) as Box<dyn Stream>)
         };
-        tokio::time::timeout(limit, connect)
-            .await
-            .unwrap_or(Err(ClientErrorKind::ConnectTimeout(limit)))
+        tokio::time::timeout(limit, connect).await.unwrap_or(Err(ClientErrorKind::ConnectTimeout(limit)))
     }
 }
 
@@ -276,9 +248,7 @@ struct Target {
 
 impl Target {
     fn parse(url: &str) -> Result<Target, String> {
-        let uri: Uri = url
-            .parse()
-            .map_err(|e: http::uri::InvalidUri| e.to_string())?;
+        let uri: Uri = url.parse().map_err(|e: http::uri::InvalidUri| e.to_string())?;
         let tls = match uri.scheme() {
             Some(s) if *s == Scheme::HTTPS => true,
             Some(s) if *s == Scheme::HTTP => false,
@@ -289,11 +259,7 @@ impl Target {
         if authority.as_str().contains('@') {
             return Err("credentials in URLs are not supported".into());
         }
-        let host = authority
-            .host()
-            .trim_start_matches('[')
-            .trim_end_matches(']')
-            .to_owned();
+        let host = authority.host().trim_start_matches('[').trim_end_matches(']').to_owned();
         if host.is_empty() {
             return Err("no host".into());
         }
@@ -305,22 +271,14 @@ impl Target {
             .unwrap_or("/")
             .parse::<Uri>()
             .map_err(|e| e.to_string())?;
-        Ok(Target {
-            tls,
-            authority,
-            host,
-            port,
-            path_and_query,
-        })
+        Ok(Target { tls, authority, host, port, path_and_query })
     }
 }
 
 /// rustls with ring and the Mozilla roots, built per connection: negligible next to a
 /// handshake, and it avoids depending on a process-wide default provider.
 fn tls_config() -> Result<Arc<rustls::ClientConfig>, ClientErrorKind> {
-    let roots = rustls::RootCertStore {
-        roots: webpki_roots::TLS_SERVER_ROOTS.into(),
-    };
+    let roots = rustls::RootCertStore { roots: webpki_roots::TLS_SERVER_ROOTS.into() };
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let mut config = rustls::ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()

@@ -1,0 +1,783 @@
+//! HNP stand-in: a loopback server with the REST shape of the Hedgehog NetBox plugin
+//! (`/api/plugins/hedgehog/`), as `shared/facts/hnp.md` describes it, plus NetBox-style
+//! webhooks on every change.
+//!
+//! It is as strict as NetBox where that matters to a client: token auth, limit/offset
+//! pagination with absolute `next` links built from the `Host` header, no filter set
+//! (`?fabric=` is ignored), trailing slashes required, unknown PATCH fields ignored.
+//! It runs on its own thread and tokio runtime, so sync and async tests can both use it.
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant, SystemTime};
+
+use bytes::Bytes;
+use fgd_sync::source::netbox::rfc3339_utc;
+use hmac::{Hmac, Mac};
+use http_body_util::{BodyExt, Full};
+use hyper::service::service_fn;
+use hyper_util::rt::TokioIo;
+use serde_json::{json, Map, Value};
+use sha2::Sha512;
+use tokio::sync::{mpsc, oneshot};
+
+pub const API: &str = "/api/plugins/hedgehog/";
+
+/// Each CR kind: Kubernetes kind, list endpoint (without `/`), Django model name.
+pub const KINDS: [(&str, &str, &str); 12] = [
+    ("VPC", "vpcs", "vpc"),
+    ("External", "externals", "external"),
+    ("ExternalAttachment", "external-attachments", "externalattachment"),
+    ("ExternalPeering", "external-peerings", "externalpeering"),
+    ("IPv4Namespace", "ipv4-namespaces", "ipv4namespace"),
+    ("VPCAttachment", "vpc-attachments", "vpcattachment"),
+    ("VPCPeering", "vpc-peerings", "vpcpeering"),
+    ("Connection", "connections", "connection"),
+    ("Server", "servers", "server"),
+    ("Switch", "switches", "switch"),
+    ("SwitchGroup", "switch-groups", "switchgroup"),
+    ("VLANNamespace", "vlan-namespaces", "vlannamespace"),
+];
+
+const DEFAULT_LIMIT: usize = 50;
+const MAX_LIMIT: usize = 1000;
+
+/// A CR to add or to replace one with.
+#[derive(Clone, Debug)]
+pub struct Cr {
+    pub kind: String,
+    pub fabric: u64,
+    /// `None` stores JSON `null`, which HNP itself never does.
+    pub namespace: Option<String>,
+    pub name: String,
+    pub spec: Value,
+    pub labels: Value,
+    pub annotations: Value,
+}
+
+impl Cr {
+    /// Namespace `default`, no labels, no annotations.
+    pub fn new(kind: &str, fabric: u64, name: &str, spec: Value) -> Cr {
+        Cr {
+            kind: kind.into(),
+            fabric,
+            namespace: Some("default".into()),
+            name: name.into(),
+            spec,
+            labels: json!({}),
+            annotations: json!({}),
+        }
+    }
+    pub fn namespace(mut self, namespace: Option<&str>) -> Cr {
+        self.namespace = namespace.map(Into::into);
+        self
+    }
+    pub fn labels(mut self, labels: Value) -> Cr {
+        self.labels = labels;
+        self
+    }
+    pub fn annotations(mut self, annotations: Value) -> Cr {
+        self.annotations = annotations;
+        self
+    }
+}
+
+/// A one-shot misbehaviour: each request takes the next queued fault, if any.
+#[derive(Clone, Debug)]
+pub enum Fault {
+    /// Answer with this status and NetBox's HTML error page.
+    Status(u16),
+    /// Answer 200 with a truncated JSON body.
+    MalformedJson,
+    /// Wait this long, then answer normally.
+    Slow(Duration),
+    /// Answer normally, but point `next` at another origin (a misconfigured proxy).
+    ForeignNext,
+}
+
+/// One request as the stand-in saw it.
+#[derive(Clone, Debug)]
+pub struct Seen {
+    pub method: String,
+    pub path: String,
+    pub query: String,
+    pub body: String,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Event {
+    Created,
+    Updated,
+    Deleted,
+}
+
+impl Event {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Event::Created => "created",
+            Event::Updated => "updated",
+            Event::Deleted => "deleted",
+        }
+    }
+}
+
+/// Webhook body layout: NetBox 4.x (`object_type`, `request`) or 3.x (`model`, `username`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WebhookStyle {
+    NetBox4,
+    NetBox3,
+}
+
+/// Where to POST a webhook on every change, as a NetBox event rule would.
+#[derive(Clone, Debug)]
+pub struct Webhook {
+    pub url: String,
+    /// Signs with `X-Hook-Signature` when set.
+    pub secret: Option<String>,
+    pub style: WebhookStyle,
+}
+
+/// One webhook POST and how it went.
+#[derive(Clone, Debug)]
+pub struct Delivery {
+    pub event: Event,
+    pub kind: String,
+    pub id: u64,
+    /// The receiver's status, or why there was none.
+    pub result: Result<u16, String>,
+}
+
+struct Outgoing {
+    webhook: Webhook,
+    event: Event,
+    kind: &'static str,
+    id: u64,
+    body: Vec<u8>,
+}
+
+struct State {
+    token: String,
+    /// `http://127.0.0.1:<port>`: for URLs in webhook bodies (requests use their `Host`).
+    origin: String,
+    fabrics: BTreeMap<u64, Value>,
+    /// By endpoint, then id. Ids are per table, as in PostgreSQL.
+    objects: HashMap<&'static str, BTreeMap<u64, Value>>,
+    next_id: HashMap<&'static str, u64>,
+    seen: Vec<Seen>,
+    faults: VecDeque<Fault>,
+    nested_fabric: bool,
+    webhook: Option<Webhook>,
+    deliveries: Vec<Delivery>,
+    hooks: mpsc::UnboundedSender<Outgoing>,
+}
+
+/// The running stand-in. Stops when dropped.
+pub struct Hnp {
+    addr: SocketAddr,
+    state: Arc<Mutex<State>>,
+    stop: Option<oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Hnp {
+    /// Starts a stand-in that accepts `Authorization: Token <token>`.
+    pub fn start(token: &str) -> std::io::Result<Hnp> {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+        listener.set_nonblocking(true)?;
+        let addr = listener.local_addr()?;
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+        let (hooks, outgoing) = mpsc::unbounded_channel();
+        let state = Arc::new(Mutex::new(State {
+            token: token.into(),
+            origin: format!("http://{addr}"),
+            fabrics: BTreeMap::new(),
+            objects: HashMap::new(),
+            next_id: HashMap::new(),
+            seen: Vec::new(),
+            faults: VecDeque::new(),
+            nested_fabric: false,
+            webhook: None,
+            deliveries: Vec::new(),
+            hooks,
+        }));
+        let (stop, stopped) = oneshot::channel::<()>();
+        let server_state = state.clone();
+        let thread = std::thread::spawn(move || {
+            runtime.block_on(async move {
+                let Ok(listener) = tokio::net::TcpListener::from_std(listener) else { return };
+                tokio::spawn(deliver(outgoing, server_state.clone()));
+                tokio::select! {
+                    _ = stopped => {}
+                    _ = serve(listener, server_state) => {}
+                }
+            });
+            // Slow answers may still sleep; don't wait for them.
+            runtime.shutdown_background();
+        });
+        Ok(Hnp { addr, state, stop: Some(stop), thread: Some(thread) })
+    }
+
+    /// `http://127.0.0.1:<port>`: what fgd-sync takes as the NetBox URL.
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// `http://127.0.0.1:<port>/api/plugins/hedgehog/`.
+    pub fn api_url(&self) -> String {
+        format!("{}{API}", self.base_url())
+    }
+
+    pub fn add_fabric(&self, name: &str) -> u64 {
+        let mut state = self.lock();
+        let id = state.fabrics.keys().next_back().map_or(1, |id| id + 1);
+        let now = rfc3339_utc(SystemTime::now());
+        let fabric = json!({
+            "id": id, "url": format!("{API}fabrics/{id}/"), "display": name, "name": name,
+            "description": "", "created": now, "last_updated": now,
+        });
+        state.fabrics.insert(id, fabric);
+        id
+    }
+
+    /// Adds a CR as a GUI user would (no validation); fires a `created` webhook.
+    pub fn add(&self, cr: Cr) -> u64 {
+        let (kind, endpoint, _) = kind(&cr.kind);
+        let mut state = self.lock();
+        let id = state.new_id(endpoint);
+        let now = rfc3339_utc(SystemTime::now());
+        let mut object = json!({
+            "id": id, "url": format!("{API}{endpoint}/{id}/"), "kubernetes_status": "pending",
+            "kubernetes_uid": null, "kubernetes_resource_version": null, "last_applied": null,
+            "last_synced": null, "sync_error": "", "git_file_path": "", "auto_sync": true,
+            "created": now, "tags": [], "custom_fields": {},
+        });
+        set_cr_fields(&mut object, &cr, &now);
+        state.objects.entry(endpoint).or_default().insert(id, object);
+        state.changed(Event::Created, kind, endpoint, id, None);
+        id
+    }
+
+    /// Replaces a CR's fabric, namespace, name, spec, labels and annotations; fires an
+    /// `updated` webhook. False when there is no such object.
+    pub fn update(&self, id: u64, cr: Cr) -> bool {
+        let (kind, endpoint, _) = kind(&cr.kind);
+        let mut state = self.lock();
+        let Some(object) = state.objects.get_mut(endpoint).and_then(|o| o.get_mut(&id)) else {
+            return false;
+        };
+        let before = object.clone();
+        set_cr_fields(object, &cr, &rfc3339_utc(SystemTime::now()));
+        state.changed(Event::Updated, kind, endpoint, id, Some(before));
+        true
+    }
+
+    /// Deletes a CR; fires a `deleted` webhook. False when there is no such object.
+    pub fn delete(&self, kind_name: &str, id: u64) -> bool {
+        let (kind, endpoint, _) = kind(kind_name);
+        let mut state = self.lock();
+        let Some(before) = state.objects.get_mut(endpoint).and_then(|o| o.remove(&id)) else {
+            return false;
+        };
+        state.changed(Event::Deleted, kind, endpoint, id, Some(before));
+        true
+    }
+
+    /// The object as the REST API shows it (URLs on this stand-in's origin).
+    pub fn object(&self, kind_name: &str, id: u64) -> Option<Value> {
+        let (_, endpoint, _) = kind(kind_name);
+        let state = self.lock();
+        let object = state.objects.get(endpoint)?.get(&id)?;
+        Some(state.render(object, &state.origin))
+    }
+
+    /// Every request so far, in order.
+    pub fn requests(&self) -> Vec<Seen> {
+        self.lock().seen.clone()
+    }
+
+    /// Requests with this method to this path (without query), e.g. `("PATCH", "/api/plugins/hedgehog/vpcs/1/")`.
+    pub fn count(&self, method: &str, path: &str) -> usize {
+        self.lock().seen.iter().filter(|s| s.method == method && s.path == path).count()
+    }
+
+    /// Requests with this method to any path.
+    pub fn count_method(&self, method: &str) -> usize {
+        self.lock().seen.iter().filter(|s| s.method == method).count()
+    }
+
+    pub fn clear_requests(&self) {
+        self.lock().seen.clear();
+    }
+
+    /// Queues a fault for the next request that has none yet.
+    pub fn push_fault(&self, fault: Fault) {
+        self.lock().faults.push_back(fault);
+    }
+
+    /// Serialize `fabric` as a nested `{id, url, display, name}` object, as NetBox does for
+    /// most foreign keys, instead of the plain id HNP sends.
+    pub fn set_nested_fabric(&self, nested: bool) {
+        self.lock().nested_fabric = nested;
+    }
+
+    /// POST a webhook for every later change (from the Rust API and from REST writes).
+    pub fn set_webhook(&self, webhook: Option<Webhook>) {
+        self.lock().webhook = webhook;
+    }
+
+    pub fn deliveries(&self) -> Vec<Delivery> {
+        self.lock().deliveries.clone()
+    }
+
+    /// Waits until at least `count` webhooks were delivered (or failed), or `timeout` passed.
+    pub fn wait_for_deliveries(&self, count: usize, timeout: Duration) -> Vec<Delivery> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let deliveries = self.deliveries();
+            if deliveries.len() >= count || Instant::now() >= deadline {
+                return deliveries;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        lock(&self.state)
+    }
+}
+
+impl Drop for Hnp {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+/// The `(kind, endpoint, model)` entry of a kind; a test naming an unknown kind is a bug.
+fn kind(kind: &str) -> (&'static str, &'static str, &'static str) {
+    KINDS.into_iter().find(|(k, _, _)| *k == kind).unwrap_or_else(|| panic!("unknown kind {kind:?}"))
+}
+
+fn lock(state: &Mutex<State>) -> MutexGuard<'_, State> {
+    state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+fn set_cr_fields(object: &mut Value, cr: &Cr, now: &str) {
+    object["fabric"] = json!(cr.fabric);
+    object["name"] = json!(cr.name);
+    object["display"] = json!(cr.name);
+    object["namespace"] = json!(cr.namespace);
+    object["spec"] = cr.spec.clone();
+    object["labels"] = cr.labels.clone();
+    object["annotations"] = cr.annotations.clone();
+    object["last_updated"] = json!(now);
+}
+
+impl State {
+    /// The next id of a table; ids are never reused, as in PostgreSQL.
+    fn new_id(&mut self, endpoint: &'static str) -> u64 {
+        let next = self.next_id.entry(endpoint).or_insert(1);
+        *next += 1;
+        *next - 1
+    }
+
+    /// The REST view of a stored object: absolute URL, fabric nested if asked.
+    fn render(&self, object: &Value, origin: &str) -> Value {
+        let mut object = object.clone();
+        if let Some(path) = object.get("url").and_then(Value::as_str) {
+            object["url"] = json!(format!("{origin}{path}"));
+        }
+        let fabric = object.get("fabric").and_then(Value::as_u64);
+        if let (true, Some(id)) = (self.nested_fabric, fabric) {
+            let name = self.fabrics.get(&id).and_then(|f| f.get("name")).cloned();
+            object["fabric"] = json!({
+                "id": id, "url": format!("{origin}{API}fabrics/{id}/"), "display": name, "name": name,
+            });
+        }
+        object
+    }
+
+    /// Queues a webhook for a change, when one is configured.
+    fn changed(&self, event: Event, kind: &'static str, endpoint: &str, id: u64, before: Option<Value>) {
+        let Some(webhook) = self.webhook.clone() else { return };
+        let after = self.objects.get(endpoint).and_then(|o| o.get(&id)).map(|o| self.render(o, &self.origin));
+        let before = before.map(|o| self.render(&o, &self.origin));
+        let Some(data) = after.clone().or_else(|| before.clone()) else { return };
+        let body = webhook_body(webhook.style, event, kind, &data, before.as_ref(), after.as_ref());
+        let _ = self.hooks.send(Outgoing { webhook, event, kind, id, body });
+    }
+}
+
+/// A webhook body as NetBox sends it for a CR (`data`: the REST view of the object).
+pub fn webhook_body(
+    style: WebhookStyle,
+    event: Event,
+    kind_name: &str,
+    data: &Value,
+    prechange: Option<&Value>,
+    postchange: Option<&Value>,
+) -> Vec<u8> {
+    let (_, _, model) = kind(kind_name);
+    let mut body = json!({
+        "event": event.as_str(),
+        "timestamp": rfc3339_utc(SystemTime::now()),
+        "data": data,
+        "snapshots": { "prechange": prechange, "postchange": postchange },
+    });
+    match style {
+        WebhookStyle::NetBox4 => {
+            body["object_type"] = json!(format!("netbox_hedgehog.{model}"));
+            body["request"] = json!({ "id": "00000000-0000-4000-8000-000000000000", "user": "admin" });
+        }
+        WebhookStyle::NetBox3 => {
+            body["model"] = json!(model);
+            body["username"] = json!("admin");
+            body["request_id"] = json!("00000000-0000-4000-8000-000000000000");
+        }
+    }
+    body.to_string().into_bytes()
+}
+
+/// `X-Hook-Signature`: lowercase hex HMAC-SHA512 of the raw body.
+pub fn signature(secret: &[u8], body: &[u8]) -> String {
+    // HMAC takes keys of any length; `new_from_slice` cannot fail for it.
+    let Ok(mut mac) = Hmac::<Sha512>::new_from_slice(secret) else { return String::new() };
+    mac.update(body);
+    mac.finalize().into_bytes().iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// POSTs queued webhooks one at a time, in order, and records how each went.
+async fn deliver(mut outgoing: mpsc::UnboundedReceiver<Outgoing>, state: Arc<Mutex<State>>) {
+    while let Some(hook) = outgoing.recv().await {
+        let signature = hook.webhook.secret.as_ref().map(|s| signature(s.as_bytes(), &hook.body));
+        let result = tokio::time::timeout(Duration::from_secs(10), post(&hook.webhook.url, hook.body, signature))
+            .await
+            .unwrap_or_else(|_| Err("timed out".into()));
+        let delivery = Delivery { event: hook.event, kind: hook.kind.into(), id: hook.id, result };
+        lock(&state).deliveries.push(delivery);
+    }
+}
+
+async fn post(url: &str, body: Vec<u8>, signature: Option<String>) -> Result<u16, String> {
+    let uri: http::Uri = url.parse().map_err(|e| format!("{url}: {e}"))?;
+    let authority = uri.authority().ok_or(format!("{url}: no host"))?.clone();
+    let stream = tokio::net::TcpStream::connect(authority.as_str()).await.map_err(|e| e.to_string())?;
+    let (mut sender, connection) =
+        hyper::client::conn::http1::handshake(TokioIo::new(stream)).await.map_err(|e| e.to_string())?;
+    tokio::spawn(connection);
+    let mut request = http::Request::post(uri.path_and_query().map_or("/", |p| p.as_str()))
+        .header("host", authority.as_str())
+        .header("content-type", "application/json");
+    if let Some(signature) = signature {
+        request = request.header("x-hook-signature", signature);
+    }
+    let request = request.body(Full::new(Bytes::from(body))).map_err(|e| e.to_string())?;
+    let response = sender.send_request(request).await.map_err(|e| e.to_string())?;
+    let status = response.status().as_u16();
+    let _ = response.into_body().collect().await;
+    Ok(status)
+}
+
+async fn serve(listener: tokio::net::TcpListener, state: Arc<Mutex<State>>) {
+    loop {
+        let Ok((stream, _)) = listener.accept().await else { continue };
+        let state = state.clone();
+        tokio::spawn(async move {
+            let service = service_fn(move |request| handle(state.clone(), request));
+            let _ = hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(stream), service).await;
+        });
+    }
+}
+
+type Reply = http::Response<Full<Bytes>>;
+
+fn reply(status: u16, body: &Value) -> Reply {
+    let mut response = http::Response::new(Full::new(Bytes::from(body.to_string())));
+    *response.status_mut() = http::StatusCode::from_u16(status).unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR);
+    response.headers_mut().insert("content-type", http::HeaderValue::from_static("application/json"));
+    response
+}
+
+fn raw(status: u16, content_type: &'static str, body: &'static str) -> Reply {
+    let mut response = reply(status, &Value::Null);
+    *response.body_mut() = Full::new(Bytes::from_static(body.as_bytes()));
+    response.headers_mut().insert("content-type", http::HeaderValue::from_static(content_type));
+    response
+}
+
+fn detail(status: u16, message: &str) -> Reply {
+    reply(status, &json!({ "detail": message }))
+}
+
+async fn handle(state: Arc<Mutex<State>>, request: http::Request<hyper::body::Incoming>) -> Result<Reply, Infallible> {
+    let (parts, body) = request.into_parts();
+    let body = body.collect().await.map(|b| b.to_bytes()).unwrap_or_default();
+    let seen = Seen {
+        method: parts.method.to_string(),
+        path: parts.uri.path().into(),
+        query: parts.uri.query().unwrap_or_default().into(),
+        body: String::from_utf8_lossy(&body).into(),
+    };
+    let fault = {
+        let mut state = lock(&state);
+        state.seen.push(seen.clone());
+        state.faults.pop_front()
+    };
+    let mut foreign_next = false;
+    match fault {
+        Some(Fault::Status(status)) => {
+            let page = "<!doctype html>\n<html><body><h1>Server Error (500)</h1></body></html>\n";
+            return Ok(raw(status, "text/html", page));
+        }
+        Some(Fault::MalformedJson) => return Ok(raw(200, "application/json", r#"{"count": 2, "results": [{"id": 1,"#)),
+        Some(Fault::Slow(delay)) => tokio::time::sleep(delay).await,
+        Some(Fault::ForeignNext) => foreign_next = true,
+        None => {}
+    }
+    let host = parts.headers.get("host").and_then(|h| h.to_str().ok()).unwrap_or("localhost");
+    let origin = if foreign_next { "http://foreign.invalid".to_owned() } else { format!("http://{host}") };
+
+    let mut state = lock(&state);
+    // DRF: no credentials -> 401 with the scheme to use; a wrong token -> 403.
+    let authorization = parts.headers.get("authorization").and_then(|h| h.to_str().ok());
+    match authorization.and_then(|a| a.strip_prefix("Token ")) {
+        None => {
+            let mut response = detail(401, "Authentication credentials were not provided.");
+            response.headers_mut().insert("www-authenticate", http::HeaderValue::from_static("Token"));
+            return Ok(response);
+        }
+        Some(token) if token != state.token => return Ok(detail(403, "Invalid token.")),
+        Some(_) => {}
+    }
+    Ok(state.route(&seen, &origin, &body))
+}
+
+impl State {
+    fn route(&mut self, seen: &Seen, origin: &str, body: &[u8]) -> Reply {
+        let Some(rest) = seen.path.strip_prefix(API) else { return detail(404, "Not found.") };
+        if !(rest.is_empty() || rest.ends_with('/')) {
+            return detail(404, "Not found.");
+        }
+        let segments: Vec<&str> = rest.split('/').filter(|s| !s.is_empty()).collect();
+        let method = seen.method.as_str();
+        match segments.as_slice() {
+            [] if method == "GET" => {
+                let mut index = Map::new();
+                index.insert("fabrics".into(), json!(format!("{origin}{API}fabrics/")));
+                for (_, endpoint, _) in KINDS {
+                    index.insert(endpoint.into(), json!(format!("{origin}{API}{endpoint}/")));
+                }
+                reply(200, &Value::Object(index))
+            }
+            ["fabrics"] if method == "GET" => {
+                let all: Vec<Value> = self.fabrics.values().map(|f| self.render(f, origin)).collect();
+                self.page(&all, seen, origin)
+            }
+            ["fabrics", id] if method == "GET" => match id.parse().ok().and_then(|id: u64| self.fabrics.get(&id)) {
+                Some(fabric) => reply(200, &self.render(fabric, origin)),
+                None => detail(404, "Not found."),
+            },
+            [endpoint] => {
+                let Some((kind, endpoint, _)) = KINDS.into_iter().find(|(_, e, _)| e == endpoint) else {
+                    return detail(404, "Not found.");
+                };
+                match method {
+                    "GET" => {
+                        let all = self.objects.get(endpoint).map(|o| o.values().cloned().collect::<Vec<_>>());
+                        let all: Vec<Value> = all.unwrap_or_default().iter().map(|o| self.render(o, origin)).collect();
+                        self.page(&all, seen, origin)
+                    }
+                    "POST" => self.write(kind, endpoint, None, body, true, origin),
+                    _ => not_allowed(method),
+                }
+            }
+            [endpoint, id] => {
+                let Some((kind, endpoint, _)) = KINDS.into_iter().find(|(_, e, _)| e == endpoint) else {
+                    return detail(404, "Not found.");
+                };
+                let id: Option<u64> = id.parse().ok();
+                let Some(id) = id.filter(|id| self.objects.get(endpoint).is_some_and(|o| o.contains_key(id))) else {
+                    return detail(404, "Not found.");
+                };
+                match method {
+                    "GET" => reply(200, &self.render(&self.objects[endpoint][&id], origin)),
+                    "PATCH" => self.write(kind, endpoint, Some(id), body, false, origin),
+                    "PUT" => self.write(kind, endpoint, Some(id), body, true, origin),
+                    "DELETE" => {
+                        let before = self.objects.get_mut(endpoint).and_then(|o| o.remove(&id));
+                        self.changed(Event::Deleted, kind, endpoint, id, before);
+                        let mut response = reply(204, &Value::Null);
+                        *response.body_mut() = Full::new(Bytes::new());
+                        response
+                    }
+                    _ => not_allowed(method),
+                }
+            }
+            _ if method != "GET" => not_allowed(method),
+            _ => detail(404, "Not found."),
+        }
+    }
+
+    /// DRF's LimitOffsetPagination over `all`.
+    fn page(&self, all: &[Value], seen: &Seen, origin: &str) -> Reply {
+        let params: BTreeMap<String, String> = seen
+            .query
+            .split('&')
+            .filter_map(|pair| pair.split_once('='))
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .collect();
+        let number = |key: &str| params.get(key).and_then(|v| v.parse::<usize>().ok());
+        let limit = match number("limit") {
+            Some(0) => MAX_LIMIT,
+            Some(n) => n.min(MAX_LIMIT),
+            None => DEFAULT_LIMIT,
+        };
+        let offset = number("offset").unwrap_or(0);
+        let link = |offset: Option<usize>| {
+            let mut params = params.clone();
+            params.insert("limit".into(), limit.to_string());
+            match offset {
+                Some(offset) => params.insert("offset".into(), offset.to_string()),
+                None => params.remove("offset"),
+            };
+            let query: Vec<String> = params.iter().map(|(k, v)| format!("{k}={v}")).collect();
+            json!(format!("{origin}{}?{}", seen.path, query.join("&")))
+        };
+        let next = if offset + limit < all.len() { link(Some(offset + limit)) } else { Value::Null };
+        let previous = match offset {
+            0 => Value::Null,
+            o if o <= limit => link(None),
+            o => link(Some(o - limit)),
+        };
+        let results: Vec<Value> = all.iter().skip(offset).take(limit).cloned().collect();
+        reply(200, &json!({ "count": all.len(), "next": next, "previous": previous, "results": results }))
+    }
+
+    /// PATCH (`full` false), PUT (`id` given, `full`) or POST (`id` None). Unknown and
+    /// read-only fields are ignored, as DRF does.
+    fn write(
+        &mut self,
+        kind: &'static str,
+        endpoint: &'static str,
+        id: Option<u64>,
+        body: &[u8],
+        full: bool,
+        origin: &str,
+    ) -> Reply {
+        let input = match serde_json::from_slice::<Value>(body) {
+            Ok(Value::Object(input)) => input,
+            Ok(other) => {
+                let message = format!("Invalid data. Expected a dictionary, but got {}.", type_name(&other));
+                return reply(400, &json!({ "non_field_errors": [message] }));
+            }
+            Err(e) => return detail(400, &format!("JSON parse error - {e}")),
+        };
+        let now = rfc3339_utc(SystemTime::now());
+        let before = id.and_then(|id| self.objects.get(endpoint)?.get(&id).cloned());
+        let mut object = before.clone().unwrap_or_else(|| {
+            json!({
+                "kubernetes_status": "pending", "kubernetes_uid": null, "kubernetes_resource_version": null,
+                "last_applied": null, "last_synced": null, "sync_error": "", "git_file_path": "",
+                "auto_sync": true, "created": now, "tags": [], "custom_fields": {},
+                "namespace": "default", "labels": {}, "annotations": {},
+            })
+        });
+        let mut errors = Map::new();
+        for required in ["fabric", "name", "spec"] {
+            if full && !input.contains_key(required) {
+                errors.insert(required.into(), json!(["This field is required."]));
+            }
+        }
+        for (field, value) in &input {
+            let problem = match field.as_str() {
+                "fabric" => match value.as_u64() {
+                    Some(f) if self.fabrics.contains_key(&f) => None,
+                    _ => Some(format!("Invalid pk \"{value}\" - object does not exist.")),
+                },
+                "name" | "namespace" => match value.as_str() {
+                    Some(s) if is_dns_label(s) && s.len() <= 253 => None,
+                    _ => Some("Enter a lowercase RFC 1123 label.".into()),
+                },
+                "git_file_path" => match value.as_str() {
+                    Some(s) if s.chars().count() <= 500 => None,
+                    Some(_) => Some("Ensure this field has no more than 500 characters.".into()),
+                    None => Some("Not a valid string.".into()),
+                },
+                "last_synced" | "last_applied" => match value {
+                    Value::Null => None,
+                    Value::String(s) if is_datetime(s) => None,
+                    _ => Some("Datetime has wrong format. Use one of these formats instead: YYYY-MM-DDThh:mm[:ss[.uuuuuu]][+HH:MM|-HH:MM|Z].".into()),
+                },
+                "spec" | "labels" | "annotations" | "kubernetes_status" | "sync_error" | "auto_sync" => None,
+                _ => continue,
+            };
+            match problem {
+                Some(problem) => {
+                    errors.insert(field.clone(), json!([problem]));
+                }
+                None => object[field.as_str()] = value.clone(),
+            }
+        }
+        if !errors.is_empty() {
+            return reply(400, &Value::Object(errors));
+        }
+        let unique = |o: &Value| (o.get("fabric").cloned(), o.get("namespace").cloned(), o.get("name").cloned());
+        let taken = self
+            .objects
+            .get(endpoint)
+            .is_some_and(|objects| objects.iter().any(|(other, o)| Some(*other) != id && unique(o) == unique(&object)));
+        if taken {
+            let message = "The fields fabric, namespace, name must make a unique set.";
+            return reply(400, &json!({ "non_field_errors": [message] }));
+        }
+        let id = id.unwrap_or_else(|| self.new_id(endpoint));
+        object["id"] = json!(id);
+        object["url"] = json!(format!("{API}{endpoint}/{id}/"));
+        object["display"] = object["name"].clone();
+        object["last_updated"] = json!(now);
+        self.objects.entry(endpoint).or_default().insert(id, object);
+        let event = if before.is_some() { Event::Updated } else { Event::Created };
+        let status = if before.is_some() { 200 } else { 201 };
+        self.changed(event, kind, endpoint, id, before);
+        reply(status, &self.render(&self.objects[endpoint][&id], origin))
+    }
+}
+
+fn not_allowed(method: &str) -> Reply {
+    detail(405, &format!("Method \"{method}\" not allowed."))
+}
+
+fn type_name(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "NoneType",
+        Value::Bool(_) => "bool",
+        Value::Number(n) if n.is_f64() => "float",
+        Value::Number(_) => "int",
+        Value::String(_) => "str",
+        Value::Array(_) => "list",
+        Value::Object(_) => "dict",
+    }
+}
+
+/// `^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`
+fn is_dns_label(s: &str) -> bool {
+    let ok = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit();
+    s.starts_with(ok) && s.ends_with(ok) && s.chars().all(|c| ok(c) || c == '-')
+}
+
+/// Roughly what Django's DateTimeField parses: `YYYY-MM-DD[Thh:mm[:ss[.f]]][Z|±hh:mm]`.
+fn is_datetime(s: &str) -> bool {
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    let (date, time) = s.split_once(['T', ' ']).unwrap_or((s, ""));
+    let date_ok = date.len() == 10 && date.split('-').map(digits).collect::<Vec<_>>() == [true, true, true];
+    let time = time.trim_end_matches('Z');
+    let time = time.rsplit_once(['+', '-']).map_or(time, |(t, _)| t);
+    let time = time.split_once('.').map_or(time, |(t, fraction)| if digits(fraction) { t } else { "x" });
+    date_ok && (time.is_empty() || time.split(':').all(|part| part.len() == 2 && digits(part)))
+}
