@@ -5,6 +5,8 @@
 //! - `net`: the egress policy, the `wasi:http` hooks that enforce it, the HTTP log, a client.
 //! - `source`: where CRs come from (NetBox's HNP API, manifest files).
 //! - `remote`: GitHub, or a local git repository served in-process.
+//! - `replay`: record a run's imports into a cassette and play it back offline.
+//! - `serve`: the webhook receiver (`fgd-sync serve`): coalescing queues, workers, metrics.
 //! - `cli`, `config`, `report`, `logging`: the command-line tool around them.
 
 pub mod cli;
@@ -12,6 +14,8 @@ pub mod config;
 pub mod logging;
 pub mod net;
 pub mod remote;
+pub mod replay;
 pub mod report;
 pub mod runtime;
+pub mod serve;
 pub mod source;

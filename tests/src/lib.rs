@@ -2,4 +2,6 @@
 //! for the end-to-end tests in `it/`: they run the real `fgd-sync` binary over loopback HTTP
 //! against real git repositories.
 
+pub mod cli;
+pub mod github;
 pub mod hnp;

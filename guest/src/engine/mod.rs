@@ -14,7 +14,11 @@
 //!
 //! Planning may ask for the text of some blobs (formatting-only edits are not conflicts);
 //! those are the only extra reads.
+//!
+//! `Strategy::PerFile` shares the reads and the plan, then writes each file with its own
+//! Contents-API commit instead of steps 4-6 (see `per_file`).
 
+mod per_file;
 mod read;
 mod write;
 
@@ -23,7 +27,9 @@ use std::collections::BTreeMap;
 use crate::github::client::{backoff_ms, Client, MAX_RETRIES};
 use crate::github::requests::Repo;
 use crate::github::Transport;
-use crate::model::{Action, RawResource, RemoteError, ResourceRef, SyncError, SyncOptions, SyncReport, Target};
+use crate::model::{
+    Action, RawResource, RemoteError, ResourceRef, Strategy, SyncError, SyncOptions, SyncReport, Target,
+};
 use crate::plan::{self, CommitPlan, PlanInput};
 use crate::{path, state};
 
@@ -77,6 +83,19 @@ pub fn run(
     let repo = Repo::from_target(target)?;
     // HNP is read once: every attempt plans the same wanted state against a fresh branch.
     let wanted = wanted(fabric, selection, source)?;
+    // Refuse bad CRs before the first request: a plan against an empty branch validates
+    // exactly as the real plan will, so nothing (not even an empty repository's first
+    // commit) is written for input that cannot succeed.
+    plan::plan(
+        &PlanInput {
+            directory: directory.clone(),
+            desired: wanted.desired.clone(),
+            deleted: wanted.deleted.clone(),
+            complete: wanted.complete,
+            ..PlanInput::default()
+        },
+        "",
+    )?;
     let mut sync = Session {
         target,
         options,
@@ -236,6 +255,12 @@ impl Session<'_> {
         let Some(head) = head else {
             return Ok(Attempt::Done { plan, commit: None });
         };
+        if self.options.strategy == Strategy::PerFile {
+            let state_sha = input.remote_files.get(&self.state_path).map(String::as_str);
+            let state = input.state.as_deref();
+            let written = per_file::write(client, &self.repo, self.target, &input.directory, plan, state, state_sha)?;
+            return Ok(Attempt::Done { plan: written.plan, commit: written.commit });
+        }
         let identity = self.target.committer.as_ref();
         let tree = write::create_tree(client, &self.repo, &files.root_tree, &plan.writes)?;
         let commit = write::create_commit(client, &self.repo, &plan.message, &tree, head, identity)?;

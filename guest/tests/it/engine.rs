@@ -4,6 +4,7 @@
 mod fake;
 mod git;
 mod kit;
+mod per_file;
 mod protocol;
 mod schema;
 
@@ -84,6 +85,19 @@ fn shape(w: &World, head: &str, calls: &[String]) -> Vec<String> {
             c
         })
         .collect()
+}
+
+/// Regression: an invalid CR used to be refused only after the empty repository's first
+/// commit had been made. Bad input must write nothing, and need not even read.
+#[test]
+fn invalid_resource_is_refused_before_any_request() {
+    let mut bad = vpc("vpc-1", 1001);
+    bad.name = "Vpc-1".into();
+    let mut w = World::empty(vec![vpc("vpc-2", 1002), bad]);
+    let error = w.run(&options()).unwrap_err();
+    assert!(matches!(&error, SyncError::InvalidResource(e) if e.field == "metadata.name"), "{error:?}");
+    assert_eq!(w.fake.calls(), Vec::<String>::new(), "no request at all");
+    assert!(w.fake.git.history("main").is_empty());
 }
 
 #[test]

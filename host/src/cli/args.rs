@@ -15,7 +15,7 @@ use crate::net::http_log::HttpLog;
 use crate::net::policy::{EgressPolicy, Token};
 use crate::remote::Remote;
 use crate::runtime::bindings::hedgehog::fgd_sync::types::{Identity, Target};
-use crate::runtime::{CallContext, Runtime, RuntimeConfig};
+use crate::runtime::{CallContext, GuestImports, Runtime, RuntimeConfig};
 use crate::source::directory::DirectorySource;
 use crate::source::netbox::{NetBoxConfig, NetBoxSource};
 use crate::source::CrSource;
@@ -40,17 +40,32 @@ pub struct RuntimeArgs {
     /// Directory for the precompiled component [env: FGD_SYNC_CACHE_DIR; default: ~/.cache/fgd-sync].
     #[arg(long, value_name = "DIR", global = true)]
     pub cache_dir: Option<PathBuf>,
+    /// plan, sync, resolve: record every import the component used (HTTP exchanges, HNP
+    /// lookups, clock and random values) into a cassette FILE for `fgd-sync replay`.
+    #[arg(long, value_name = "FILE", global = true)]
+    pub record: Option<PathBuf>,
 }
 
 impl RuntimeArgs {
-    pub fn load(&self) -> anyhow::Result<Runtime> {
-        let config = RuntimeConfig {
+    /// The sandbox limits of these flags, with the host's own clocks, random and network.
+    pub fn config(&self) -> RuntimeConfig {
+        RuntimeConfig {
             memory_limit_bytes: self.memory_limit.saturating_mul(1024 * 1024),
             deadline: Duration::from_secs(self.timeout.max(1)),
             fuel: self.fuel,
             deterministic: false,
             cache_dir: self.cache_dir.clone(),
-        };
+            imports: None,
+        }
+    }
+
+    pub fn load(&self) -> anyhow::Result<Runtime> {
+        self.load_with(None)
+    }
+
+    /// With `imports` in place of the host's clocks, random and network (`--record`).
+    pub fn load_with(&self, imports: Option<Arc<dyn GuestImports>>) -> anyhow::Result<Runtime> {
+        let config = RuntimeConfig { imports, ..self.config() };
         let started = std::time::Instant::now();
         let runtime = Runtime::load(config)?;
         tracing::debug!(origin = ?runtime.origin, elapsed = ?started.elapsed(), "component ready");

@@ -5,6 +5,8 @@ mod args;
 mod demo;
 mod progress;
 mod render;
+mod replay;
+mod serve;
 mod sync;
 
 use clap::{Parser, Subcommand};
@@ -42,6 +44,10 @@ pub enum Command {
     Sync(sync::SyncCommand),
     /// Settle a reported conflict: keep Git's file, or write HNP's version over it.
     Resolve(sync::ResolveCommand),
+    /// Run the component against a cassette made with --record: no network, the same report.
+    Replay(replay::ReplayCommand),
+    /// Receive NetBox webhooks and sync every edit to Git by itself (with a periodic full reconcile).
+    Serve(serve::ServeCommand),
 }
 
 pub async fn run(cli: Cli) -> anyhow::Result<u8> {
@@ -60,5 +66,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<u8> {
             };
             sync::run(&cli.runtime, &command.args, sync::Intent::Resolve { path: command.path.clone(), take }).await
         }
+        Command::Replay(command) => replay::run(&cli.runtime, command).await,
+        Command::Serve(command) => serve::run(&cli.runtime, command).await,
     }
 }

@@ -6,6 +6,7 @@ use clap::{Args, ValueEnum};
 
 use super::args::{offline_context, Fabric, FabricArgs, RuntimeArgs};
 use super::progress::Progress;
+use crate::replay::{Invocation, Recorder};
 use crate::report::{describe_error, ErrorReport, SyncOutcome, SCHEMA_VERSION};
 use crate::runtime::bindings::hedgehog::fgd_sync::types::{
     Resolution, ResourceRef, Side, SyncOptions, WriteStrategy,
@@ -79,16 +80,30 @@ pub enum Intent {
 
 pub async fn run(runtime_args: &RuntimeArgs, args: &SyncArgs, intent: Intent) -> anyhow::Result<u8> {
     let fabrics = args.fabric.resolve()?;
-    let runtime = runtime_args.load()?;
+    // A cassette holds one run: --record needs a single fabric.
+    let recorder = match (&runtime_args.record, fabrics.len()) {
+        (None, _) => None,
+        (Some(_), 1) => Some(Recorder::new()),
+        (Some(_), n) => anyhow::bail!("--record records one fabric's run, and this selects {n}: give --fabric NAME"),
+    };
+    let runtime = runtime_args.load_with(recorder.as_ref().map(Recorder::imports))?;
     let log = runtime_args.http_log()?;
     let mut outcomes = Vec::new();
     for fabric in &fabrics {
         let hooks = fabric.hooks(log.clone())?;
-        let source = fabric.source(&runtime).await?;
+        let mut source = fabric.source(&runtime).await?;
+        if let Some(recorder) = &recorder {
+            source = recorder.source(source);
+        }
         let context = CallContext { hooks: hooks.clone(), source };
         let progress = Progress::start(format!("{} fabric {}", verb(&intent), fabric.name), move || hooks.requests());
-        let outcome = sync_one(&runtime, context, fabric, args, &intent).await;
+        let outcome = sync_one(&runtime, context, fabric, args, &intent, recorder.as_ref()).await;
         progress.finish();
+        if let (Some(recorder), Some(path)) = (&recorder, &runtime_args.record) {
+            if let Some(cassette) = recorder.finish(outcome.as_ref().ok()) {
+                cassette.save(path).with_context(|| format!("writing the cassette {}", path.display()))?;
+            }
+        }
         outcomes.push(outcome?);
     }
     let single = outcomes.len() == 1;
@@ -126,6 +141,7 @@ async fn sync_one(
     fabric: &Fabric,
     args: &SyncArgs,
     intent: &Intent,
+    recorder: Option<&Recorder>,
 ) -> anyhow::Result<SyncOutcome> {
     let mut options = SyncOptions {
         dry_run: matches!(intent, Intent::Plan),
@@ -151,7 +167,11 @@ async fn sync_one(
         (true, _) => SyncCall::Fabric { fabric: fabric.name.clone() },
         (false, _) => SyncCall::Resources { fabric: fabric.name.clone(), refs },
     };
-    let result = runtime.sync(context, call, fabric.target(), options.clone()).await?;
+    let target = fabric.target();
+    if let Some(recorder) = recorder {
+        recorder.begin(Invocation::new(&call, &target, &options, fabric.remote.describe()));
+    }
+    let result = runtime.sync(context, call, target, options.clone()).await?;
     Ok(outcome(fabric, options.dry_run, result))
 }
 

@@ -63,11 +63,19 @@ pub struct PolicyHooks {
     log: Option<Arc<HttpLog>>,
     limits: HttpLimits,
     requests: Arc<AtomicU32>,
+    rate_limited: Arc<AtomicU32>,
 }
 
 impl PolicyHooks {
     pub fn new(policy: EgressPolicy, limits: HttpLimits) -> PolicyHooks {
-        PolicyHooks { policy: Arc::new(policy), local: None, log: None, limits, requests: Arc::default() }
+        PolicyHooks {
+            policy: Arc::new(policy),
+            local: None,
+            log: None,
+            limits,
+            requests: Arc::default(),
+            rate_limited: Arc::default(),
+        }
     }
 
     /// Serves `origin` in-process; it must also be allowed by the policy.
@@ -85,6 +93,19 @@ impl PolicyHooks {
     pub fn requests(&self) -> u32 {
         self.requests.load(Ordering::Relaxed)
     }
+
+    /// Rate-limit answers (403 or 429 with `x-ratelimit-remaining: 0` or `retry-after`, or
+    /// any 429) since this hooks value was made: each one makes the guest wait or give up.
+    pub fn rate_limit_answers(&self) -> u32 {
+        self.rate_limited.load(Ordering::Relaxed)
+    }
+}
+
+fn is_rate_limit_answer(status: http::StatusCode, headers: &http::HeaderMap) -> bool {
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(str::trim);
+    status == http::StatusCode::TOO_MANY_REQUESTS
+        || (status == http::StatusCode::FORBIDDEN
+            && (header("x-ratelimit-remaining") == Some("0") || header("retry-after").is_some()))
 }
 
 /// Credentials are the host's business: the guest may not set them.
@@ -154,6 +175,9 @@ impl PolicyHooks {
                 return Err(error);
             }
         };
+        if is_rate_limit_answer(status, &headers) {
+            self.rate_limited.fetch_add(1, Ordering::Relaxed);
+        }
         self.log_exchange(Exchange::answered(
             &method,
             &url,

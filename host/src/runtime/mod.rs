@@ -6,6 +6,10 @@
 //! 2. Each operation gets a fresh `Store` (`state::HostState`): no preopened directories, no
 //!    environment, no sockets, no stdin; a memory cap, a wall-clock deadline, optional fuel.
 //! 3. Exceeding a limit is a `RuntimeError` that says which limit, never a hang.
+//!
+//! `RuntimeConfig::imports` swaps the host's clocks, random numbers and outgoing HTTP for
+//! something else in every store (`GuestImports`): `crate::replay` records a run through it
+//! and plays the run back with no network and no real time.
 
 pub mod bindings;
 mod cache;
@@ -18,6 +22,8 @@ use std::time::Duration;
 
 use wasmtime::component::{HasSelf, Linker};
 use wasmtime::{Config, Engine, Store};
+use wasmtime_wasi::{HostMonotonicClock, HostWallClock};
+use wasmtime_wasi_http::WasiHttpHooks;
 
 use self::bindings::exports::hedgehog::fgd_sync::logic;
 use self::bindings::hedgehog::fgd_sync::types::{
@@ -47,6 +53,31 @@ pub struct RuntimeConfig {
     pub deterministic: bool,
     /// Where precompiled components go; `None`: the user cache directory.
     pub cache_dir: Option<PathBuf>,
+    /// Clocks, random numbers and HTTP from somewhere else (record, replay); wins over
+    /// `deterministic`. `None`: the host's own.
+    pub imports: Option<Arc<dyn GuestImports>>,
+}
+
+/// What a store's guest gets instead of the host's clocks, random numbers and network:
+/// `crate::replay` records through it and plays back from it. Everything the guest could
+/// learn from outside the sandbox besides `hnp` passes here (the `hnp` source is per call,
+/// in `CallContext`).
+pub trait GuestImports: Send + Sync + std::fmt::Debug {
+    /// `wasi:clocks/wall-clock` of one new store.
+    fn wall_clock(&self) -> Box<dyn HostWallClock + Send>;
+    /// `wasi:clocks/monotonic-clock` of one new store.
+    fn monotonic_clock(&self) -> Box<dyn HostMonotonicClock + Send>;
+    /// The bytes `wasi:random` hands out, cycled; every store starts at the first byte, so
+    /// the pool is the whole of the guest's randomness.
+    fn random_pool(&self) -> Vec<u8>;
+    /// The `wasi:http` hooks of one new store, given the policy hooks it would have had:
+    /// a wrapper that records, or a stand-in that answers from a script.
+    fn http(&self, policy: PolicyHooks) -> Box<dyn WasiHttpHooks>;
+    /// True: the guest's sleeps (retry back-off, rate-limit waits) end at once. Read once,
+    /// when the runtime links the component.
+    fn instant_sleeps(&self) -> bool {
+        false
+    }
 }
 
 impl Default for RuntimeConfig {
@@ -57,6 +88,7 @@ impl Default for RuntimeConfig {
             fuel: None,
             deterministic: false,
             cache_dir: None,
+            imports: None,
         }
     }
 }
@@ -135,6 +167,9 @@ impl Runtime {
         wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
         wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)?;
         FgdSync::add_to_linker::<HostState, HasSelf<HostState>>(&mut linker, |s| s)?;
+        if config.imports.as_ref().is_some_and(|i| i.instant_sleeps()) {
+            state::add_instant_sleeps(&mut linker)?;
+        }
         let pre = FgdSyncPre::new(linker.instantiate_pre(&component)?)?;
 
         let ticker_stop = Arc::new(AtomicBool::new(false));

@@ -229,7 +229,9 @@ impl FakeGitHub {
             ("PATCH", ["git", "refs", "heads", branch @ ..]) => {
                 ("/git/refs/{ref}", self.update_ref(&branch.join("/"), &body))
             }
+            ("GET", ["contents", path @ ..]) => ("/contents/{path}", self.get_contents(&path.join("/"), query)),
             ("PUT", ["contents", path @ ..]) => ("/contents/{path}", self.put_contents(&path.join("/"), &body)),
+            ("DELETE", ["contents", path @ ..]) => ("/contents/{path}", self.delete_contents(&path.join("/"), &body)),
             _ => {
                 self.violation(request, "no such operation in the fake".into());
                 return error(404, "Not Found");
@@ -240,7 +242,7 @@ impl FakeGitHub {
             for p in schema::check_request(&template, method, &body) {
                 self.violation(request, format!("request schema: {p}"));
             }
-        } else if !query.is_empty() && query != "recursive=1" {
+        } else if !query.is_empty() && query != "recursive=1" && !query.starts_with("ref=") {
             self.violation(request, format!("unexpected query {query:?}"));
         }
         for p in schema::check_response(&template, method, result.0, &result.1) {
@@ -462,12 +464,15 @@ impl FakeGitHub {
         }
         let mut files =
             parent.as_ref().map(|p| self.git.flatten(&self.git.commits[p].tree.clone())).unwrap_or_default();
-        if let Some((_, existing)) = files.get(path) {
-            match body["sha"].as_str() {
-                None => return error(422, "Invalid request.\n\n\"sha\" wasn't supplied."),
-                Some(s) if s != existing => return error(409, &format!("{path} does not match {s}")),
-                Some(_) => {}
+        let existed = files.contains_key(path);
+        match (files.get(path), body["sha"].as_str()) {
+            (Some(_), None) => return error(422, "Invalid request.\n\n\"sha\" wasn't supplied."),
+            (Some((_, existing)), Some(s)) if s != existing => {
+                return error(409, &format!("{path} does not match {s}"))
             }
+            // A `sha` for a file that is not there is as stale as a wrong one.
+            (None, Some(s)) => return error(409, &format!("{path} does not match {s}")),
+            _ => {}
         }
         let blob = self.git.put_blob(&bytes);
         files.insert(path.to_string(), (FILE.to_string(), blob.clone()));
@@ -483,9 +488,68 @@ impl FakeGitHub {
         };
         let sha = self.git.put_commit(commit);
         self.git.refs.insert(branch.to_string(), sha.clone());
+        let content = self.content_json(path, &blob, bytes.len(), None);
+        (if existed { 200 } else { 201 }, json!({"content": content, "commit": self.commit_json(&sha)}))
+    }
+
+    /// A contents-API file object; `data` adds `content` and `encoding` (GET only).
+    fn content_json(&self, path: &str, blob: &str, size: usize, data: Option<&[u8]>) -> Value {
         let name = path.rsplit('/').next().unwrap_or(path);
-        let content = json!({"name": name, "path": path, "sha": blob, "size": bytes.len(), "type": "file"});
-        (201, json!({"content": content, "commit": self.commit_json(&sha)}))
+        let url = self.url(&format!("/contents/{path}?ref=main"));
+        let git_url = self.url(&format!("/git/blobs/{blob}"));
+        let html_url = format!("https://github.com/{OWNER}/{REPO}/blob/main/{path}");
+        let mut v = json!({
+            "type": "file", "size": size, "name": name, "path": path, "sha": blob, "url": url,
+            "git_url": git_url, "html_url": html_url, "download_url": format!("https://raw.githubusercontent.com/{OWNER}/{REPO}/main/{path}"),
+            "_links": {"self": url, "git": git_url, "html": html_url},
+        });
+        if let Some(data) = data {
+            v["content"] = json!(blob_base64(data));
+            v["encoding"] = json!("base64");
+        }
+        v
+    }
+
+    /// `GET contents/{path}?ref=<branch>`: files only (the sync reads nothing else this way).
+    fn get_contents(&mut self, path: &str, query: &str) -> (u16, Value) {
+        if self.git.is_empty() {
+            return error(404, "This repository is empty.");
+        }
+        let branch = query.strip_prefix("ref=").and_then(decode_segment).unwrap_or_else(|| "main".into());
+        let Some(head) = self.git.head(&branch) else {
+            return error(404, &format!("No commit found for the ref {branch}"));
+        };
+        let files = self.git.flatten(&self.git.commits[&head].tree.clone());
+        match files.get(path) {
+            Some((_, blob)) => {
+                let data = self.git.blobs.get(blob).cloned().unwrap_or_default();
+                (200, self.content_json(path, blob, data.len(), Some(&data)))
+            }
+            None => error(404, "Not Found"),
+        }
+    }
+
+    /// `DELETE contents/{path}` `{message, sha, branch}`: `sha` required and checked.
+    fn delete_contents(&mut self, path: &str, body: &Value) -> (u16, Value) {
+        let (Some(message), Some(sha)) = (body["message"].as_str(), body["sha"].as_str()) else {
+            return error(422, "Invalid request.\n\n\"message\" and \"sha\" are required.");
+        };
+        let branch = body["branch"].as_str().unwrap_or("main");
+        let Some(parent) = self.git.head(branch) else { return error(404, &format!("Branch {branch} not found")) };
+        let mut files = self.git.flatten(&self.git.commits[&parent].tree.clone());
+        match files.get(path) {
+            None => return error(404, "Not Found"),
+            Some((_, existing)) if existing != sha => return error(409, &format!("{path} does not match {sha}")),
+            Some(_) => {}
+        }
+        files.remove(path);
+        let tree = self.git.build(&files);
+        let author =
+            self.person(&body["author"]).ok().flatten().unwrap_or(("Token Owner".into(), "owner@example.com".into()));
+        let commit = Commit { tree, parents: vec![parent], message: message.into(), author, time: self.clock.secs() };
+        let sha = self.git.put_commit(commit);
+        self.git.refs.insert(branch.to_string(), sha.clone());
+        (200, json!({"content": null, "commit": self.commit_json(&sha)}))
     }
 
     /// Requests as `METHOD path` (relative to the repository), for readable assertions.

@@ -1,0 +1,108 @@
+//! `fgd-sync serve`: the webhook receiver. Resolves the fabrics of the config file, reads
+//! the webhook secret from the environment, and runs `crate::serve` until SIGINT/SIGTERM.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::Args;
+
+use super::args::{FabricArgs, RuntimeArgs, SourceSpec};
+use super::sync::StrategyArg;
+use crate::runtime::bindings::hedgehog::fgd_sync::types::{SyncOptions, WriteStrategy};
+use crate::serve::{FabricSpec, OpenSource, Secret, Service, Settings, Signals, WEBHOOK_PATH};
+use crate::source::netbox::NetBoxConfig;
+
+#[derive(Args, Clone, Debug)]
+pub struct ServeCommand {
+    #[command(flatten)]
+    pub fabric: FabricArgs,
+    /// Address to listen on (port 0: any free port; the address is printed on stderr).
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8787")]
+    pub listen: SocketAddr,
+    /// Environment variable holding the webhook secret (NetBox's "Secret" of the webhook).
+    #[arg(long, value_name = "VAR", default_value = "FGD_SYNC_WEBHOOK_SECRET")]
+    pub secret_env: String,
+    /// Batch a fabric's events until they pause this long, in milliseconds.
+    #[arg(long, value_name = "MS", default_value_t = 2000)]
+    pub coalesce_ms: u64,
+    /// Full reconcile of every fabric at start and then this often, in seconds (0: never).
+    #[arg(long, value_name = "SECS", default_value_t = 300)]
+    pub reconcile_interval: u64,
+    /// Write strategy.
+    #[arg(long, value_enum, default_value_t = StrategyArg::Batched)]
+    pub strategy: StrategyArg,
+    /// Attempts when another writer moves the branch between our read and our write.
+    #[arg(long, value_name = "N", default_value_t = 5)]
+    pub max_attempts: u32,
+    /// Longest wait for a GitHub rate limit to reset, in seconds; longer fails (and retries later).
+    #[arg(long, value_name = "SECS", default_value_t = 300)]
+    pub max_rate_limit_wait: u64,
+}
+
+pub async fn run(runtime_args: &RuntimeArgs, args: &ServeCommand) -> anyhow::Result<u8> {
+    // Before anything slow: from here on a signal means "stop cleanly", not "die".
+    let signals = Signals::install().context("installing signal handlers")?;
+    let fabrics = args.fabric.resolve()?;
+    let secret = std::env::var(&args.secret_env).ok().filter(|s| !s.is_empty()).with_context(|| {
+        format!(
+            "no webhook secret in ${}: set it to the secret of NetBox's webhook (unsigned webhooks are refused)",
+            args.secret_env
+        )
+    })?;
+    let log = runtime_args.http_log()?;
+    let mut specs = Vec::new();
+    for fabric in &fabrics {
+        let hooks = fabric.hooks(log.clone()).with_context(|| format!("fabric {}", fabric.name))?;
+        let netbox = match &fabric.source {
+            SourceSpec::NetBox { url, token } => Some(NetBoxConfig::new(url.clone(), token.expose())),
+            SourceSpec::Directory(_) => None,
+        };
+        let shared = fabric.clone();
+        let open_source: OpenSource = Arc::new(move |runtime| {
+            let fabric = shared.clone();
+            Box::pin(async move { fabric.source(&runtime).await })
+        });
+        specs.push(FabricSpec {
+            name: fabric.name.clone(),
+            target: fabric.target(),
+            hooks,
+            open_source,
+            fresh_source: matches!(fabric.source, SourceSpec::Directory(_)),
+            netbox,
+        });
+    }
+    let settings = Settings {
+        listen: args.listen,
+        secret: Secret(secret.into_bytes()),
+        coalesce: Duration::from_millis(args.coalesce_ms),
+        reconcile_interval: (args.reconcile_interval > 0).then(|| Duration::from_secs(args.reconcile_interval)),
+        options: SyncOptions {
+            dry_run: false,
+            strategy: match args.strategy {
+                StrategyArg::Batched => WriteStrategy::Batched,
+                StrategyArg::PerFile => WriteStrategy::PerFile,
+            },
+            max_attempts: args.max_attempts.max(1),
+            max_rate_limit_wait_secs: args.max_rate_limit_wait,
+            resolutions: Vec::new(),
+        },
+    };
+    let service = Service::bind(settings, specs).await?;
+    let addr = service.local_addr()?;
+    let names: Vec<&str> = fabrics.iter().map(|f| f.name.as_str()).collect();
+    let reconcile = match args.reconcile_interval {
+        0 => "off".to_owned(),
+        secs => format!("every {secs} s"),
+    };
+    eprintln!(
+        "fgd-sync serve: listening on http://{addr} (webhooks: POST {WEBHOOK_PATH}; fabrics: {}; coalesce {} ms; reconcile {reconcile})",
+        names.join(", "),
+        args.coalesce_ms,
+    );
+    let loader = runtime_args.clone();
+    let stopped = service.run(move || loader.load(), signals).await?;
+    eprintln!("fgd-sync serve: stopped on {}; {} queued CRs synced before exiting", stopped.signal, stopped.flushed);
+    Ok(crate::report::exit::OK)
+}

@@ -1,0 +1,56 @@
+//! `fgd-sync serve`: receives NetBox webhooks and turns edits into commits by itself.
+//!
+//! 1. A NetBox event rule POSTs a signed webhook to `/webhooks/netbox` (`http`). The
+//!    signature and the body are checked and read without I/O (`webhook`), the CR's fabric is
+//!    looked up (`fabrics`), and the CR joins its fabric's queue (`worker::Queue`).
+//! 2. The queue coalesces (`batcher`): once a fabric's events pause for the window, its
+//!    worker (`worker`) runs one `sync-resources` with every distinct CR, in a fresh store of
+//!    the one compiled component; a large batch reads NetBox once (`source`).
+//! 3. NetBox delivers at most once, so each worker also runs `sync-fabric` at start and every
+//!    reconcile interval (`reconcile`).
+//! 4. `/metrics` shows counters and gauges (`metrics`); `/healthz` and `/readyz` report life
+//!    and readiness.
+//! 5. On SIGINT or SIGTERM (`service`): stop accepting, finish requests in flight, run every
+//!    queued batch, return.
+//!
+//! Loops are cut twice: an update that changed only bookkeeping fields (the `git_file_path`
+//! and `last_synced` that `record-synced` writes) is ignored, and a sync that changes nothing
+//! records nothing.
+
+pub mod batcher;
+mod fabrics;
+mod http;
+pub mod metrics;
+mod reconcile;
+mod service;
+mod source;
+pub mod webhook;
+mod worker;
+
+use std::sync::Arc;
+
+pub use self::http::{Secret, WEBHOOK_PATH};
+pub use self::service::{Service, Settings, Signals, Stopped};
+use crate::net::hooks::PolicyHooks;
+use crate::runtime::bindings::hedgehog::fgd_sync::types::Target;
+use crate::runtime::Runtime;
+use crate::source::netbox::NetBoxConfig;
+use crate::source::{BoxFuture, CrSource};
+
+/// Opens a fabric's CR source (a directory source is parsed by the component).
+pub type OpenSource = Arc<dyn Fn(Arc<Runtime>) -> BoxFuture<'static, anyhow::Result<Arc<dyn CrSource>>> + Send + Sync>;
+
+/// One fabric, as the service needs it.
+#[derive(Clone)]
+pub struct FabricSpec {
+    pub name: String,
+    pub target: Target,
+    /// The guest's network for this fabric, kept for the whole run (it counts requests).
+    pub hooks: PolicyHooks,
+    pub open_source: OpenSource,
+    /// Open the source anew for every sync (a directory of files that may change); else
+    /// once, keeping its caches.
+    pub fresh_source: bool,
+    /// The NetBox the fabric's CRs come from, for looking up fabric ids of webhooks.
+    pub netbox: Option<NetBoxConfig>,
+}

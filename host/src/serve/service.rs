@@ -1,0 +1,168 @@
+//! The service's life: bind, serve while the component loads, start one worker per fabric,
+//! and on the first SIGINT/SIGTERM stop accepting, let requests in flight finish, run every
+//! queued batch, and return. A second signal abandons the queued batches.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinSet;
+
+use super::fabrics::FabricDirectory;
+use super::http::{self, App, Readiness, Secret};
+use super::metrics::Metrics;
+use super::reconcile::Schedule;
+use super::worker::{Queue, Worker};
+use super::FabricSpec;
+use crate::runtime::bindings::hedgehog::fgd_sync::types::SyncOptions;
+use crate::runtime::Runtime;
+
+/// How the service runs.
+#[derive(Clone, Debug)]
+pub struct Settings {
+    pub listen: SocketAddr,
+    /// Key of the webhooks' HMAC.
+    pub secret: Secret,
+    /// Events of a fabric are batched until they pause this long.
+    pub coalesce: Duration,
+    /// Full reconcile of each fabric this often (and once at start); `None`: never.
+    pub reconcile_interval: Option<Duration>,
+    /// Options of every sync (`dry_run` is ignored: the service writes).
+    pub options: SyncOptions,
+}
+
+/// How the service ended.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Stopped {
+    /// The signal that stopped it.
+    pub signal: &'static str,
+    /// CRs that were queued at the stop and synced before returning.
+    pub flushed: usize,
+}
+
+/// SIGINT and SIGTERM, installed before anything slow starts so neither kills the process
+/// with a batch in its queue.
+pub struct Signals {
+    #[cfg(unix)]
+    interrupt: tokio::signal::unix::Signal,
+    #[cfg(unix)]
+    terminate: tokio::signal::unix::Signal,
+}
+
+impl Signals {
+    pub fn install() -> std::io::Result<Signals> {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{signal, SignalKind};
+            Ok(Signals { interrupt: signal(SignalKind::interrupt())?, terminate: signal(SignalKind::terminate())? })
+        }
+        #[cfg(not(unix))]
+        Ok(Signals {})
+    }
+
+    /// The next signal's name.
+    pub async fn recv(&mut self) -> &'static str {
+        #[cfg(unix)]
+        {
+            tokio::select! {
+                _ = self.interrupt.recv() => "SIGINT",
+                _ = self.terminate.recv() => "SIGTERM",
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = tokio::signal::ctrl_c().await;
+            "Ctrl-C"
+        }
+    }
+}
+
+/// A bound, not yet running service.
+pub struct Service {
+    listener: TcpListener,
+    settings: Settings,
+    fabrics: Vec<FabricSpec>,
+    directory: FabricDirectory,
+}
+
+impl Service {
+    /// Binds the listen address; checks what can be checked before serving.
+    pub async fn bind(settings: Settings, fabrics: Vec<FabricSpec>) -> anyhow::Result<Service> {
+        anyhow::ensure!(!fabrics.is_empty(), "no fabric to serve");
+        anyhow::ensure!(!settings.secret.0.is_empty(), "the webhook secret is empty");
+        let directory = FabricDirectory::new(&fabrics)?;
+        let listener =
+            TcpListener::bind(settings.listen).await.with_context(|| format!("listening on {}", settings.listen))?;
+        Ok(Service { listener, settings, fabrics, directory })
+    }
+
+    pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
+        self.listener.local_addr()
+    }
+
+    /// Serves until a signal; `load` makes the component (run on a blocking thread: it may
+    /// compile). Webhooks that arrive while it loads are queued.
+    pub async fn run(
+        self,
+        load: impl FnOnce() -> anyhow::Result<Runtime> + Send + 'static,
+        mut signals: Signals,
+    ) -> anyhow::Result<Stopped> {
+        let Service { listener, settings, fabrics, directory } = self;
+        let metrics = Arc::new(Metrics::new(fabrics.iter().map(|f| f.name.as_str())));
+        let queues: BTreeMap<String, Arc<Queue>> =
+            fabrics.iter().map(|f| (f.name.clone(), Arc::new(Queue::new(settings.coalesce)))).collect();
+        let app = Arc::new(App {
+            secret: settings.secret.clone(),
+            directory,
+            queues: queues.clone(),
+            metrics: metrics.clone(),
+            readiness: Mutex::new(Readiness::Starting),
+        });
+        let (stop_http, http_stopped) = watch::channel(false);
+        let server = tokio::spawn(http::serve(listener, app.clone(), http_stopped));
+
+        let loaded = tokio::task::spawn_blocking(load).await.context("loading the sync component").and_then(|r| r);
+        let runtime = match loaded {
+            Ok(runtime) => Arc::new(runtime),
+            Err(e) => {
+                let _ = stop_http.send(true);
+                let _ = server.await;
+                return Err(e);
+            }
+        };
+
+        let (drain, draining) = watch::channel(false);
+        let mut workers = JoinSet::new();
+        let options = SyncOptions { dry_run: false, ..settings.options.clone() };
+        let start = Instant::now();
+        for spec in fabrics {
+            let queue = queues[&spec.name].clone();
+            let schedule = Schedule::new(settings.reconcile_interval, start);
+            let worker =
+                Worker::new(spec, runtime.clone(), queue, metrics.clone(), options.clone(), schedule, draining.clone());
+            workers.spawn(worker.run());
+        }
+        app.set_readiness(Readiness::Ready);
+        tracing::info!("ready");
+
+        let signal = signals.recv().await;
+        tracing::info!(signal, "stopping: no new webhooks; running the queued batches");
+        app.set_readiness(Readiness::Stopping);
+        let _ = stop_http.send(true);
+        let _ = server.await;
+        let flushed: usize = queues.values().map(|q| q.depth()).sum();
+        let _ = drain.send(true);
+        tokio::select! {
+            _ = async { while workers.join_next().await.is_some() {} } => Ok(Stopped { signal, flushed }),
+            again = signals.recv() => {
+                let left: usize = queues.values().map(|q| q.depth()).sum();
+                workers.abort_all();
+                anyhow::bail!("{again} during shutdown: stopped at once; {left} queued CRs were not synced (the next reconcile syncs them)")
+            }
+        }
+    }
+}

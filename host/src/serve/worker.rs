@@ -1,0 +1,352 @@
+//! One task per fabric: runs its due batches as `sync-resources`, its periodic reconcile as
+//! `sync-fabric`, retries what failed for a reason that may pass, and drains its queue on
+//! shutdown. Each fabric has its own queue and task, so a slow fabric stalls only itself.
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use tokio::sync::{watch, Notify};
+
+use super::batcher::{backoff, key, Batch, Batcher, Key};
+use super::http::stopped;
+use super::metrics::{Metrics, Outcome, Scope, SyncRecord};
+use super::reconcile::Schedule;
+use super::source::BatchSource;
+use super::FabricSpec;
+use crate::report::{describe_error, summary};
+use crate::runtime::bindings::hedgehog::fgd_sync::types::{ResourceRef, SyncError, SyncOptions, SyncReport};
+use crate::runtime::{CallContext, Runtime, SyncCall};
+use crate::source::CrSource;
+
+/// Syncs of a batch that may fail before its CRs are left to the next reconcile.
+pub const MAX_FAILURES: u32 = 6;
+/// Longest wait before retrying a batch.
+pub const MAX_BACKOFF: Duration = Duration::from_secs(60);
+
+/// A fabric's queue: filled by the webhook handler, emptied by the fabric's worker.
+pub struct Queue {
+    batcher: Mutex<Batcher>,
+    wake: Notify,
+}
+
+impl Queue {
+    pub fn new(window: Duration) -> Queue {
+        Queue { batcher: Mutex::new(Batcher::new(window)), wake: Notify::new() }
+    }
+
+    /// Adds a CR and wakes the worker; false when the CR was already waiting.
+    pub fn push(&self, reference: ResourceRef) -> bool {
+        let added = self.lock().push(reference, Instant::now());
+        self.wake.notify_one();
+        added
+    }
+
+    /// Distinct CRs waiting.
+    pub fn depth(&self) -> usize {
+        self.lock().len()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Batcher> {
+        self.batcher.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// Why a sync produced no report.
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub enum Failure {
+    /// The guest's typed error.
+    Sync(SyncError),
+    /// The sandbox stopped the guest (deadline, memory, fuel) or it trapped.
+    Runtime(String),
+    /// The CR source could not be opened (a manifest directory that does not parse, say).
+    Source(String),
+}
+
+impl std::fmt::Display for Failure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Failure::Sync(e) => f.write_str(&describe_error(e)),
+            Failure::Runtime(m) | Failure::Source(m) => f.write_str(m),
+        }
+    }
+}
+
+/// What to do after a batch's sync.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Next {
+    /// Landed (possibly with conflicts), or nothing to do.
+    Done,
+    /// One CR of the batch is invalid: sync the others without it.
+    Without(Key),
+    /// Try again later: GitHub or NetBox may recover.
+    Retry,
+    /// Retrying cannot help (a bad target, a refused token); the reconcile will report it too.
+    GiveUp,
+}
+
+/// The decision after a sync of `refs` ended with `result` (pure).
+pub fn next(result: &Result<SyncReport, Failure>, refs: &[ResourceRef]) -> Next {
+    let error = match result {
+        Ok(_) => return Next::Done,
+        Err(Failure::Runtime(_) | Failure::Source(_)) => return Next::Retry,
+        Err(Failure::Sync(error)) => error,
+    };
+    match error {
+        SyncError::InvalidResource(bad) => {
+            let bad =
+                key(&ResourceRef { kind: bad.kind.clone(), namespace: bad.namespace.clone(), name: bad.name.clone() });
+            if refs.len() > 1 && refs.iter().any(|r| key(r) == bad) {
+                Next::Without(bad)
+            } else {
+                Next::GiveUp
+            }
+        }
+        SyncError::Transport(_) | SyncError::RateLimited(_) | SyncError::TooManyRaces(_) | SyncError::Source(_) => {
+            Next::Retry
+        }
+        SyncError::Remote(e) if e.status >= 500 || e.status == 408 || e.status == 429 => Next::Retry,
+        _ => Next::GiveUp,
+    }
+}
+
+pub struct Worker {
+    pub spec: FabricSpec,
+    pub runtime: Arc<Runtime>,
+    pub queue: Arc<Queue>,
+    pub metrics: Arc<Metrics>,
+    pub options: SyncOptions,
+    pub schedule: Schedule,
+    /// Becomes true when the service shuts down: run what is queued, then stop.
+    pub drain: watch::Receiver<bool>,
+    /// The source, kept between syncs unless the spec asks for a fresh one each time.
+    source: Option<Arc<dyn CrSource>>,
+}
+
+impl Worker {
+    pub fn new(
+        spec: FabricSpec,
+        runtime: Arc<Runtime>,
+        queue: Arc<Queue>,
+        metrics: Arc<Metrics>,
+        options: SyncOptions,
+        schedule: Schedule,
+        drain: watch::Receiver<bool>,
+    ) -> Worker {
+        Worker { spec, runtime, queue, metrics, options, schedule, drain, source: None }
+    }
+
+    pub async fn run(mut self) {
+        let mut stopping = *self.drain.borrow();
+        loop {
+            if stopping {
+                let pending = self.queue.lock().take_all();
+                if let Some(batch) = pending {
+                    self.run_batch(batch, true).await;
+                }
+                return;
+            }
+            let now = Instant::now();
+            let due = self.queue.lock().take_due(now);
+            if let Some(batch) = due {
+                self.run_batch(batch, false).await;
+                continue;
+            }
+            if self.schedule.is_due(now) {
+                self.reconcile().await;
+                self.schedule.done(Instant::now());
+                continue;
+            }
+            let wake = [self.queue.lock().due_at(), self.schedule.next()].into_iter().flatten().min();
+            let sleep = async {
+                match wake {
+                    Some(at) => tokio::time::sleep_until(at.into()).await,
+                    None => std::future::pending().await,
+                }
+            };
+            tokio::select! {
+                _ = self.queue.wake.notified() => {}
+                _ = sleep => {}
+                _ = stopped(&mut self.drain) => stopping = true,
+            }
+        }
+    }
+
+    /// Syncs a batch; takes invalid CRs out and goes on; puts it back after a failure that
+    /// may pass, unless this is the final drain.
+    async fn run_batch(&mut self, batch: Batch, last_chance: bool) {
+        let mut refs = batch.refs;
+        loop {
+            let scope = Scope::Resources(refs.iter().map(key).collect());
+            let call = SyncCall::Resources { fabric: self.spec.name.clone(), refs: refs.clone() };
+            let result = self.sync(call, scope, refs.len()).await;
+            match next(&result, &refs) {
+                Next::Done => return,
+                Next::Without(bad) => {
+                    tracing::warn!(fabric = %self.spec.name, kind = %bad.0, namespace = %bad.1, name = %bad.2,
+                        "syncing the rest of the batch without the invalid CR");
+                    refs.retain(|r| key(r) != bad);
+                }
+                Next::Retry if !last_chance && batch.failures + 1 < MAX_FAILURES => {
+                    let failures = batch.failures + 1;
+                    let wait = backoff(failures, MAX_BACKOFF);
+                    tracing::warn!(fabric = %self.spec.name, crs = refs.len(), retry_in = ?wait, failures,
+                        "batch failed; retrying");
+                    self.queue.lock().retry(Batch { refs, failures: batch.failures }, Instant::now(), wait);
+                    return;
+                }
+                Next::Retry | Next::GiveUp => {
+                    let names: Vec<String> = refs.iter().take(10).map(describe_ref).collect();
+                    tracing::error!(fabric = %self.spec.name, crs = refs.len(), first = %names.join(", "),
+                        "giving up on the batch; the next reconcile (or the next edit) syncs these CRs");
+                    return;
+                }
+            }
+        }
+    }
+
+    async fn reconcile(&mut self) {
+        let call = SyncCall::Fabric { fabric: self.spec.name.clone() };
+        // A batch failure was logged with its CRs; a reconcile's failure is logged below.
+        let _ = self.sync(call, Scope::Fabric, 0).await;
+    }
+
+    /// One sync in a fresh store; counts and logs it.
+    async fn sync(&mut self, call: SyncCall, scope: Scope, crs: usize) -> Result<SyncReport, Failure> {
+        let fabric = self.spec.name.clone();
+        let trigger = if matches!(call, SyncCall::Fabric { .. }) { "reconcile" } else { "webhook" };
+        let hooks = self.spec.hooks.clone();
+        let (requests, limited) = (hooks.requests(), hooks.rate_limit_answers());
+        let started = Instant::now();
+        let result = match self.source().await {
+            Ok(source) => {
+                let source: Arc<dyn CrSource> = match &call {
+                    SyncCall::Resources { refs, .. } => Arc::new(BatchSource::new(source, refs.len())),
+                    _ => source,
+                };
+                let context = CallContext { hooks: hooks.clone(), source };
+                match self.runtime.sync(context, call, self.spec.target.clone(), self.options.clone()).await {
+                    Ok(result) => result.map_err(Failure::Sync),
+                    Err(runtime) => Err(Failure::Runtime(runtime.to_string())),
+                }
+            }
+            Err(e) => Err(Failure::Source(format!("opening the CR source: {e:#}"))),
+        };
+        let elapsed = started.elapsed();
+        let record = SyncRecord::of(
+            &result,
+            scope,
+            self.options.strategy,
+            u64::from(hooks.requests().wrapping_sub(requests)),
+            u64::from(hooks.rate_limit_answers().wrapping_sub(limited)),
+            epoch_seconds(SystemTime::now()),
+        );
+        log(&fabric, trigger, crs, elapsed, &result, record.outcome);
+        self.metrics.record_sync(&fabric, record);
+        result
+    }
+
+    async fn source(&mut self) -> anyhow::Result<Arc<dyn CrSource>> {
+        if let (Some(source), false) = (&self.source, self.spec.fresh_source) {
+            return Ok(source.clone());
+        }
+        let source = (self.spec.open_source)(self.runtime.clone()).await?;
+        self.source = Some(source.clone());
+        Ok(source)
+    }
+}
+
+fn log(
+    fabric: &str,
+    trigger: &str,
+    crs: usize,
+    elapsed: Duration,
+    result: &Result<SyncReport, Failure>,
+    outcome: Outcome,
+) {
+    let ms = elapsed.as_millis() as u64;
+    let report = match result {
+        Err(e) => {
+            tracing::error!(fabric, trigger, crs, ms, error = %e, "sync failed");
+            return;
+        }
+        Ok(report) => report,
+    };
+    let commit = report.commit.as_deref().map(|c| &c[..c.len().min(10)]).unwrap_or("none");
+    let outcome = outcome.as_str();
+    tracing::info!(
+        fabric,
+        trigger,
+        crs,
+        ms,
+        commit,
+        outcome,
+        requests = report.requests,
+        "synced: {}",
+        summary(report)
+    );
+    for conflict in &report.conflicts {
+        tracing::warn!(fabric, path = %conflict.path, resource = %describe_ref(&conflict.resource), kind = ?conflict.kind,
+            "conflict: left alone; settle it with `fgd-sync resolve {} --take git|hnp`", conflict.path);
+    }
+    for warning in &report.warnings {
+        tracing::warn!(fabric, "{warning}");
+    }
+}
+
+fn describe_ref(r: &ResourceRef) -> String {
+    format!("{}/{}/{}", r.kind, if r.namespace.is_empty() { "default" } else { &r.namespace }, r.name)
+}
+
+fn epoch_seconds(time: SystemTime) -> f64 {
+    time.duration_since(UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::runtime::bindings::hedgehog::fgd_sync::types::{InvalidResource, RemoteError};
+
+    fn vpc(name: &str) -> ResourceRef {
+        ResourceRef { kind: "VPC".into(), namespace: "default".into(), name: name.into() }
+    }
+
+    fn invalid(name: &str, namespace: &str) -> SyncError {
+        SyncError::InvalidResource(InvalidResource {
+            kind: "VPC".into(),
+            namespace: namespace.into(),
+            name: name.into(),
+            field: "spec".into(),
+            message: "bad".into(),
+        })
+    }
+
+    fn remote(status: u16) -> SyncError {
+        SyncError::Remote(RemoteError { method: "GET".into(), url: "u".into(), status, message: "m".into() })
+    }
+
+    #[test]
+    fn what_follows_a_sync() {
+        let refs = [vpc("a"), vpc("b")];
+        let cases: Vec<(SyncError, Next)> = vec![
+            (invalid("b", ""), Next::Without(key(&vpc("b")))),
+            (invalid("zzz", "default"), Next::GiveUp),
+            (SyncError::Transport("reset".into()), Next::Retry),
+            (SyncError::TooManyRaces(5), Next::Retry),
+            (SyncError::Source("NetBox answered 502".into()), Next::Retry),
+            (remote(502), Next::Retry),
+            (remote(429), Next::Retry),
+            (remote(401), Next::GiveUp),
+            (remote(422), Next::GiveUp),
+            (SyncError::InvalidTarget("..".into()), Next::GiveUp),
+            (SyncError::BranchNotFound("main".into()), Next::GiveUp),
+        ];
+        for (error, expected) in cases {
+            assert_eq!(next(&Err(Failure::Sync(error.clone())), &refs), expected, "{error:?}");
+        }
+        // The only CR of a batch being invalid leaves nothing to sync.
+        assert_eq!(next(&Err(Failure::Sync(invalid("a", "default"))), &[vpc("a")]), Next::GiveUp);
+        assert_eq!(next(&Err(Failure::Runtime("deadline".into())), &refs), Next::Retry);
+        assert_eq!(next(&Err(Failure::Source("bad manifest".into())), &refs), Next::Retry);
+    }
+}

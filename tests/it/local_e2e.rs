@@ -1,0 +1,344 @@
+//! The `fgd-sync` binary against a real git repository (the local remote: the same REST
+//! subset as GitHub, served in-process): every kind created, updated and deleted as exactly
+//! one file and one commit, no-op re-runs, conflicts, bad input, and the demo.
+
+use std::path::{Path, PathBuf};
+
+use fgd_sync_tests::cli::{self, git, run, Run, TempDir};
+use pretty_assertions::assert_eq;
+
+const DIRECTORY: &str = "fabrics/dc1/gitops";
+
+/// One CR of each of the 12 kinds, as users write them.
+const ALL_KINDS: &str = include_str!("../data/corpus/all-kinds.yaml");
+
+struct Fixture {
+    _tmp: TempDir,
+    repo: PathBuf,
+    crs: PathBuf,
+}
+
+impl Fixture {
+    fn new(label: &str) -> Fixture {
+        let tmp = TempDir::new(label);
+        let repo = tmp.path().join("fabric.git");
+        let crs = tmp.path().join("crs");
+        std::fs::create_dir_all(&crs).unwrap();
+        Fixture { repo, crs, _tmp: tmp }
+    }
+
+    fn write(&self, name: &str, text: &str) {
+        std::fs::write(self.crs.join(name), text).unwrap();
+    }
+
+    fn sync(&self, extra: &[&str]) -> Run {
+        let mut cmd = cli::command();
+        cmd.args(["sync", "--fabric", "dc1", "--json", "--directory", DIRECTORY])
+            .arg("--local-repo")
+            .arg(&self.repo)
+            .arg("--source-dir")
+            .arg(&self.crs)
+            .args(extra);
+        run(&mut cmd)
+    }
+
+    fn commits(&self) -> usize {
+        if !self.repo.join("refs/heads/main").exists() && !packed_ref(&self.repo) {
+            return 0;
+        }
+        git(&self.repo, &["rev-list", "--count", "main"]).trim().parse().unwrap()
+    }
+
+    /// Paths the last commit touched.
+    fn last_commit_files(&self) -> Vec<String> {
+        let out = git(&self.repo, &["show", "--name-status", "--format=", "main"]);
+        out.lines().map(str::to_string).collect()
+    }
+
+    fn file(&self, path: &str) -> String {
+        git(&self.repo, &["show", &format!("main:{path}")])
+    }
+
+    fn fsck(&self) {
+        git(&self.repo, &["fsck", "--strict", "--no-dangling"]);
+    }
+}
+
+fn packed_ref(repo: &Path) -> bool {
+    std::fs::read_to_string(repo.join("packed-refs")).is_ok_and(|t| t.contains("refs/heads/main"))
+}
+
+fn state_path() -> String {
+    format!("{DIRECTORY}/.hnp/sync-state.json")
+}
+
+/// Splits the corpus into (kind, name, document) triples.
+fn documents() -> Vec<(String, String, String)> {
+    ALL_KINDS
+        .split("\n---\n")
+        .map(|doc| {
+            let field = |key: &str| {
+                doc.lines()
+                    .find_map(|l| l.trim_start().strip_prefix(key).map(|v| v.trim().to_string()))
+                    .unwrap_or_else(|| panic!("no {key} in {doc}"))
+            };
+            (field("kind:"), field("name:"), format!("{}\n", doc.trim_end()))
+        })
+        .collect()
+}
+
+fn plural(kind: &str) -> String {
+    if kind == "Switch" {
+        "switches".into()
+    } else {
+        format!("{}s", kind.to_ascii_lowercase())
+    }
+}
+
+#[test]
+fn every_kind_create_update_delete_is_one_file_and_one_commit() {
+    let f = Fixture::new("kinds");
+    let docs = documents();
+    assert_eq!(docs.len(), 12, "the corpus holds one CR per kind");
+    for (kind, name, doc) in &docs {
+        f.write(&format!("{}-{name}.yaml", kind.to_lowercase()), doc);
+    }
+    let first = f.sync(&[]);
+    assert_eq!(first.code, 0, "{first:?}");
+    let report = &first.json()["report"];
+    assert_eq!(report["changes"].as_array().unwrap().len(), 12);
+    // The empty repository gets an initial commit, then one commit for everything.
+    assert_eq!(f.commits(), 2);
+    for (kind, name, _) in &docs {
+        let text = f.file(&format!("{DIRECTORY}/managed/{}/{name}.yaml", plural(kind)));
+        assert!(text.starts_with("apiVersion: "), "{text}");
+        assert!(text.contains(&format!("\nkind: {kind}\n")), "{text}");
+        assert!(!text.contains("status:"), "status is never written: {text}");
+    }
+    f.fsck();
+
+    let rerun = f.sync(&[]);
+    assert_eq!(rerun.code, 0);
+    assert_eq!(rerun.json()["report"]["commit"], serde_json::Value::Null);
+    assert_eq!(f.commits(), 2, "a re-run makes no commit");
+
+    for (kind, name, doc) in &docs {
+        let file = format!("{}-{name}.yaml", kind.to_lowercase());
+        let path = format!("{DIRECTORY}/managed/{}/{name}.yaml", plural(kind));
+        let before = f.commits();
+
+        // Update: a label added in "HNP".
+        let edited = doc.replacen("metadata:\n", "metadata:\n  labels:\n    owner: netops\n", 1);
+        f.write(&file, &edited);
+        let update = f.sync(&[]);
+        assert_eq!(update.code, 0, "{kind} {name}: {update:?}");
+        assert_eq!(f.commits(), before + 1, "{kind}: one commit for the update");
+        assert_eq!(f.last_commit_files(), vec![format!("M\t{}", state_path()), format!("M\t{path}")]);
+        assert!(f.file(&path).contains("owner: netops"));
+        let message = git(&f.repo, &["log", "-1", "--format=%s", "main"]);
+        assert_eq!(message.trim(), format!("Update {kind} {name}"));
+
+        // Delete: the CR is gone from the source.
+        std::fs::remove_file(f.crs.join(&file)).unwrap();
+        let delete = f.sync(&[]);
+        assert_eq!(delete.code, 0, "{kind} {name}: {delete:?}");
+        assert_eq!(f.commits(), before + 2, "{kind}: one commit for the delete");
+        assert_eq!(f.last_commit_files(), vec![format!("M\t{}", state_path()), format!("D\t{path}")]);
+        let message = git(&f.repo, &["log", "-1", "--format=%s", "main"]);
+        assert_eq!(message.trim(), format!("Delete {kind} {name}"));
+
+        // And back again, so later kinds run against a full fabric.
+        f.write(&file, doc);
+        assert_eq!(f.sync(&[]).code, 0);
+        assert_eq!(f.last_commit_files(), vec![format!("M\t{}", state_path()), format!("A\t{path}")]);
+    }
+    f.fsck();
+}
+
+#[test]
+fn a_file_changed_in_git_is_a_conflict_and_stays_untouched() {
+    let f = Fixture::new("conflict");
+    let (_, _, vpc) = documents().into_iter().find(|(k, _, _)| k == "VPC").unwrap();
+    f.write("vpc.yaml", &vpc);
+    assert_eq!(f.sync(&[]).code, 0);
+    let path = format!("{DIRECTORY}/managed/vpcs/vpc-1.yaml");
+
+    // Someone edits the file in Git (a real commit on the branch, made with git plumbing).
+    let edited = f.file(&path).replace("vlan: 1001", "vlan: 1999");
+    commit_file(&f.repo, &path, &edited, "Edit in Git");
+    let head = git(&f.repo, &["rev-parse", "main"]);
+
+    // HNP changes the same CR.
+    f.write("vpc.yaml", &vpc.replace("vlan: 1001", "vlan: 1555"));
+    let out = f.sync(&[]);
+    assert_eq!(out.code, 2, "conflicts exit with 2: {out:?}");
+    let conflict = &out.json()["report"]["conflicts"][0];
+    assert_eq!(conflict["path"], path.as_str());
+    assert_eq!(conflict["kind"], "ModifiedInGit");
+    assert!(conflict["git_content"].as_str().unwrap().contains("vlan: 1999"));
+    assert!(conflict["hnp_content"].as_str().unwrap().contains("vlan: 1555"));
+    assert_eq!(git(&f.repo, &["rev-parse", "main"]), head, "the remote is untouched");
+
+    // Text output names both versions and how to settle it.
+    let mut cmd = cli::command();
+    cmd.args(["plan", "--fabric", "dc1", "--directory", DIRECTORY]).arg("--local-repo").arg(&f.repo).arg("--source-dir").arg(&f.crs);
+    let text = run(&mut cmd);
+    assert_eq!(text.code, 2);
+    assert!(text.stdout.contains("-      vlan: 1999") && text.stdout.contains("+      vlan: 1555"), "{}", text.stdout);
+    assert!(text.stdout.contains(&format!("fgd-sync resolve {path} --take git|hnp")));
+
+    // Take HNP's version: one commit, on top of the Git edit.
+    let mut cmd = cli::command();
+    cmd.args(["resolve", &path, "--take", "hnp", "--fabric", "dc1", "--json", "--directory", DIRECTORY])
+        .arg("--local-repo")
+        .arg(&f.repo)
+        .arg("--source-dir")
+        .arg(&f.crs);
+    let resolved = run(&mut cmd);
+    assert_eq!(resolved.code, 0, "{resolved:?}");
+    assert!(f.file(&path).contains("vlan: 1555"));
+    assert_eq!(git(&f.repo, &["rev-parse", "main~1"]), head, "a fast-forward on top of the Git edit");
+    assert_eq!(f.sync(&[]).json()["report"]["commit"], serde_json::Value::Null);
+    f.fsck();
+}
+
+#[test]
+fn take_git_keeps_the_git_file_and_records_it() {
+    let f = Fixture::new("take-git");
+    let (_, _, vpc) = documents().into_iter().find(|(k, _, _)| k == "VPC").unwrap();
+    f.write("vpc.yaml", &vpc);
+    assert_eq!(f.sync(&[]).code, 0);
+    let path = format!("{DIRECTORY}/managed/vpcs/vpc-1.yaml");
+    let edited = f.file(&path).replace("vlan: 1001", "vlan: 1999");
+    commit_file(&f.repo, &path, &edited, "Edit in Git");
+    f.write("vpc.yaml", &vpc.replace("vlan: 1001", "vlan: 1555"));
+    assert_eq!(f.sync(&[]).code, 2);
+
+    let mut cmd = cli::command();
+    cmd.args(["resolve", &path, "--take", "git", "--fabric", "dc1", "--directory", DIRECTORY])
+        .arg("--local-repo")
+        .arg(&f.repo)
+        .arg("--source-dir")
+        .arg(&f.crs);
+    assert_eq!(run(&mut cmd).code, 0);
+    assert!(f.file(&path).contains("vlan: 1999"), "Git's version stays");
+    let rerun = f.sync(&[]);
+    assert_eq!(rerun.code, 0, "settled: no conflict until HNP changes again: {rerun:?}");
+}
+
+#[test]
+fn bad_input_is_a_clear_error_and_writes_nothing() {
+    let cases = [
+        ("upper case name", "kind: VPC\nmetadata:\n  name: Vpc-1\nspec: {}\n", "metadata.name"),
+        ("slash in name", "kind: VPC\nmetadata:\n  name: a/b\nspec: {}\n", "metadata.name"),
+        ("dot dot", "kind: Switch\nmetadata:\n  name: ..\nspec: {}\n", "metadata.name"),
+        ("too long", &format!("kind: Switch\nmetadata:\n  name: {}\nspec: {{}}\n", "a".repeat(300)), "metadata.name"),
+        ("spec not an object", "kind: VPC\nmetadata:\n  name: vpc-1\nspec: [1, 2]\n", "spec"),
+        ("obsolete version", "apiVersion: vpc.githedgehog.com/v1alpha2\nkind: VPC\nmetadata:\n  name: vpc-1\nspec: {}\n", "apiVersion"),
+        ("unknown kind", "kind: Vpc\nmetadata:\n  name: vpc-1\nspec: {}\n", "kind"),
+    ];
+    for (label, doc, field) in cases {
+        let f = Fixture::new("bad");
+        let group = if doc.contains("kind: Switch") { "wiring" } else { "vpc" };
+        let doc = if doc.starts_with("apiVersion") { doc.to_string() } else { format!("apiVersion: {group}.githedgehog.com/v1beta1\n{doc}") };
+        f.write("good.yaml", &documents()[0].2);
+        f.write("bad.yaml", &doc);
+        let out = f.sync(&[]);
+        assert_eq!(out.code, 1, "{label}: {out:?}");
+        let error = &out.json()["error"];
+        assert!(error["message"].as_str().unwrap().contains(&format!("field {field}")), "{label}: {error}");
+        assert_eq!(f.commits(), 0, "{label}: nothing written (not even the initial commit)");
+    }
+
+    // Malformed YAML names the file and document.
+    let f = Fixture::new("bad-yaml");
+    f.write("broken.yaml", "apiVersion: vpc.githedgehog.com/v1beta1\nkind: VPC\nmetadata: {name: [\n");
+    let out = f.sync(&[]);
+    assert_eq!(out.code, 1);
+    assert!(out.stderr.contains("broken.yaml"), "{}", out.stderr);
+    assert!(!f.repo.exists() || f.commits() == 0);
+}
+
+#[test]
+fn render_prints_canonical_yaml_and_paths() {
+    let f = Fixture::new("render");
+    f.write("in.yaml", "kind: VPC\napiVersion: vpc.githedgehog.com/v1beta1\nmetadata: {name: vpc-1}\nspec: {subnets: {default: {vlan: 1001, subnet: 10.0.1.0/24, note: 'on'}}}\n");
+    let mut cmd = cli::command();
+    cmd.arg("render").arg(f.crs.join("in.yaml"));
+    let out = run(&mut cmd);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert_eq!(
+        out.stdout,
+        "apiVersion: vpc.githedgehog.com/v1beta1\nkind: VPC\nmetadata:\n  name: vpc-1\n  namespace: default\nspec:\n  subnets:\n    default:\n      note: \"on\"\n      subnet: 10.0.1.0/24\n      vlan: 1001\n"
+    );
+    let mut cmd = cli::command();
+    cmd.args(["render", "--path", "--directory", DIRECTORY]).arg(f.crs.join("in.yaml"));
+    assert_eq!(run(&mut cmd).stdout, format!("{DIRECTORY}/managed/vpcs/vpc-1.yaml\n"));
+}
+
+#[test]
+fn demo_runs_on_an_embedded_fabric() {
+    let tmp = TempDir::new("demo");
+    let mut cmd = cli::command();
+    cmd.arg("demo").arg("--dir").arg(tmp.path().join("d"));
+    let out = run(&mut cmd);
+    assert_eq!(out.code, 0, "{out:?}");
+    for expected in ["170 created", "no commit: nothing to write", "Update VPC demo-vpc-3", "CONFLICT VPC demo-vpc-3", "exits with code 2"] {
+        assert!(out.stdout.contains(expected), "missing {expected:?} in:\n{}", out.stdout);
+    }
+    let repo = tmp.path().join("d/fabric.git");
+    assert_eq!(git(&repo, &["rev-list", "--count", "main"]).trim(), "5");
+    git(&repo, &["fsck", "--strict", "--no-dangling"]);
+}
+
+#[test]
+fn every_command_has_help() {
+    for command in [vec![], vec!["demo"], vec!["render"], vec!["plan"], vec!["sync"], vec!["resolve"]] {
+        let mut cmd = cli::command();
+        cmd.args(&command).arg("--help");
+        let out = run(&mut cmd);
+        assert_eq!(out.code, 0, "{command:?}");
+        assert!(out.stdout.contains("Usage: fgd-sync"), "{command:?}: {}", out.stdout);
+    }
+    let mut cmd = cli::command();
+    let out = run(cmd.arg("--help"));
+    assert!(out.stdout.contains("Exit codes:"), "{}", out.stdout);
+}
+
+/// A commit made directly in the bare repository, as another Git user would.
+fn commit_file(repo: &Path, path: &str, content: &str, message: &str) {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    let git_stdin = |args: &[&str], input: &str| {
+        let mut child = Command::new("git")
+            .arg("--git-dir")
+            .arg(repo)
+            .args(args)
+            .env("GIT_INDEX_FILE", repo.join("test-index"))
+            .env("GIT_AUTHOR_NAME", "Colleague")
+            .env("GIT_AUTHOR_EMAIL", "c@example.com")
+            .env("GIT_COMMITTER_NAME", "Colleague")
+            .env("GIT_COMMITTER_EMAIL", "c@example.com")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
+        let out = child.wait_with_output().unwrap();
+        assert!(out.status.success());
+        String::from_utf8(out.stdout).unwrap().trim().to_string()
+    };
+    let blob = git_stdin(&["hash-object", "-w", "--stdin"], content);
+    let head = git(repo, &["rev-parse", "main"]).trim().to_string();
+    let run_git = |args: &[&str]| {
+        let out = Command::new("git").arg("--git-dir").arg(repo).args(args).env("GIT_INDEX_FILE", repo.join("test-index")).output().unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).unwrap().trim().to_string()
+    };
+    run_git(&["read-tree", &head]);
+    run_git(&["update-index", "--add", "--cacheinfo", &format!("100644,{blob},{path}")]);
+    let tree = run_git(&["write-tree"]);
+    let commit = git_stdin(&["commit-tree", &tree, "-p", &head], message);
+    run_git(&["update-ref", "refs/heads/main", &commit, &head]);
+    let _ = std::fs::remove_file(repo.join("test-index"));
+}

@@ -1,0 +1,111 @@
+//! Runs the real `fgd-sync` binary, as users do: a fresh process per call, a clean
+//! environment, a shared component cache so only the first call compiles the component.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// `target/<profile>/fgd-sync`, next to the test binary's `deps/` directory. The tests crate
+/// depends on the `fgd-sync` package, so `cargo test` builds the binary first.
+pub fn binary() -> PathBuf {
+    let exe = std::env::current_exe().expect("test executable path");
+    let profile_dir = exe.parent().and_then(Path::parent).expect("target/<profile>/deps/<test>");
+    let bin = profile_dir.join(format!("fgd-sync{}", std::env::consts::EXE_SUFFIX));
+    assert!(bin.exists(), "{} is missing: build it with `cargo build -p fgd-sync`", bin.display());
+    bin
+}
+
+/// The compiled-component cache shared by every test process of this build.
+pub fn cache_dir() -> PathBuf {
+    let exe = std::env::current_exe().expect("test executable path");
+    exe.parent().and_then(Path::parent).expect("target dir").join("fgd-sync-test-cache")
+}
+
+/// `fgd-sync` with no inherited secrets or config, logs at warn. The first call compiles the
+/// component into the shared cache, so parallel tests do not all compile it at once.
+pub fn command() -> Command {
+    static WARM: std::sync::Once = std::sync::Once::new();
+    WARM.call_once(|| {
+        let out = bare_command().arg("render").arg("-").stdin(std::process::Stdio::null()).output().expect("running fgd-sync");
+        assert!(out.status.success(), "warming the component cache failed: {}", String::from_utf8_lossy(&out.stderr));
+    });
+    bare_command()
+}
+
+fn bare_command() -> Command {
+    let mut cmd = Command::new(binary());
+    for var in ["GITHUB_TOKEN", "NETBOX_URL", "NETBOX_TOKEN", "FGD_SYNC_CONFIG", "GITHUB_API_URL", "RUST_LOG", "XDG_CACHE_HOME"] {
+        cmd.env_remove(var);
+    }
+    cmd.env("FGD_SYNC_CACHE_DIR", cache_dir()).env("NO_COLOR", "1");
+    cmd
+}
+
+/// A finished run: exit code, stdout, stderr.
+#[derive(Debug)]
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.stdout).unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{}\nstderr:\n{}", self.stdout, self.stderr))
+    }
+}
+
+impl From<Output> for Run {
+    fn from(o: Output) -> Run {
+        Run {
+            code: o.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
+        }
+    }
+}
+
+pub fn run(cmd: &mut Command) -> Run {
+    cmd.output().expect("running fgd-sync").into()
+}
+
+/// `git --git-dir <repo> <args>`; panics with git's stderr on failure.
+pub fn git(repo: &Path, args: &[&str]) -> String {
+    let out = Command::new("git")
+        .arg("--git-dir")
+        .arg(repo)
+        .args(args)
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .output()
+        .expect("running git");
+    assert!(out.status.success(), "git {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// A fresh temporary directory, removed on drop.
+pub struct TempDir(PathBuf);
+
+impl TempDir {
+    pub fn new(label: &str) -> TempDir {
+        use std::sync::atomic::{AtomicU32, Ordering};
+        static NEXT: AtomicU32 = AtomicU32::new(0);
+        let dir = std::env::temp_dir().join(format!(
+            "fgd-sync-test-{label}-{}-{}",
+            std::process::id(),
+            NEXT.fetch_add(1, Ordering::Relaxed)
+        ));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("creating a temp dir");
+        TempDir(dir)
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
