@@ -216,6 +216,11 @@ pub struct Change {
     pub base_sha: Option<String>,
     pub remote_sha: Option<String>,
     pub new_sha: Option<String>,
+    /// Dry runs only, for updates: the file in Git and as it would be written.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub old_content: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub new_content: Option<String>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]

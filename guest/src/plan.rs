@@ -212,6 +212,8 @@ fn settle(directory: &str, state: &SyncState, outcomes: Vec<Classified<'_>>) -> 
             base_sha: base.map(|b| b.sha),
             remote_sha,
             new_sha,
+            old_content: None,
+            new_content: None,
         });
     }
     (plan, new_state)

@@ -203,6 +203,24 @@ fn a_file_changed_in_git_is_a_conflict_and_stays_untouched() {
 }
 
 #[test]
+fn plan_shows_a_diff_of_updates_and_writes_nothing() {
+    let f = Fixture::new("plan");
+    let (_, _, vpc) = documents().into_iter().find(|(k, _, _)| k == "VPC").unwrap();
+    f.write("vpc.yaml", &vpc);
+    assert_eq!(f.sync(&[]).code, 0);
+    let head = git(&f.repo, &["rev-parse", "main"]);
+    f.write("vpc.yaml", &vpc.replace("vlan: 1001", "vlan: 1555"));
+    let mut cmd = cli::command();
+    cmd.args(["plan", "--fabric", "dc1", "--directory", DIRECTORY]).arg("--local-repo").arg(&f.repo).arg("--source-dir").arg(&f.crs);
+    let out = run(&mut cmd);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(out.stdout.contains("update  VPC vpc-1"), "{}", out.stdout);
+    assert!(out.stdout.contains("    -      vlan: 1001\n    +      vlan: 1555\n"), "{}", out.stdout);
+    assert!(out.stdout.contains("dry run: nothing written"), "{}", out.stdout);
+    assert_eq!(git(&f.repo, &["rev-parse", "main"]), head, "plan writes nothing");
+}
+
+#[test]
 fn take_git_keeps_the_git_file_and_records_it() {
     let f = Fixture::new("take-git");
     let (_, _, vpc) = documents().into_iter().find(|(k, _, _)| k == "VPC").unwrap();

@@ -120,6 +120,8 @@ impl From<model::Change> for wit::Change {
             base_sha: c.base_sha,
             remote_sha: c.remote_sha,
             new_sha: c.new_sha,
+            old_content: c.old_content,
+            new_content: c.new_content,
         }
     }
 }

@@ -39,6 +39,9 @@ use write::{Init, RefUpdate};
 /// Rounds of blob reads that planning may ask for before its answer must be final.
 pub const MAX_CONTENT_ROUNDS: u32 = 2;
 
+/// Updated files whose before/after texts a dry run reads to show a diff.
+pub const MAX_PREVIEWS: usize = 20;
+
 /// CR lookups (WIT `hnp`).
 pub trait Source {
     fn list(&mut self, fabric: &str) -> Result<Vec<RawResource>, String>;
@@ -247,8 +250,12 @@ impl Session<'_> {
             None => None,
         };
         let mut input = PlanInput { remote_files: files.blobs, state, ..self.input.clone() };
-        let plan = self.plan(client, &mut input)?;
-        if self.options.dry_run || plan.writes.is_empty() {
+        let mut plan = self.plan(client, &mut input)?;
+        if self.options.dry_run {
+            self.preview(client, &mut plan)?;
+            return Ok(Attempt::Done { plan, commit: None });
+        }
+        if plan.writes.is_empty() {
             return Ok(Attempt::Done { plan, commit: None });
         }
         // Only a dry run plans against an empty repository; a sync created the first commit.
@@ -289,6 +296,23 @@ impl Session<'_> {
             plan = plan::plan(input, prefix)?;
         }
         Ok(plan)
+    }
+
+    /// A dry run shows what updates would change: both texts of the first
+    /// `MAX_PREVIEWS` updated files (one blob read each; creates and deletes need none).
+    fn preview(&mut self, client: &mut Client<'_>, plan: &mut CommitPlan) -> Result<(), SyncError> {
+        let new: BTreeMap<&str, &str> =
+            plan.writes.iter().filter_map(|w| Some((w.path.as_str(), w.content.as_deref()?))).collect();
+        let mut previews = Vec::new();
+        for (i, change) in plan.changes.iter().enumerate().filter(|(_, c)| c.action == Action::Update).take(MAX_PREVIEWS) {
+            let (Some(sha), Some(text)) = (&change.remote_sha, new.get(change.path.as_str())) else { continue };
+            previews.push((i, self.blob(client, sha)?, text.to_string()));
+        }
+        for (i, old, new) in previews {
+            plan.changes[i].old_content = Some(old);
+            plan.changes[i].new_content = Some(new);
+        }
+        Ok(())
     }
 
     fn blob(&mut self, client: &mut Client<'_>, sha: &str) -> Result<String, SyncError> {

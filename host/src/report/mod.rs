@@ -108,6 +108,14 @@ fn write_report(out: &mut String, report: &SyncReport, dry_run: bool) {
     for change in report.changes.iter().take(MAX_LISTED) {
         let _ = writeln!(out, "  {:<7} {:<width$}  {}", action_word(change.action), label(change), change.path);
     }
+    for change in report.changes.iter().filter(|c| c.old_content.is_some()) {
+        if let (Some(old), Some(new)) = (&change.old_content, &change.new_content) {
+            let _ = writeln!(out, "  diff {}", change.path);
+            for line in unified(old, new, "git", "hnp").lines() {
+                let _ = writeln!(out, "    {line}");
+            }
+        }
+    }
     if report.changes.len() > MAX_LISTED {
         let _ = writeln!(out, "  ... and {} more (--json lists every change)", report.changes.len() - MAX_LISTED);
     }

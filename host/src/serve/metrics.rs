@@ -314,6 +314,8 @@ mod tests {
             base_sha: None,
             remote_sha: None,
             new_sha: Some("a".repeat(40)),
+            old_content: None,
+            new_content: None,
         };
         let conflict = |name: &&str| Conflict {
             path: format!("d/managed/vpcs/{name}.yaml"),
