@@ -360,3 +360,94 @@ fn commit_file(repo: &Path, path: &str, content: &str, message: &str) {
     run_git(&["update-ref", "refs/heads/main", &commit, &head]);
     let _ = std::fs::remove_file(repo.join("test-index"));
 }
+
+#[test]
+fn http_log_has_one_json_line_per_exchange() {
+    let f = Fixture::new("http-log");
+    f.write("all.yaml", ALL_KINDS);
+    let log = f.crs.parent().unwrap().join("http.jsonl");
+    let out = f.sync(&["--http-log", log.to_str().unwrap()]);
+    assert_eq!(out.code, 0, "{out:?}");
+    let lines: Vec<serde_json::Value> =
+        std::fs::read_to_string(&log).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let requests = out.json()["report"]["requests"].as_u64().unwrap() as usize;
+    assert_eq!(lines.len(), requests, "one line per request the report counts");
+    let calls: Vec<String> = lines.iter().map(|l| format!("{} {}", l["method"].as_str().unwrap(), l["status"])).collect();
+    assert_eq!(calls, ["GET 409", "PUT 201", "GET 200", "GET 200", "GET 200", "POST 201", "POST 201", "PATCH 200"]);
+    for line in &lines {
+        assert!(line["url"].as_str().unwrap().starts_with("http://local.fgd-sync.invalid/repos/local/fabric/"));
+        let headers: Vec<(String, String)> = serde_json::from_value(line["request_headers"].clone()).unwrap();
+        assert!(headers.iter().any(|(n, v)| n == "user-agent" && v.starts_with("fgd-sync/")), "{headers:?}");
+        assert!(line["millis"].as_f64().unwrap() >= 0.0);
+    }
+}
+
+#[test]
+fn a_config_file_syncs_several_fabrics() {
+    let tmp = TempDir::new("config");
+    for fabric in ["dc1", "dc2"] {
+        std::fs::create_dir_all(tmp.path().join(fabric)).unwrap();
+        std::fs::write(tmp.path().join(fabric).join("crs.yaml"), ALL_KINDS).unwrap();
+    }
+    let config = tmp.path().join("fabrics.toml");
+    std::fs::write(
+        &config,
+        "[defaults]\nmessage_prefix = \"[hnp] \"\n\n\
+         [[fabric]]\nname = \"dc1\"\nlocal = \"fabric.git\"\nsource_dir = \"dc1\"\n\n\
+         [[fabric]]\nname = \"dc2\"\nlocal = \"fabric.git\"\nsource_dir = \"dc2\"\ndirectory = \"sites/dc2\"\n",
+    )
+    .unwrap();
+    let mut cmd = cli::command();
+    let out = run(cmd.args(["sync", "--json", "--config"]).arg(&config));
+    assert_eq!(out.code, 0, "{out:?}");
+    let outcomes: Vec<serde_json::Value> = out.stdout.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(outcomes.len(), 2, "one JSON line per fabric");
+    assert_eq!(outcomes[1]["directory"], "sites/dc2");
+    let repo = tmp.path().join("fabric.git");
+    let files = git(&repo, &["ls-tree", "-r", "--name-only", "main"]);
+    assert_eq!(files.lines().filter(|l| l.starts_with("fabrics/dc1/gitops/managed/")).count(), 12);
+    assert_eq!(files.lines().filter(|l| l.starts_with("sites/dc2/managed/")).count(), 12);
+    let subjects = git(&repo, &["log", "--format=%s", "main"]);
+    assert!(subjects.lines().all(|s| s.starts_with("[hnp] ")), "{subjects}");
+}
+
+#[test]
+fn netbox_source_through_the_cli() {
+    use fgd_sync_tests::hnp::{Cr, Hnp};
+    let hnp = Hnp::start("nb-token").unwrap();
+    let dc1 = hnp.add_fabric("dc1");
+    let other = hnp.add_fabric("dc2");
+    let spec = serde_json::json!({"subnets": {"default": {"subnet": "10.0.1.0/24", "vlan": 1001}}});
+    let id = hnp.add(Cr::new("VPC", dc1, "vpc-1", spec.clone()));
+    hnp.add(Cr::new("VPC", other, "vpc-9", spec.clone()));
+    hnp.add(Cr::new("Switch", dc1, "leaf-01", serde_json::json!({"role": "server-leaf", "asn": 65101})));
+    let f = Fixture::new("netbox");
+    let sync = || {
+        let mut cmd = cli::command();
+        cmd.args(["sync", "--fabric", "dc1", "--json", "--netbox-url", &hnp.base_url()])
+            .arg("--local-repo")
+            .arg(&f.repo)
+            .env("NETBOX_TOKEN", "nb-token");
+        run(&mut cmd)
+    };
+    let out = sync();
+    assert_eq!(out.code, 0, "{out:?}");
+    let files = git(&f.repo, &["ls-tree", "-r", "--name-only", "main"]);
+    assert!(files.contains("fabrics/dc1/gitops/managed/vpcs/vpc-1.yaml"), "{files}");
+    assert!(files.contains("fabrics/dc1/gitops/managed/switches/leaf-01.yaml"), "{files}");
+    assert!(!files.contains("vpc-9"), "another fabric's CR stays out: {files}");
+    // HNP learned where each CR lives.
+    let vpc = hnp.object("VPC", id).unwrap();
+    assert_eq!(vpc["git_file_path"], "fabrics/dc1/gitops/managed/vpcs/vpc-1.yaml");
+    assert!(vpc["last_synced"].is_string());
+    // A no-op sync records nothing: no PATCH.
+    hnp.clear_requests();
+    assert_eq!(sync().code, 0);
+    assert_eq!(hnp.count_method("PATCH"), 0);
+    // A token NetBox refuses is a clear error.
+    let mut cmd = cli::command();
+    cmd.args(["sync", "--fabric", "dc1", "--netbox-url", &hnp.base_url()]).arg("--local-repo").arg(&f.repo).env("NETBOX_TOKEN", "wrong");
+    let refused = run(&mut cmd);
+    assert_eq!(refused.code, 1);
+    assert!(refused.stdout.contains("403") || refused.stderr.contains("403"), "{refused:?}");
+}
