@@ -103,6 +103,14 @@ pub async fn run(runtime_args: &RuntimeArgs, args: &ServeCommand) -> anyhow::Res
     );
     let loader = runtime_args.clone();
     let stopped = service.run(move || loader.load(), signals).await?;
-    eprintln!("fgd-sync serve: stopped on {}; {} queued CRs synced before exiting", stopped.signal, stopped.flushed);
+    if stopped.unsynced > 0 {
+        anyhow::bail!(
+            "stopped on {}: {} of {} queued CRs could not be synced (see above); the next reconcile syncs them",
+            stopped.signal,
+            stopped.unsynced,
+            stopped.queued
+        );
+    }
+    eprintln!("fgd-sync serve: stopped on {}; {} queued CRs synced before exiting", stopped.signal, stopped.queued);
     Ok(crate::report::exit::OK)
 }

@@ -40,8 +40,10 @@ pub struct Settings {
 pub struct Stopped {
     /// The signal that stopped it.
     pub signal: &'static str,
-    /// CRs that were queued at the stop and synced before returning.
-    pub flushed: usize,
+    /// CRs that were queued at the stop (their batches ran before returning).
+    pub queued: usize,
+    /// Of those, CRs whose sync failed (logged); the next reconcile syncs them.
+    pub unsynced: usize,
 }
 
 /// SIGINT and SIGTERM, installed before anything slow starts so neither kills the process
@@ -154,10 +156,12 @@ impl Service {
         app.set_readiness(Readiness::Stopping);
         let _ = stop_http.send(true);
         let _ = server.await;
-        let flushed: usize = queues.values().map(|q| q.depth()).sum();
+        let queued: usize = queues.values().map(|q| q.depth()).sum();
         let _ = drain.send(true);
         tokio::select! {
-            _ = async { while workers.join_next().await.is_some() {} } => Ok(Stopped { signal, flushed }),
+            _ = async { while workers.join_next().await.is_some() {} } => {
+                Ok(Stopped { signal, queued, unsynced: queues.values().map(|q| q.unsynced()).sum() })
+            }
             again = signals.recv() => {
                 let left: usize = queues.values().map(|q| q.depth()).sum();
                 workers.abort_all();

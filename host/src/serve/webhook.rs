@@ -398,21 +398,25 @@ mod tests {
     fn created_updated_deleted_in_netbox_4() {
         let created = vpc(json!(1), "vpc-1");
         let expected = vec![target(FabricRef::Id(1), "VPC", "default", "vpc-1")];
-        check(&netbox4("created", "netbox_hedgehog.vpc", created.clone(), Value::Null, created.clone()), {
-            resources(Event::Created, expected.clone())
-        });
+        check(
+            &netbox4("created", "netbox_hedgehog.vpc", created.clone(), Value::Null, created.clone()),
+            resources(Event::Created, expected.clone()),
+        );
         let mut updated = created.clone();
         updated["spec"] = json!({"subnets": {"a": {}}});
-        check(&netbox4("updated", "netbox_hedgehog.vpc", updated.clone(), created.clone(), updated), {
-            resources(Event::Updated, expected.clone())
-        });
-        check(&netbox4("deleted", "netbox_hedgehog.vpc", created.clone(), created.clone(), Value::Null), {
-            resources(Event::Deleted, expected.clone())
-        });
+        check(
+            &netbox4("updated", "netbox_hedgehog.vpc", updated.clone(), created.clone(), updated),
+            resources(Event::Updated, expected.clone()),
+        );
+        check(
+            &netbox4("deleted", "netbox_hedgehog.vpc", created.clone(), created.clone(), Value::Null),
+            resources(Event::Deleted, expected.clone()),
+        );
         // Without `data`, a delete is read from the prechange snapshot.
-        check(&netbox4("deleted", "netbox_hedgehog.vpc", Value::Null, created, Value::Null), {
-            resources(Event::Deleted, expected)
-        });
+        check(
+            &netbox4("deleted", "netbox_hedgehog.vpc", Value::Null, created, Value::Null),
+            resources(Event::Deleted, expected),
+        );
     }
 
     #[test]
@@ -438,9 +442,10 @@ mod tests {
         for (model, kind) in MODELS {
             let object_type = format!("netbox_hedgehog.{model}");
             let data = json!({"fabric": 3, "name": "x-1", "namespace": "tenant-a"});
-            check(&netbox4("created", &object_type, data, Value::Null, Value::Null), {
-                resources(Event::Created, vec![target(FabricRef::Id(3), kind, "tenant-a", "x-1")])
-            });
+            check(
+                &netbox4("created", &object_type, data, Value::Null, Value::Null),
+                resources(Event::Created, vec![target(FabricRef::Id(3), kind, "tenant-a", "x-1")]),
+            );
         }
     }
 
@@ -448,18 +453,22 @@ mod tests {
     fn other_objects_and_events_are_ignored() {
         let data = json!({"id": 1, "name": "rack-1"});
         let ignored = |reason: &str| Ok(Payload::Ignored { reason: reason.into() });
-        check(&netbox4("created", "dcim.site", data.clone(), Value::Null, Value::Null), {
-            ignored("object type \"dcim.site\" is not a Hedgehog CR")
-        });
-        check(&netbox4("created", "netbox_hedgehog.fabric", data.clone(), Value::Null, Value::Null), {
-            ignored("object type \"netbox_hedgehog.fabric\" is not a Hedgehog CR")
-        });
-        check(&netbox4("created", "other_plugin.vpc", data.clone(), Value::Null, Value::Null), {
-            ignored("object type \"other_plugin.vpc\" is not a Hedgehog CR")
-        });
-        check(&netbox4("job_started", "netbox_hedgehog.vpc", data, Value::Null, Value::Null), {
-            ignored("event \"job_started\" is not an object change")
-        });
+        check(
+            &netbox4("created", "dcim.site", data.clone(), Value::Null, Value::Null),
+            ignored("object type \"dcim.site\" is not a Hedgehog CR"),
+        );
+        check(
+            &netbox4("created", "netbox_hedgehog.fabric", data.clone(), Value::Null, Value::Null),
+            ignored("object type \"netbox_hedgehog.fabric\" is not a Hedgehog CR"),
+        );
+        check(
+            &netbox4("created", "other_plugin.vpc", data.clone(), Value::Null, Value::Null),
+            ignored("object type \"other_plugin.vpc\" is not a Hedgehog CR"),
+        );
+        check(
+            &netbox4("job_started", "netbox_hedgehog.vpc", data, Value::Null, Value::Null),
+            ignored("event \"job_started\" is not an object change"),
+        );
     }
 
     #[test]
@@ -507,25 +516,27 @@ mod tests {
     fn renames_and_moves_also_sync_the_old_ref() {
         let before = vpc(json!(1), "vpc-1");
         let mut after = vpc(json!(1), "vpc-2");
-        check(&netbox4("updated", "netbox_hedgehog.vpc", after.clone(), before.clone(), after.clone()), {
+        check(
+            &netbox4("updated", "netbox_hedgehog.vpc", after.clone(), before.clone(), after.clone()),
             resources(
                 Event::Updated,
                 vec![
                     target(FabricRef::Id(1), "VPC", "default", "vpc-2"),
                     target(FabricRef::Id(1), "VPC", "default", "vpc-1"),
                 ],
-            )
-        });
+            ),
+        );
         after = vpc(json!(2), "vpc-1");
-        check(&netbox4("updated", "netbox_hedgehog.vpc", after.clone(), before.clone(), after), {
+        check(
+            &netbox4("updated", "netbox_hedgehog.vpc", after.clone(), before.clone(), after),
             resources(
                 Event::Updated,
                 vec![
                     target(FabricRef::Id(2), "VPC", "default", "vpc-1"),
                     target(FabricRef::Id(1), "VPC", "default", "vpc-1"),
                 ],
-            )
-        });
+            ),
+        );
     }
 
     #[test]
@@ -533,49 +544,42 @@ mod tests {
         for namespace in [json!(null), json!(""), json!("default")] {
             let mut data = vpc(json!(1), "vpc-1");
             data["namespace"] = namespace;
-            check(&netbox4("created", "netbox_hedgehog.vpc", data, Value::Null, Value::Null), {
-                resources(Event::Created, vec![target(FabricRef::Id(1), "VPC", "default", "vpc-1")])
-            });
+            check(
+                &netbox4("created", "netbox_hedgehog.vpc", data, Value::Null, Value::Null),
+                resources(Event::Created, vec![target(FabricRef::Id(1), "VPC", "default", "vpc-1")]),
+            );
         }
     }
 
     #[test]
     fn malformed_bodies() {
         let field = |f: &str, m: &str| Err(field_error(f, m));
-        check(b"{not json", Err(PayloadError::Json("key must be a string at line 1 column 2".into())));
-        check(b"[]", Err(PayloadError::NotAnObject));
-        check(br#"{"event": "created"}"#, field("object_type", "missing (and no NetBox 3.x `model` either)"));
-        check(br#"{"object_type": 7}"#, field("object_type", "expected a string, found a number"));
-        check(br#"{"object_type": "netbox_hedgehog.vpc", "data": {}}"#, field("event", "missing"));
-        check(
-            &netbox4("created", "netbox_hedgehog.vpc", Value::Null, Value::Null, Value::Null),
-            field("data", "missing"),
-        );
-        check(&netbox4("created", "netbox_hedgehog.vpc", json!([]), Value::Null, Value::Null), {
-            field("data", "expected an object, found an array")
-        });
-        check(&netbox4("created", "netbox_hedgehog.vpc", json!({"fabric": 1}), Value::Null, Value::Null), {
-            field("data.name", "missing")
-        });
-        check(
-            &netbox4("created", "netbox_hedgehog.vpc", json!({"fabric": 1, "name": "A b"}), Value::Null, Value::Null),
-            { field("data.name", "\"A b\" is not a lowercase RFC 1123 label") },
-        );
-        check(&netbox4("created", "netbox_hedgehog.vpc", json!({"name": "vpc-1"}), Value::Null, Value::Null), {
-            field("data.fabric", "missing")
-        });
-        check(
-            &netbox4(
-                "created",
-                "netbox_hedgehog.vpc",
-                json!({"name": "vpc-1", "fabric": -1}),
-                Value::Null,
-                Value::Null,
+        let created = |data: Value| netbox4("created", "netbox_hedgehog.vpc", data, Value::Null, Value::Null);
+        let cases: Vec<(Vec<u8>, Result<Payload, PayloadError>)> = vec![
+            (b"{not json".to_vec(), Err(PayloadError::Json("key must be a string at line 1 column 2".into()))),
+            (b"[]".to_vec(), Err(PayloadError::NotAnObject)),
+            (br#"{"event": "created"}"#.to_vec(), field("object_type", "missing (and no NetBox 3.x `model` either)")),
+            (br#"{"object_type": 7}"#.to_vec(), field("object_type", "expected a string, found a number")),
+            (br#"{"object_type": "netbox_hedgehog.vpc", "data": {}}"#.to_vec(), field("event", "missing")),
+            (created(Value::Null), field("data", "missing")),
+            (created(json!([])), field("data", "expected an object, found an array")),
+            (created(json!({"fabric": 1})), field("data.name", "missing")),
+            (
+                created(json!({"fabric": 1, "name": "A b"})),
+                field("data.name", "\"A b\" is not a lowercase RFC 1123 label"),
             ),
-            { field("data.fabric", "expected a fabric id, found -1") },
-        );
-        let body = json!({"event": "updated", "object_type": "netbox_hedgehog.vpc", "data": vpc(json!(1), "v"), "snapshots": {"prechange": 5}});
-        check(body.to_string().as_bytes(), field("snapshots.prechange", "expected an object, found a number"));
+            (created(json!({"name": "vpc-1"})), field("data.fabric", "missing")),
+            (created(json!({"name": "vpc-1", "fabric": -1})), field("data.fabric", "expected a fabric id, found -1")),
+            (
+                json!({"event": "updated", "object_type": "netbox_hedgehog.vpc", "snapshots": {"prechange": 5}})
+                    .to_string()
+                    .into_bytes(),
+                field("snapshots.prechange", "expected an object, found a number"),
+            ),
+        ];
+        for (body, expected) in cases {
+            check(&body, expected);
+        }
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //! `sync-fabric`, retries what failed for a reason that may pass, and drains its queue on
 //! shutdown. Each fabric has its own queue and task, so a slow fabric stalls only itself.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -27,11 +28,18 @@ pub const MAX_BACKOFF: Duration = Duration::from_secs(60);
 pub struct Queue {
     batcher: Mutex<Batcher>,
     wake: Notify,
+    /// CRs of the final drain that could not be synced.
+    unsynced: AtomicUsize,
 }
 
 impl Queue {
     pub fn new(window: Duration) -> Queue {
-        Queue { batcher: Mutex::new(Batcher::new(window)), wake: Notify::new() }
+        Queue { batcher: Mutex::new(Batcher::new(window)), wake: Notify::new(), unsynced: AtomicUsize::new(0) }
+    }
+
+    /// CRs that were queued at shutdown and could not be synced.
+    pub fn unsynced(&self) -> usize {
+        self.unsynced.load(Ordering::Relaxed)
     }
 
     /// Adds a CR and wakes the worker; false when the CR was already waiting.
@@ -111,14 +119,14 @@ pub fn next(result: &Result<SyncReport, Failure>, refs: &[ResourceRef]) -> Next 
 }
 
 pub struct Worker {
-    pub spec: FabricSpec,
-    pub runtime: Arc<Runtime>,
-    pub queue: Arc<Queue>,
-    pub metrics: Arc<Metrics>,
-    pub options: SyncOptions,
-    pub schedule: Schedule,
+    spec: FabricSpec,
+    runtime: Arc<Runtime>,
+    queue: Arc<Queue>,
+    metrics: Arc<Metrics>,
+    options: SyncOptions,
+    schedule: Schedule,
     /// Becomes true when the service shuts down: run what is queued, then stop.
-    pub drain: watch::Receiver<bool>,
+    drain: watch::Receiver<bool>,
     /// The source, kept between syncs unless the spec asks for a fresh one each time.
     source: Option<Arc<dyn CrSource>>,
 }
@@ -196,6 +204,9 @@ impl Worker {
                     return;
                 }
                 Next::Retry | Next::GiveUp => {
+                    if last_chance {
+                        self.queue.unsynced.fetch_add(refs.len(), Ordering::Relaxed);
+                    }
                     let names: Vec<String> = refs.iter().take(10).map(describe_ref).collect();
                     tracing::error!(fabric = %self.spec.name, crs = refs.len(), first = %names.join(", "),
                         "giving up on the batch; the next reconcile (or the next edit) syncs these CRs");
