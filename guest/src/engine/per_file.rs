@@ -163,7 +163,8 @@ pub(crate) fn write(
         Some((commit, message)) => (Some(commit), message),
         None => (None, plan.message),
     };
-    Ok(Written { plan: CommitPlan { changes, conflicts, writes, message, ..CommitPlan::default() }, commit })
+    let plan = CommitPlan { changes, conflicts, writes, message, unchanged: plan.unchanged, need_contents: Vec::new() };
+    Ok(Written { plan, commit })
 }
 
 /// One GET, then one PUT or DELETE with the planned SHA; again after a race (bounded).

@@ -81,7 +81,10 @@ pub enum Event {
     Http(HttpExchange),
     Hnp(HnpExchange),
     /// `wasi:clocks/wall-clock.now`.
-    WallClock { secs: u64, nanos: u32 },
+    WallClock {
+        secs: u64,
+        nanos: u32,
+    },
     /// `wasi:clocks/monotonic-clock.now`, in nanoseconds.
     MonotonicClock(u64),
 }
@@ -176,9 +179,23 @@ pub enum TransportError {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum HnpExchange {
-    List { fabric: String, answer: Result<Vec<CustomResource>, String> },
-    Get { fabric: String, reference: ResourceRef, answer: Result<Option<CustomResource>, String> },
-    Record { fabric: String, reference: ResourceRef, path: String, blob_sha: String, commit: String, answer: Result<(), String> },
+    List {
+        fabric: String,
+        answer: Result<Vec<CustomResource>, String>,
+    },
+    Get {
+        fabric: String,
+        reference: ResourceRef,
+        answer: Result<Option<CustomResource>, String>,
+    },
+    Record {
+        fabric: String,
+        reference: ResourceRef,
+        path: String,
+        blob_sha: String,
+        commit: String,
+        answer: Result<(), String>,
+    },
 }
 
 impl HnpExchange {
@@ -186,7 +203,9 @@ impl HnpExchange {
     pub fn describe_call(&self) -> String {
         match self {
             HnpExchange::List { fabric, .. } => format!("list-resources({fabric:?})"),
-            HnpExchange::Get { fabric, reference, .. } => format!("get-resource({fabric:?}, {})", describe_ref(reference)),
+            HnpExchange::Get { fabric, reference, .. } => {
+                format!("get-resource({fabric:?}, {})", describe_ref(reference))
+            }
             HnpExchange::Record { fabric, reference, path, blob_sha, commit, .. } => {
                 format!("record-synced({fabric:?}, {}, {path:?}, {blob_sha}, {commit})", describe_ref(reference))
             }
@@ -205,7 +224,10 @@ pub enum CassetteError {
     Io(std::io::Error),
     Json(serde_json::Error),
     /// Not a cassette, or one of another version.
-    Format { format: String, version: u32 },
+    Format {
+        format: String,
+        version: u32,
+    },
     /// The random pool is not hex.
     Random,
 }
@@ -257,7 +279,7 @@ pub fn encode_hex(bytes: &[u8]) -> String {
 }
 
 pub fn decode_hex(text: &str) -> Option<Vec<u8>> {
-    if text.len() % 2 != 0 {
+    if !text.len().is_multiple_of(2) {
         return None;
     }
     (0..text.len()).step_by(2).map(|i| u8::from_str_radix(text.get(i..i + 2)?, 16).ok()).collect()

@@ -179,7 +179,11 @@ impl CrSource for ScriptSource {
         Box::pin(async move { self.0.script().list(fabric) })
     }
 
-    fn get<'a>(&'a self, fabric: &'a str, reference: &'a ResourceRef) -> BoxFuture<'a, Result<Option<CustomResource>, String>> {
+    fn get<'a>(
+        &'a self,
+        fabric: &'a str,
+        reference: &'a ResourceRef,
+    ) -> BoxFuture<'a, Result<Option<CustomResource>, String>> {
         Box::pin(async move { self.0.script().get(fabric, reference) })
     }
 
@@ -240,7 +244,10 @@ impl CassetteScript {
         }
         if let Some(call) = state.hnp.front() {
             let more = state.hnp.len();
-            return Some(format!("the run ended with {more} recorded hnp call(s) unused, the first: {}", call.describe_call()));
+            return Some(format!(
+                "the run ended with {more} recorded hnp call(s) unused, the first: {}",
+                call.describe_call()
+            ));
         }
         None
     }
@@ -382,7 +389,9 @@ impl Script for CassetteScript {
 
 fn hnp_divergence(made: &str, recorded: Option<HnpExchange>) -> String {
     match recorded {
-        Some(recorded) => format!("hnp call differs from the recorded one: made {made}, recorded {}", recorded.describe_call()),
+        Some(recorded) => {
+            format!("hnp call differs from the recorded one: made {made}, recorded {}", recorded.describe_call())
+        }
         None => format!("the run made an hnp call the cassette does not hold: {made}"),
     }
 }

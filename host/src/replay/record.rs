@@ -193,7 +193,10 @@ impl WasiHttpHooks for RecordingHooks {
                 Ok(answer) => answer,
                 Err(error) => {
                     let error = TransportError::from_error(error);
-                    recorder.push(Event::Http(HttpExchange { request: recorded, answer: HttpAnswer::Error(error.clone()) }));
+                    recorder.push(Event::Http(HttpExchange {
+                        request: recorded,
+                        answer: HttpAnswer::Error(error.clone()),
+                    }));
                     return Err(error.to_error());
                 }
             };
@@ -202,7 +205,10 @@ impl WasiHttpHooks for RecordingHooks {
                 Ok(collected) => collected.to_bytes(),
                 Err(error) => {
                     let error = TransportError::from_error(error);
-                    recorder.push(Event::Http(HttpExchange { request: recorded, answer: HttpAnswer::Error(error.clone()) }));
+                    recorder.push(Event::Http(HttpExchange {
+                        request: recorded,
+                        answer: HttpAnswer::Error(error.clone()),
+                    }));
                     return Err(error.to_error());
                 }
             };
@@ -310,10 +316,15 @@ impl CrSource for RecordingSource {
         })
     }
 
-    fn get<'a>(&'a self, fabric: &'a str, reference: &'a ResourceRef) -> BoxFuture<'a, Result<Option<CustomResource>, String>> {
+    fn get<'a>(
+        &'a self,
+        fabric: &'a str,
+        reference: &'a ResourceRef,
+    ) -> BoxFuture<'a, Result<Option<CustomResource>, String>> {
         Box::pin(async move {
             let answer = self.inner.get(fabric, reference).await;
-            let event = HnpExchange::Get { fabric: fabric.into(), reference: reference.clone(), answer: answer.clone() };
+            let event =
+                HnpExchange::Get { fabric: fabric.into(), reference: reference.clone(), answer: answer.clone() };
             self.recorder.push(Event::Hnp(event));
             answer
         })

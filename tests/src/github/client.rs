@@ -6,6 +6,9 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::time::Duration;
 
+/// Larger answers are refused rather than allocated.
+const MAX_BODY: usize = 64 << 20;
+
 /// An answer, header names in lowercase.
 #[derive(Clone, Debug)]
 pub struct Response {
@@ -121,6 +124,9 @@ fn read_response(stream: TcpStream, timeout: Duration) -> Result<Response, Clien
             reader.read_line(&mut line).map_err(|e| io_error(e, timeout))?;
             let size = usize::from_str_radix(line.trim().split(';').next().unwrap_or(""), 16)
                 .map_err(|_| ClientError::Malformed(format!("chunk size {line:?}")))?;
+            if size > MAX_BODY {
+                return Err(ClientError::Malformed(format!("chunk of {size} bytes")));
+            }
             let mut chunk = vec![0; size + 2];
             reader.read_exact(&mut chunk).map_err(|e| io_error(e, timeout))?;
             if size == 0 {
@@ -129,6 +135,9 @@ fn read_response(stream: TcpStream, timeout: Duration) -> Result<Response, Clien
             body.extend_from_slice(&chunk[..size]);
         }
     } else if let Some(len) = get("content-length").and_then(|v| v.parse::<usize>().ok()) {
+        if len > MAX_BODY {
+            return Err(ClientError::Malformed(format!("content-length {len}")));
+        }
         body.resize(len, 0);
         reader.read_exact(&mut body).map_err(|e| io_error(e, timeout))?;
     } else {

@@ -39,6 +39,8 @@ pub struct Exchange {
     pub response_body: Vec<u8>,
     /// The injected fault, if any (`Status(502)`, `Drop`, ...).
     pub fault: Option<String>,
+    /// Time the stand-in spent making the answer (git work), injected latency excluded.
+    pub handling: Duration,
 }
 
 impl Exchange {
@@ -191,6 +193,7 @@ async fn handle(
     if !latency.is_zero() {
         tokio::time::sleep(latency).await;
     }
+    let handling_started = std::time::Instant::now();
     let fault = action.as_ref().map(|a| format!("{a:?}"));
     let lose_answer = matches!(action, Some(Action::LoseAnswer));
     let answer = match action {
@@ -230,6 +233,7 @@ async fn handle(
             e.response_headers = answer.headers.clone();
             e.response_body = answer.body.clone();
             e.fault = fault;
+            e.handling = handling_started.elapsed();
         }
     }
     if lose_answer {

@@ -151,6 +151,7 @@ fn a_file_changed_in_git_after_the_read_is_a_conflict_and_the_others_still_land(
     }));
     let report = w.run(&per_file()).unwrap();
     assert_eq!(actions(&report), [(managed("vpcs", "vpc-3"), Action::Create)]);
+    assert_eq!(report.unchanged, 1, "vpc-2");
     assert_eq!(report.conflicts.len(), 1);
     let c = &report.conflicts[0];
     assert_eq!((c.path.as_str(), c.kind), (v1.as_str(), ConflictKind::ModifiedInGit));

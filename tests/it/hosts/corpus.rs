@@ -1,0 +1,336 @@
+//! The shared corpus through the Rust host (`fgd_sync::runtime::Runtime`), in the plain form
+//! `tests/data/corpus/README.md` describes, plus the checks of the corpus' expected errors.
+//! `examples/python/corpus.py` and `examples/node/corpus.mjs` produce the same form.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use fgd_sync::net::hooks::{HttpLimits, PolicyHooks};
+use fgd_sync::net::policy::EgressPolicy;
+use fgd_sync::runtime::bindings::exports::hedgehog::fgd_sync::logic::{CommitPlan, PlanInput};
+use fgd_sync::runtime::bindings::hedgehog::fgd_sync::types::{
+    Action, ConflictKind, CustomResource, InvalidResource, ResourceRef, SyncError,
+};
+use fgd_sync::runtime::{CallContext, Runtime};
+use fgd_sync::source::directory::DirectorySource;
+use serde_json::{json, Value};
+
+const MAX_CONTENT_ROUNDS: usize = 3;
+
+fn context() -> CallContext {
+    CallContext {
+        hooks: PolicyHooks::new(EgressPolicy::default(), HttpLimits::default()),
+        source: Arc::new(DirectorySource::new(Vec::new())),
+    }
+}
+
+// ---- WIT values in the corpus' plain form: WIT field names, variants as {tag, val}.
+
+fn cr(c: &CustomResource) -> Value {
+    json!({"kind": c.kind, "api-version": c.api_version, "name": c.name, "namespace": c.namespace,
+           "labels": c.labels, "annotations": c.annotations, "spec": c.spec})
+}
+
+fn cr_from(v: &Value) -> CustomResource {
+    let s = |k: &str| v[k].as_str().unwrap_or_else(|| panic!("corpus CR field {k} in {v}")).to_string();
+    CustomResource {
+        kind: s("kind"),
+        api_version: v["api-version"].as_str().map(str::to_string),
+        name: s("name"),
+        namespace: s("namespace"),
+        labels: s("labels"),
+        annotations: s("annotations"),
+        spec: s("spec"),
+    }
+}
+
+fn invalid(e: &InvalidResource) -> Value {
+    json!({"kind": e.kind, "namespace": e.namespace, "name": e.name, "field": e.field, "message": e.message})
+}
+
+fn reference(r: &ResourceRef) -> Value {
+    json!({"kind": r.kind, "namespace": r.namespace, "name": r.name})
+}
+
+fn sync_error(e: &SyncError) -> Value {
+    let (tag, val) = match e {
+        SyncError::InvalidResource(e) => ("invalid-resource", invalid(e)),
+        SyncError::InvalidManifest(m) => {
+            ("invalid-manifest", json!({"source": m.source, "document": m.document, "message": m.message}))
+        }
+        SyncError::InvalidTarget(m) => ("invalid-target", json!(m)),
+        SyncError::BranchNotFound(b) => ("branch-not-found", json!(b)),
+        SyncError::Remote(r) => {
+            ("remote", json!({"method": r.method, "url": r.url, "status": r.status, "message": r.message}))
+        }
+        SyncError::RateLimited(r) => ("rate-limited", json!({"reset-at": r.reset_at, "message": r.message})),
+        SyncError::Transport(m) => ("transport", json!(m)),
+        SyncError::TooManyRaces(n) => ("too-many-races", json!(n)),
+        SyncError::Source(m) => ("source", json!(m)),
+    };
+    json!({"tag": tag, "val": val})
+}
+
+fn action(a: Action) -> &'static str {
+    match a {
+        Action::Create => "create",
+        Action::Update => "update",
+        Action::Delete => "delete",
+        Action::Adopt => "adopt",
+        Action::Forget => "forget",
+    }
+}
+
+fn conflict_kind(k: ConflictKind) -> &'static str {
+    match k {
+        ConflictKind::ModifiedInGit => "modified-in-git",
+        ConflictKind::DeletedInGit => "deleted-in-git",
+        ConflictKind::CreatedInGit => "created-in-git",
+    }
+}
+
+fn commit_plan(p: &CommitPlan) -> Value {
+    let changes: Vec<Value> = p
+        .changes
+        .iter()
+        .map(|c| {
+            json!({"path": c.path, "action": action(c.action), "resource": reference(&c.resource),
+                   "base-sha": c.base_sha, "remote-sha": c.remote_sha, "new-sha": c.new_sha,
+                   "old-content": c.old_content, "new-content": c.new_content})
+        })
+        .collect();
+    let conflicts: Vec<Value> = p
+        .conflicts
+        .iter()
+        .map(|c| {
+            json!({"path": c.path, "kind": conflict_kind(c.kind), "resource": reference(&c.resource),
+                   "expected-sha": c.expected_sha, "actual-sha": c.actual_sha,
+                   "git-content": c.git_content, "hnp-content": c.hnp_content})
+        })
+        .collect();
+    let writes: Vec<Value> = p.writes.iter().map(|w| json!({"path": w.path, "content": w.content})).collect();
+    json!({"changes": changes, "conflicts": conflicts, "unchanged": p.unchanged,
+           "need-contents": p.need_contents, "writes": writes, "message": p.message})
+}
+
+fn blob_sha(text: &str) -> String {
+    fgd_sync_guest::blob::blob_sha(text.as_bytes())
+}
+
+/// The corpus run through one `Runtime`; every call is a fresh store, as in production.
+pub struct Runner<'a> {
+    runtime: &'a Runtime,
+    rt: tokio::runtime::Runtime,
+    directory: String,
+    state_path: String,
+    prefix: String,
+}
+
+impl<'a> Runner<'a> {
+    pub fn new(runtime: &'a Runtime, corpus: &Value) -> Runner<'a> {
+        let field = |k: &str| corpus[k].as_str().unwrap_or_else(|| panic!("corpus.json: {k}")).to_string();
+        Runner {
+            runtime,
+            rt: tokio::runtime::Builder::new_current_thread().enable_all().build().expect("tokio runtime"),
+            directory: field("directory"),
+            state_path: field("state-path"),
+            prefix: field("message-prefix"),
+        }
+    }
+
+    fn resource(&self, c: &CustomResource) -> Value {
+        let rendered = self.rt.block_on(self.runtime.render(context(), c.clone())).expect("render: runtime");
+        let r = ResourceRef { kind: c.kind.clone(), namespace: c.namespace.clone(), name: c.name.clone() };
+        let path = self
+            .rt
+            .block_on(self.runtime.manifest_path(context(), self.directory.clone(), r))
+            .expect("manifest-path: runtime");
+        let sha = rendered.as_ref().ok().map(|text| blob_sha(text));
+        json!({
+            "render": match &rendered { Ok(t) => json!({"ok": t}), Err(e) => json!({"err": invalid(e)}) },
+            "path": match &path { Ok(p) => json!({"ok": p}), Err(e) => json!({"err": invalid(e)}) },
+            "blob-sha": sha,
+        })
+    }
+
+    fn plan(
+        &self,
+        desired: &[CustomResource],
+        remote: Vec<(String, String)>,
+        state: Option<String>,
+        blobs: &[(String, String)],
+    ) -> Value {
+        let mut input = PlanInput {
+            directory: self.directory.clone(),
+            remote_files: remote,
+            state,
+            contents: Vec::new(),
+            desired: desired.to_vec(),
+            deleted: Vec::new(),
+            complete: true,
+            resolutions: Vec::new(),
+        };
+        let mut result = Value::Null;
+        for _ in 0..MAX_CONTENT_ROUNDS {
+            let answer = self
+                .rt
+                .block_on(self.runtime.plan(context(), input.clone(), self.prefix.clone()))
+                .expect("plan: runtime");
+            let wanted: Vec<(String, String)> = match &answer {
+                Ok(p) => p
+                    .need_contents
+                    .iter()
+                    .filter(|sha| !input.contents.iter().any(|(s, _)| s == *sha))
+                    .filter_map(|sha| blobs.iter().find(|(s, _)| s == sha).cloned())
+                    .collect(),
+                Err(_) => Vec::new(),
+            };
+            result = match &answer {
+                Ok(p) => json!({"ok": commit_plan(p)}),
+                Err(e) => json!({"err": sync_error(e)}),
+            };
+            if wanted.is_empty() {
+                break;
+            }
+            input.contents.extend(wanted);
+        }
+        result
+    }
+
+    fn plans(&self, crs: &[CustomResource]) -> Value {
+        let fresh = self.plan(crs, Vec::new(), None, &[]);
+        let mut plans = vec![json!({"name": "fresh", "result": fresh})];
+        let Some(writes) = fresh["ok"]["writes"].as_array() else {
+            return Value::Array(plans);
+        };
+        // path -> text of every written file, sorted by path.
+        let mut files: Vec<(String, String)> = writes
+            .iter()
+            .filter_map(|w| Some((w["path"].as_str()?.to_string(), w["content"].as_str()?.to_string())))
+            .collect();
+        files.sort();
+        let blobs: Vec<(String, String)> = files.iter().map(|(_, t)| (blob_sha(t), t.clone())).collect();
+        let remote: Vec<(String, String)> = files.iter().map(|(p, t)| (p.clone(), blob_sha(t))).collect();
+        let state = files.iter().find(|(p, _)| *p == self.state_path).map(|(_, t)| t.clone());
+        plans.push(json!({"name": "resync", "result": self.plan(crs, remote.clone(), state.clone(), &blobs)}));
+        if let Some((first, text)) = files.iter().find(|(p, _)| *p != self.state_path) {
+            let edited = format!("{text}gitEdited: true\n");
+            let edited_sha = blob_sha(&edited);
+            let edited_remote = remote
+                .iter()
+                .map(|(p, s)| (p.clone(), if p == first { edited_sha.clone() } else { s.clone() }))
+                .collect();
+            let mut edit_blobs = blobs.clone();
+            edit_blobs.push((edited_sha, edited));
+            plans
+                .push(json!({"name": "git-edit", "result": self.plan(crs, edited_remote, state.clone(), &edit_blobs)}));
+        }
+        if !crs.is_empty() {
+            plans.push(json!({"name": "hnp-delete", "result": self.plan(&crs[1..], remote, state, &blobs)}));
+        }
+        Value::Array(plans)
+    }
+
+    pub fn manifest(&self, name: &str, text: &str) -> Value {
+        let parsed = self
+            .rt
+            .block_on(self.runtime.parse_manifests(context(), name.to_string(), text.to_string()))
+            .expect("parse-manifests: runtime");
+        match parsed {
+            Err(e) => json!({"file": name, "parse": {"err": sync_error(&e)}}),
+            Ok(crs) => json!({
+                "file": name,
+                "parse": {"ok": crs.iter().map(cr).collect::<Vec<_>>()},
+                "resources": crs.iter().map(|c| self.resource(c)).collect::<Vec<_>>(),
+                "plans": self.plans(&crs),
+            }),
+        }
+    }
+
+    pub fn resources(&self, name: &str, cases: &Value) -> Value {
+        let crs: Vec<CustomResource> =
+            cases.as_array().expect("a resources file is a list").iter().map(|c| cr_from(&c["cr"])).collect();
+        json!({"file": name, "entries": crs.iter().map(|c| self.resource(c)).collect::<Vec<_>>(), "plans": self.plans(&crs)})
+    }
+
+    /// The whole corpus, as the other hosts print it.
+    pub fn run(&self, corpus_file: &Path, corpus: &Value) -> Value {
+        let base = corpus_file.parent().expect("corpus.json is in a directory");
+        let read = |file: &str| {
+            std::fs::read_to_string(base.join(file)).unwrap_or_else(|e| panic!("reading corpus file {file}: {e}"))
+        };
+        let manifests: Vec<Value> = entries(corpus, "manifests")
+            .iter()
+            .map(|m| {
+                let file = m["file"].as_str().expect("manifest entry names a file");
+                self.manifest(file, &read(file))
+            })
+            .collect();
+        let resources: Vec<Value> = entries(corpus, "resources")
+            .iter()
+            .map(|r| {
+                let file = r["file"].as_str().expect("resources entry names a file");
+                let cases: Value = serde_json::from_str(&read(file)).expect("resources file is JSON");
+                self.resources(file, &cases)
+            })
+            .collect();
+        json!({"host": "rust", "manifests": manifests, "resources": resources})
+    }
+}
+
+pub fn entries<'v>(corpus: &'v Value, key: &str) -> &'v Vec<Value> {
+    corpus[key].as_array().unwrap_or_else(|| panic!("corpus.json: {key} is a list"))
+}
+
+/// The corpus' own expectations: valid files plan, invalid ones fail at the stated stage,
+/// naming the stated field (or document).
+pub fn check_expectations(corpus: &Value, result: &Value, base: &Path) {
+    for (entry, got) in entries(corpus, "manifests").iter().zip(result["manifests"].as_array().unwrap()) {
+        let file = entry["file"].as_str().unwrap();
+        let fresh = &got["plans"][0]["result"];
+        match entry.get("expect") {
+            None => {
+                assert!(got["parse"].get("ok").is_some(), "{file}: parse failed: {}", got["parse"]);
+                assert!(fresh.get("ok").is_some(), "{file}: the fresh plan failed: {fresh}");
+            }
+            Some(expect) => {
+                let stage = expect["stage"].as_str().unwrap();
+                match stage {
+                    "parse" => {
+                        let err = &got["parse"]["err"];
+                        assert_eq!(err["tag"], "invalid-manifest", "{file}: {}", got["parse"]);
+                        assert_eq!(err["val"]["document"], expect["document"], "{file}: {err}");
+                        assert_eq!(err["val"]["source"], file, "{file}: the error names the file");
+                    }
+                    "render" | "plan" => {
+                        let field = &expect["field"];
+                        let renders: Vec<&Value> =
+                            got["resources"].as_array().unwrap().iter().map(|r| &r["render"]).collect();
+                        if stage == "render" {
+                            assert!(
+                                renders.iter().any(|r| r["err"]["field"] == *field),
+                                "{file}: no render error names {field}: {renders:?}"
+                            );
+                        } else {
+                            assert!(renders.iter().all(|r| r.get("ok").is_some()), "{file}: renders: {renders:?}");
+                        }
+                        assert_eq!(fresh["err"]["tag"], "invalid-resource", "{file}: {fresh}");
+                        assert_eq!(fresh["err"]["val"]["field"], *field, "{file}: {fresh}");
+                    }
+                    other => panic!("{file}: unknown stage {other}"),
+                }
+            }
+        }
+    }
+    for (entry, got) in entries(corpus, "resources").iter().zip(result["resources"].as_array().unwrap()) {
+        let file = entry["file"].as_str().unwrap();
+        let cases: Value = serde_json::from_str(&std::fs::read_to_string(base.join(file)).unwrap()).unwrap();
+        for (case, got) in cases.as_array().unwrap().iter().zip(got["entries"].as_array().unwrap()) {
+            let note = case["note"].as_str().unwrap_or("");
+            match case.get("expect-field") {
+                Some(field) => assert_eq!(&got["render"]["err"]["field"], field, "{file}: {note}: {}", got["render"]),
+                None => assert!(got["render"].get("ok").is_some(), "{file}: {note}: {}", got["render"]),
+            }
+        }
+    }
+}
