@@ -7,7 +7,7 @@
 //! verdicts into changes, conflicts and a new state. Every collection is ordered by path, so
 //! the plan does not depend on the order of `desired`.
 
-mod message;
+pub(crate) mod message;
 
 use std::collections::{BTreeMap, BTreeSet};
 

@@ -5,7 +5,14 @@ use std::process::ExitCode;
 use clap::Parser;
 
 fn main() -> ExitCode {
-    let cli = fgd_sync::cli::Cli::parse();
+    let cli = match fgd_sync::cli::Cli::try_parse() {
+        Ok(cli) => cli,
+        // clap exits 2 on usage errors, but 2 means "conflicts" here: scripts must not confuse them.
+        Err(error) => {
+            let _ = error.print();
+            return ExitCode::from(if error.use_stderr() { 1 } else { 0 });
+        }
+    };
     fgd_sync::logging::init();
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(runtime) => runtime,

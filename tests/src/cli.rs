@@ -4,8 +4,9 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-/// `target/<profile>/fgd-sync`, next to the test binary's `deps/` directory. The tests crate
-/// depends on the `fgd-sync` package, so `cargo test` builds the binary first.
+/// `target/<profile>/fgd-sync`, next to the test binary's `deps/` directory. `cargo test
+/// --workspace` builds it because the `fgd-sync` package has an integration test
+/// (`host/tests/cli.rs`); `cargo test -p fgd-sync-tests` alone does not: build it first.
 pub fn binary() -> PathBuf {
     let exe = std::env::current_exe().expect("test executable path");
     let profile_dir = exe.parent().and_then(Path::parent).expect("target/<profile>/deps/<test>");

@@ -299,17 +299,9 @@ fn parse_state(state_path: &str, text: &str, absent: bool) -> Result<SyncState, 
     })
 }
 
-/// The one-change subject the batched planner writes (`<prefix>Update VPC vpc-1`); a test
-/// pins the two together.
+/// The one-change subject the batched planner writes (`<prefix>Update VPC vpc-1`).
 fn subject(ctx: &Ctx<'_>, change: &Change) -> String {
-    let verb = match change.action {
-        Action::Create => "Create",
-        Action::Update => "Update",
-        Action::Delete => "Delete",
-        Action::Adopt => "Adopt",
-        Action::Forget => "Forget",
-    };
-    format!("{}{verb} {}", ctx.target.message_prefix, change.resource)
+    crate::plan::message::message(&ctx.target.message_prefix, "", std::slice::from_ref(change))
 }
 
 fn state_message(ctx: &Ctx<'_>) -> String {

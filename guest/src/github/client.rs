@@ -17,9 +17,13 @@ pub const MAX_RATE_LIMIT_WAITS: u32 = 5;
 /// Secondary-limit wait when GitHub names none: at least a minute, doubling.
 pub const SECONDARY_WAIT_SECS: u64 = 60;
 
+/// Longest single back-off wait (before jitter).
+pub const MAX_BACKOFF_MS: u64 = 30_000;
+
 /// `base * 2^n` plus up to half as much jitter, so clients that failed together spread out.
 pub fn backoff_ms(retry: u32, random: u64) -> u64 {
-    let delay = BACKOFF_BASE_MS.saturating_mul(1u64 << retry.min(16));
+    // Capped, so many attempts never add up to waits longer than the host's time limit.
+    let delay = BACKOFF_BASE_MS.saturating_mul(1u64 << retry.min(16)).min(MAX_BACKOFF_MS);
     delay.saturating_add(random % (delay / 2 + 1))
 }
 

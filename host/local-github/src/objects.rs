@@ -178,12 +178,21 @@ impl Repo {
             }
         }
 
+        let texts: Vec<&[u8]> = parsed
+            .iter()
+            .filter_map(|i| match &i.source {
+                Source::Content(text) => Some(text.as_bytes()),
+                _ => None,
+            })
+            .collect();
+        let mut blob_shas = self.store.write_blobs(&texts)?.into_iter();
         let mut edits = Vec::with_capacity(parsed.len());
         for item in parsed {
             edits.push(match item.source {
                 Source::Delete => Edit::Delete { path: item.path },
-                Source::Content(text) => {
-                    Edit::Put { path: item.path, mode: item.mode, sha: self.store.write_blob(text.as_bytes())? }
+                Source::Content(_) => {
+                    let sha = blob_shas.next().ok_or_else(|| ApiError::new(500, "local-github: fewer blob ids than contents"))?;
+                    Edit::Put { path: item.path, mode: item.mode, sha }
                 }
                 Source::Sha(sha) if item.kind == "tree" => {
                     Edit::PutDir { path: item.path, files: self.store.flatten(&sha)? }

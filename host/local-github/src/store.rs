@@ -171,6 +171,39 @@ impl Store {
         git::line(&args, out)
     }
 
+    /// Writes many blobs with one git process (a tree of a thousand inline files would
+    /// otherwise start a thousand), returning their ids in order.
+    pub fn write_blobs(&self, blobs: &[&[u8]]) -> Result<Vec<String>, GitError> {
+        match blobs {
+            [] => return Ok(Vec::new()),
+            [one] => return Ok(vec![self.write_blob(one)?]),
+            _ => {}
+        }
+        static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let dir = std::env::temp_dir().join(format!("local-github-blobs-{}-{n}", std::process::id()));
+        let io = |e: std::io::Error| GitError::Output { args: "hash-object --stdin-paths".into(), detail: e.to_string() };
+        std::fs::create_dir_all(&dir).map_err(io)?;
+        let written = (|| {
+            let mut paths = String::new();
+            for (i, data) in blobs.iter().enumerate() {
+                let path = dir.join(i.to_string());
+                std::fs::write(&path, data).map_err(io)?;
+                paths.push_str(&path.to_string_lossy());
+                paths.push('\n');
+            }
+            let args = ["hash-object", "-w", "-t", "blob", "--no-filters", "--stdin-paths"];
+            let out = self.git.run_with(&args, &[], Some(paths.as_bytes()))?;
+            let shas: Vec<String> = String::from_utf8_lossy(&out).lines().map(str::to_string).collect();
+            if shas.len() != blobs.len() {
+                return Err(GitError::Output { args: args.join(" "), detail: format!("{} ids for {} blobs", shas.len(), blobs.len()) });
+            }
+            Ok(shas)
+        })();
+        let _ = std::fs::remove_dir_all(&dir);
+        written
+    }
+
     /// The tree a commit-ish (validated id or full ref name) points to.
     pub fn peel(&self, rev: &str, to: Kind) -> Result<Option<String>, GitError> {
         let spec = format!("{rev}^{{{}}}", to.as_str());

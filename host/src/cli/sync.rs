@@ -171,20 +171,36 @@ async fn sync_one(
     if let Some(recorder) = recorder {
         recorder.begin(Invocation::new(&call, &target, &options, fabric.remote.describe()));
     }
-    let result = runtime.sync(context, call, target, options.clone()).await?;
-    Ok(outcome(fabric, options.dry_run, result))
+    let result = runtime.sync(context, call, target, options.clone()).await;
+    Ok(match result {
+        Ok(result) => outcome(fabric, options.dry_run, result),
+        // A sandbox limit still yields an outcome, so `--json` callers get a document to read.
+        Err(error) => SyncOutcome {
+            error: Some(ErrorReport { message: error.to_string(), detail: None }),
+            ..skeleton(fabric, options.dry_run)
+        },
+    })
 }
 
 /// The report of one fabric's sync, for text and JSON output.
 pub fn outcome(
     fabric: &Fabric,
     dry_run: bool,
-    result: Result<crate::runtime::bindings::hedgehog::fgd_sync::types::SyncReport, crate::runtime::bindings::hedgehog::fgd_sync::types::SyncError>,
+    result: Result<
+        crate::runtime::bindings::hedgehog::fgd_sync::types::SyncReport,
+        crate::runtime::bindings::hedgehog::fgd_sync::types::SyncError,
+    >,
 ) -> SyncOutcome {
-    let (report, error) = match result {
-        Ok(report) => (Some(report), None),
-        Err(e) => (None, Some(ErrorReport { message: describe_error(&e), detail: Some(e) })),
-    };
+    match result {
+        Ok(report) => SyncOutcome { report: Some(report), ..skeleton(fabric, dry_run) },
+        Err(e) => SyncOutcome {
+            error: Some(ErrorReport { message: describe_error(&e), detail: Some(e) }),
+            ..skeleton(fabric, dry_run)
+        },
+    }
+}
+
+fn skeleton(fabric: &Fabric, dry_run: bool) -> SyncOutcome {
     SyncOutcome {
         schema: SCHEMA_VERSION,
         fabric: fabric.name.clone(),
@@ -192,8 +208,8 @@ pub fn outcome(
         branch: fabric.branch.clone(),
         directory: fabric.directory.clone(),
         dry_run,
-        report,
-        error,
+        report: None,
+        error: None,
     }
 }
 

@@ -140,8 +140,13 @@ pub fn outside_commit() -> WriterFn {
         let n = counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
         let file = format!("outside/writer-{n}.txt");
         let text = format!("written by another writer, #{n}\n");
-        // A failure (e.g. the branch is gone) leaves the request to fail on its own.
-        let _ = repo.commit_files(&branch, &[(&file, Some(&text))], &format!("Outside edit #{n}"));
+        // Lost races are pushed again, as a person would; a lasting failure (e.g. the branch
+        // is gone) leaves the request to go on unraced.
+        for _ in 0..5 {
+            if repo.commit_files(&branch, &[(&file, Some(&text))], &format!("Outside edit #{n}")).is_ok() {
+                break;
+            }
+        }
     })
 }
 
