@@ -3,6 +3,7 @@
 mod differential;
 mod github_e2e;
 mod hosts;
+mod live_github;
 mod local_e2e;
 mod netbox;
 mod sandbox;
