@@ -7,6 +7,7 @@
 pub mod blob;
 pub mod classify;
 pub mod engine;
+pub mod fuzzing;
 pub mod github;
 pub mod manifest;
 pub mod model;

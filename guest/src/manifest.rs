@@ -32,6 +32,9 @@ pub const MAX_MANIFEST_BYTES: usize = 8 * 1024 * 1024;
 pub const MAX_DEPTH: usize = 128;
 /// Most nodes that aliases may add to a file, all aliases together.
 pub const MAX_ALIAS_NODES: usize = 100_000;
+/// Most bytes of text that aliases may add to a file: a node count alone lets one long
+/// string, aliased many times, take gigabytes (found by the `parse_manifests` fuzz target).
+pub const MAX_ALIAS_BYTES: usize = 16 * 1024 * 1024;
 
 const TOP_LEVEL: [&str; 4] = ["apiVersion", "kind", "metadata", "spec"];
 const DROPPED_TOP_LEVEL: [&str; 1] = ["status"];
@@ -300,6 +303,17 @@ struct Builder {
     /// Anchored values of the current document with their node counts.
     anchors: BTreeMap<usize, (Value, usize)>,
     alias_nodes: usize,
+    alias_bytes: usize,
+}
+
+/// Roughly how much memory a value takes: its text, plus a little per node.
+fn text_size(value: &Value) -> usize {
+    match value {
+        Value::String(s) => s.len(),
+        Value::Array(items) => items.iter().map(|v| text_size(v) + 8).sum(),
+        Value::Object(map) => map.iter().map(|(k, v)| k.len() + text_size(v) + 8).sum(),
+        _ => 8,
+    }
 }
 
 impl Builder {
@@ -406,6 +420,13 @@ impl Builder {
         if self.alias_nodes > MAX_ALIAS_NODES {
             return Err(self.at(&format!(
                 "aliases expand to more than {MAX_ALIAS_NODES} nodes; refusing what looks like an alias bomb"
+            )));
+        }
+        self.alias_bytes = self.alias_bytes.saturating_add(text_size(value));
+        if self.alias_bytes > MAX_ALIAS_BYTES {
+            return Err(self.at(&format!(
+                "aliases expand to more than {} MiB of text; refusing what looks like an alias bomb",
+                MAX_ALIAS_BYTES / (1024 * 1024)
             )));
         }
         let value = value.clone();
@@ -636,6 +657,9 @@ mod tests {
             bomb.push_str(&format!("{c}: &{c} [*{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}]\n"));
         }
         check_err(&bomb, "alias bomb");
+        // Few nodes, much text: a 20 KB string aliased 1,000 times is 20 MB.
+        let long = format!("a: &s {}\nb: [{}]\n", "x".repeat(20_000), vec!["*s"; 1_000].join(", "));
+        check_err(&long, "MiB of text");
     }
 
     #[test]

@@ -1,0 +1,4 @@
+//! `parse_manifests` target: the body is `fgd_sync_guest::fuzzing::parse_manifests`, shared with the smoke test.
+#![no_main]
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| fgd_sync_guest::fuzzing::parse_manifests(data));
