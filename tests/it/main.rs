@@ -9,3 +9,4 @@ mod netbox;
 mod sandbox;
 mod serve;
 mod standin;
+mod tidy;
