@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{bail, Context};
-use clap::Args;
+use clap::{Args, ValueEnum};
 
 use crate::config::{self, Committer, ConfigFile, FabricEntry};
 use crate::net::client::{Client, Timeouts};
@@ -14,7 +14,7 @@ use crate::net::hooks::{HttpLimits, PolicyHooks};
 use crate::net::http_log::HttpLog;
 use crate::net::policy::{EgressPolicy, Token};
 use crate::remote::Remote;
-use crate::runtime::bindings::hedgehog::fgd_sync::types::{Identity, Target};
+use crate::runtime::bindings::hedgehog::fgd_sync::types::{Identity, SyncOptions, Target, WriteStrategy};
 use crate::runtime::{CallContext, GuestImports, Runtime, RuntimeConfig};
 use crate::source::directory::DirectorySource;
 use crate::source::netbox::{NetBoxConfig, NetBoxSource};
@@ -77,6 +77,44 @@ impl RuntimeArgs {
             .as_ref()
             .map(|p| HttpLog::create(p).map(Arc::new).with_context(|| format!("opening the HTTP log {}", p.display())))
             .transpose()
+    }
+}
+
+/// How a sync writes: shared by `plan`, `sync`, `resolve` and `serve`.
+#[derive(Args, Clone, Debug)]
+pub struct WriteArgs {
+    /// Write strategy.
+    #[arg(long, value_enum, default_value_t = StrategyArg::Batched)]
+    pub strategy: StrategyArg,
+    /// Attempts when another writer moves the branch between our read and our write.
+    #[arg(long, value_name = "N", default_value_t = 5)]
+    pub max_attempts: u32,
+    /// Longest wait for a GitHub rate limit to reset, in seconds; a longer one fails.
+    #[arg(long, value_name = "SECS", default_value_t = 300)]
+    pub max_rate_limit_wait: u64,
+}
+
+/// `--strategy`.
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum StrategyArg {
+    /// One commit for everything via the Git Data API (at most 6 requests).
+    Batched,
+    /// One Contents-API commit per file (HNP's old way; for comparison).
+    PerFile,
+}
+
+impl WriteArgs {
+    pub fn options(&self, dry_run: bool) -> SyncOptions {
+        SyncOptions {
+            dry_run,
+            strategy: match self.strategy {
+                StrategyArg::Batched => WriteStrategy::Batched,
+                StrategyArg::PerFile => WriteStrategy::PerFile,
+            },
+            max_attempts: self.max_attempts.max(1),
+            max_rate_limit_wait_secs: self.max_rate_limit_wait,
+            resolutions: Vec::new(),
+        }
     }
 }
 

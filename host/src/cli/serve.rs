@@ -8,9 +8,7 @@ use std::time::Duration;
 use anyhow::Context;
 use clap::Args;
 
-use super::args::{FabricArgs, RuntimeArgs, SourceSpec};
-use super::sync::StrategyArg;
-use crate::runtime::bindings::hedgehog::fgd_sync::types::{SyncOptions, WriteStrategy};
+use super::args::{FabricArgs, RuntimeArgs, SourceSpec, WriteArgs};
 use crate::serve::{FabricSpec, OpenSource, Secret, Service, Settings, Signals, WEBHOOK_PATH};
 use crate::source::netbox::NetBoxConfig;
 
@@ -30,15 +28,8 @@ pub struct ServeCommand {
     /// Full reconcile of every fabric at start and then this often, in seconds (0: never).
     #[arg(long, value_name = "SECS", default_value_t = 300)]
     pub reconcile_interval: u64,
-    /// Write strategy.
-    #[arg(long, value_enum, default_value_t = StrategyArg::Batched)]
-    pub strategy: StrategyArg,
-    /// Attempts when another writer moves the branch between our read and our write.
-    #[arg(long, value_name = "N", default_value_t = 5)]
-    pub max_attempts: u32,
-    /// Longest wait for a GitHub rate limit to reset, in seconds; longer fails (and retries later).
-    #[arg(long, value_name = "SECS", default_value_t = 300)]
-    pub max_rate_limit_wait: u64,
+    #[command(flatten)]
+    pub write: WriteArgs,
 }
 
 pub async fn run(runtime_args: &RuntimeArgs, args: &ServeCommand) -> anyhow::Result<u8> {
@@ -78,16 +69,7 @@ pub async fn run(runtime_args: &RuntimeArgs, args: &ServeCommand) -> anyhow::Res
         secret: Secret(secret.into_bytes()),
         coalesce: Duration::from_millis(args.coalesce_ms),
         reconcile_interval: (args.reconcile_interval > 0).then(|| Duration::from_secs(args.reconcile_interval)),
-        options: SyncOptions {
-            dry_run: false,
-            strategy: match args.strategy {
-                StrategyArg::Batched => WriteStrategy::Batched,
-                StrategyArg::PerFile => WriteStrategy::PerFile,
-            },
-            max_attempts: args.max_attempts.max(1),
-            max_rate_limit_wait_secs: args.max_rate_limit_wait,
-            resolutions: Vec::new(),
-        },
+        options: args.write.options(false),
     };
     let service = Service::bind(settings, specs).await?;
     let addr = service.local_addr()?;

@@ -4,23 +4,14 @@
 use anyhow::Context;
 use clap::{Args, ValueEnum};
 
-use super::args::{offline_context, Fabric, FabricArgs, RuntimeArgs};
+use super::args::{offline_context, Fabric, FabricArgs, RuntimeArgs, WriteArgs};
 use super::progress::Progress;
 use crate::replay::{Invocation, Recorder};
 use crate::report::{describe_error, ErrorReport, SyncOutcome, SCHEMA_VERSION};
 use crate::runtime::bindings::hedgehog::fgd_sync::types::{
-    Resolution, ResourceRef, Side, SyncOptions, WriteStrategy,
+    Resolution, ResourceRef, Side,
 };
 use crate::runtime::{CallContext, Runtime, SyncCall};
-
-/// How the sync writes (see `--strategy`).
-#[derive(Clone, Copy, Debug, ValueEnum)]
-pub enum StrategyArg {
-    /// One commit for everything via the Git Data API (at most 6 requests).
-    Batched,
-    /// One Contents-API commit per file (HNP's old way; for comparison).
-    PerFile,
-}
 
 #[derive(Args, Clone, Debug)]
 pub struct SyncArgs {
@@ -30,15 +21,8 @@ pub struct SyncArgs {
     /// source no longer has deletes its file. Repeat for several.
     #[arg(long = "only", value_name = "KIND/NAME")]
     pub only: Vec<String>,
-    /// Write strategy.
-    #[arg(long, value_enum, default_value_t = StrategyArg::Batched)]
-    pub strategy: StrategyArg,
-    /// Attempts when another writer moves the branch between our read and our write.
-    #[arg(long, value_name = "N", default_value_t = 5)]
-    pub max_attempts: u32,
-    /// Longest wait for a GitHub rate limit to reset, in seconds; longer fails.
-    #[arg(long, value_name = "SECS", default_value_t = 300)]
-    pub max_rate_limit_wait: u64,
+    #[command(flatten)]
+    pub write: WriteArgs,
     /// Print the outcome as JSON (schema in the README) instead of text.
     #[arg(long)]
     pub json: bool,
@@ -143,16 +127,7 @@ async fn sync_one(
     intent: &Intent,
     recorder: Option<&Recorder>,
 ) -> anyhow::Result<SyncOutcome> {
-    let mut options = SyncOptions {
-        dry_run: matches!(intent, Intent::Plan),
-        strategy: match args.strategy {
-            StrategyArg::Batched => WriteStrategy::Batched,
-            StrategyArg::PerFile => WriteStrategy::PerFile,
-        },
-        max_attempts: args.max_attempts.max(1),
-        max_rate_limit_wait_secs: args.max_rate_limit_wait,
-        resolutions: Vec::new(),
-    };
+    let mut options = args.write.options(matches!(intent, Intent::Plan));
     let mut refs = args.only.iter().map(|s| parse_ref(s)).collect::<anyhow::Result<Vec<_>>>()?;
     if let Intent::Resolve { path, take } = intent {
         let reference = runtime
