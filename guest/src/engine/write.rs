@@ -43,7 +43,17 @@ pub(crate) fn create_commit(
 /// the current head, so nobody's work is thrown away.
 pub(crate) fn update_ref(client: &mut Client<'_>, repo: &Repo, commit: &str) -> Result<RefUpdate, SyncError> {
     let request = repo.update_ref(commit);
-    let response = client.send(&request)?;
+    let response = match client.send(&request) {
+        Ok(response) => response,
+        // Every answer was lost, but the update may have happened: the ref tells.
+        Err(SyncError::Transport(message)) => {
+            return match super::read::head(client, repo) {
+                Ok(super::read::Head::Commit(head)) if head == commit => Ok(RefUpdate::Moved),
+                _ => Err(SyncError::Transport(message)),
+            };
+        }
+        Err(other) => return Err(other),
+    };
     match response.status {
         200..=299 => Ok(RefUpdate::Moved),
         409 => Ok(RefUpdate::Lost),
