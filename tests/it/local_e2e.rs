@@ -311,7 +311,7 @@ fn demo_runs_on_an_embedded_fabric() {
 
 #[test]
 fn every_command_has_help() {
-    for command in [vec![], vec!["demo"], vec!["render"], vec!["plan"], vec!["sync"], vec!["resolve"]] {
+    for command in [vec![], vec!["demo"], vec!["render"], vec!["plan"], vec!["sync"], vec!["resolve"], vec!["serve"], vec!["replay"]] {
         let mut cmd = cli::command();
         cmd.args(&command).arg("--help");
         let out = run(&mut cmd);
