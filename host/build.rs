@@ -34,7 +34,17 @@ fn main() {
         .arg("--target-dir")
         .arg(&target_dir);
     // Flags meant for the host build must not leak into the wasm build.
-    for var in ["CARGO_ENCODED_RUSTFLAGS", "RUSTFLAGS", "CARGO_TARGET_DIR", "CARGO_BUILD_TARGET", "CARGO_MAKEFLAGS", "MAKEFLAGS", "MFLAGS", "RUSTC_WRAPPER", "RUSTC_WORKSPACE_WRAPPER"] {
+    for var in [
+        "CARGO_ENCODED_RUSTFLAGS",
+        "RUSTFLAGS",
+        "CARGO_TARGET_DIR",
+        "CARGO_BUILD_TARGET",
+        "CARGO_MAKEFLAGS",
+        "MAKEFLAGS",
+        "MFLAGS",
+        "RUSTC_WRAPPER",
+        "RUSTC_WORKSPACE_WRAPPER",
+    ] {
         build.env_remove(var);
     }
     let status = build.status().expect("running cargo to build the guest component");
@@ -72,6 +82,8 @@ fn ensure_target() {
     }
     match rustup.status() {
         Ok(status) if status.success() => {}
-        other => panic!("{TARGET} is not installed and `rustup target add {TARGET}` failed ({other:?}); install it and build again"),
+        other => panic!(
+            "{TARGET} is not installed and `rustup target add {TARGET}` failed ({other:?}); install it and build again"
+        ),
     }
 }

@@ -275,7 +275,13 @@ pub struct SyncOptions {
 
 impl Default for SyncOptions {
     fn default() -> Self {
-        SyncOptions { dry_run: false, strategy: Strategy::Batched, max_attempts: 5, max_rate_limit_wait_secs: 300, resolutions: Vec::new() }
+        SyncOptions {
+            dry_run: false,
+            strategy: Strategy::Batched,
+            max_attempts: 5,
+            max_rate_limit_wait_secs: 300,
+            resolutions: Vec::new(),
+        }
     }
 }
 

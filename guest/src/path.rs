@@ -127,11 +127,22 @@ mod tests {
 
     #[test]
     fn resource_at_inverts_manifest_path() {
-        for (kind, ns, name) in [(Kind::Vpc, "default", "vpc-1"), (Kind::Switch, "lab", "leaf-01"), (Kind::Connection, "default", "a--mclag--b")] {
+        for (kind, ns, name) in [
+            (Kind::Vpc, "default", "vpc-1"),
+            (Kind::Switch, "lab", "leaf-01"),
+            (Kind::Connection, "default", "a--mclag--b"),
+        ] {
             let reference = r(kind, ns, name);
             assert_eq!(resource_at("f/g", &manifest_path("f/g", &reference)), Some(reference));
         }
-        for other in ["f/g/managed/vpcs/vpc-1.yml", "f/g/managed/vpcs/default/vpc-1.yaml", "f/g/raw/x.yaml", "f/g/managed/nope/x.yaml", "f/g/managed/vpcs/Vpc.yaml", "x/managed/vpcs/v.yaml"] {
+        for other in [
+            "f/g/managed/vpcs/vpc-1.yml",
+            "f/g/managed/vpcs/default/vpc-1.yaml",
+            "f/g/raw/x.yaml",
+            "f/g/managed/nope/x.yaml",
+            "f/g/managed/vpcs/Vpc.yaml",
+            "x/managed/vpcs/v.yaml",
+        ] {
             assert_eq!(resource_at("f/g", other), None, "{other}");
         }
     }

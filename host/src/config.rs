@@ -69,7 +69,8 @@ pub struct FabricEntry {
 impl ConfigFile {
     pub fn load(path: &Path) -> anyhow::Result<ConfigFile> {
         let text = std::fs::read_to_string(path).with_context(|| format!("reading config {}", path.display()))?;
-        let mut config: ConfigFile = toml::from_str(&text).with_context(|| format!("parsing config {}", path.display()))?;
+        let mut config: ConfigFile =
+            toml::from_str(&text).with_context(|| format!("parsing config {}", path.display()))?;
         // Relative paths in the file are relative to the file, not to the working directory.
         let base = path.parent().unwrap_or(Path::new("."));
         for fabric in &mut config.fabrics {
@@ -82,7 +83,12 @@ impl ConfigFile {
         let mut seen = std::collections::BTreeSet::new();
         for fabric in &config.fabrics {
             anyhow::ensure!(!fabric.name.is_empty(), "config {}: a [[fabric]] has no name", path.display());
-            anyhow::ensure!(seen.insert(&fabric.name), "config {}: fabric {:?} is listed twice", path.display(), fabric.name);
+            anyhow::ensure!(
+                seen.insert(&fabric.name),
+                "config {}: fabric {:?} is listed twice",
+                path.display(),
+                fabric.name
+            );
         }
         Ok(config)
     }

@@ -21,9 +21,16 @@ pub const LOCAL_REPO: &str = "fabric";
 
 #[derive(Clone, Debug)]
 pub enum Remote {
-    GitHub { api_base: String, owner: String, repo: String, token: Option<Token> },
+    GitHub {
+        api_base: String,
+        owner: String,
+        repo: String,
+        token: Option<Token>,
+    },
     /// A bare repository (created when missing) or a repository's `.git` directory.
-    Local { path: PathBuf },
+    Local {
+        path: PathBuf,
+    },
 }
 
 impl Remote {
@@ -81,7 +88,8 @@ pub struct LocalRemote(LocalGitHub);
 
 impl LocalRemote {
     pub fn open_or_init(path: &Path, default_branch: &str) -> anyhow::Result<LocalRemote> {
-        let options = Options { api_base: LOCAL_API_BASE.into(), default_branch: default_branch.into(), ..Options::default() };
+        let options =
+            Options { api_base: LOCAL_API_BASE.into(), default_branch: default_branch.into(), ..Options::default() };
         let git_dir = if path.join(".git").is_dir() { path.join(".git") } else { path.to_path_buf() };
         let github = if git_dir.join("HEAD").exists() {
             LocalGitHub::open(&git_dir, LOCAL_OWNER, LOCAL_REPO, options)

@@ -48,7 +48,8 @@ fn to_wit(r: &RawResource) -> CustomResource {
 /// The plan as comparable text: writes, changes, conflicts, message.
 fn native_summary(p: &plan::CommitPlan) -> Vec<String> {
     let mut lines: Vec<String> = p.writes.iter().map(|w| format!("write {} {:?}", w.path, w.content)).collect();
-    lines.extend(p.changes.iter().map(|c| format!("change {} {:?} {:?} {:?}", c.path, c.action, c.base_sha, c.new_sha)));
+    lines
+        .extend(p.changes.iter().map(|c| format!("change {} {:?} {:?} {:?}", c.path, c.action, c.base_sha, c.new_sha)));
     lines.extend(p.conflicts.iter().map(|c| format!("conflict {} {:?} {:?}", c.path, c.kind, c.git_content)));
     lines.push(format!("need {:?} unchanged {} message {:?}", p.need_contents, p.unchanged, p.message));
     lines
@@ -61,7 +62,9 @@ fn variant(v: impl std::fmt::Debug) -> String {
 
 fn component_summary(p: &logic::CommitPlan) -> Vec<String> {
     let mut lines: Vec<String> = p.writes.iter().map(|w| format!("write {} {:?}", w.path, w.content)).collect();
-    lines.extend(p.changes.iter().map(|c| format!("change {} {} {:?} {:?}", c.path, variant(c.action), c.base_sha, c.new_sha)));
+    lines.extend(
+        p.changes.iter().map(|c| format!("change {} {} {:?} {:?}", c.path, variant(c.action), c.base_sha, c.new_sha)),
+    );
     lines.extend(p.conflicts.iter().map(|c| format!("conflict {} {} {:?}", c.path, variant(c.kind), c.git_content)));
     lines.push(format!("need {:?} unchanged {} message {:?}", p.need_contents, p.unchanged, p.message));
     lines
@@ -81,13 +84,17 @@ fn native_and_component_agree_on_renders_paths_and_plans() {
             let component_render = tokio.block_on(rt.render(offline(), to_wit(&raw))).unwrap();
             match (&native_render, &component_render) {
                 (Ok(a), Ok(b)) => assert_eq!(a, b, "{file}: render {}", raw.name),
-                (Err(a), Err(b)) => assert_eq!((&a.field, &a.message), (&b.field, &b.message), "{file}: error {}", raw.name),
+                (Err(a), Err(b)) => {
+                    assert_eq!((&a.field, &a.message), (&b.field, &b.message), "{file}: error {}", raw.name)
+                }
                 _ => panic!("{file}: {}: native {native_render:?} vs component {component_render:?}", raw.name),
             }
             if native_render.is_ok() {
                 let reference = validate::resource_ref(&raw.kind, &raw.namespace, &raw.name).unwrap();
-                let wit_ref = ResourceRef { kind: raw.kind.clone(), namespace: raw.namespace.clone(), name: raw.name.clone() };
-                let component_path = tokio.block_on(rt.manifest_path(offline(), DIRECTORY.into(), wit_ref)).unwrap().unwrap();
+                let wit_ref =
+                    ResourceRef { kind: raw.kind.clone(), namespace: raw.namespace.clone(), name: raw.name.clone() };
+                let component_path =
+                    tokio.block_on(rt.manifest_path(offline(), DIRECTORY.into(), wit_ref)).unwrap().unwrap();
                 assert_eq!(component_path, path::manifest_path(DIRECTORY, &reference));
                 valid.push(raw);
             }
@@ -100,7 +107,8 @@ fn native_and_component_agree_on_renders_paths_and_plans() {
 
     // Plans: an empty branch, the branch after that plan landed with one file edited in Git
     // and one CR edited in HNP, and the contents round the planner asks for.
-    let mut input = plan::PlanInput { directory: DIRECTORY.into(), desired: valid.clone(), complete: true, ..Default::default() };
+    let mut input =
+        plan::PlanInput { directory: DIRECTORY.into(), desired: valid.clone(), complete: true, ..Default::default() };
     let first = compare_plans(&rt, &tokio, &input);
     let mut files = BTreeMap::new();
     for w in &first.writes {

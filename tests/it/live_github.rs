@@ -65,8 +65,11 @@ impl Live {
         let (status, base) = self.request(Method::GET, &format!("/git/ref/heads/{default}"), None);
         assert_eq!(status, 200, "the scratch repository needs at least one commit: {base}");
         let sha = base["object"]["sha"].as_str().unwrap();
-        let (status, created) =
-            self.request(Method::POST, "/git/refs", Some(json!({"ref": format!("refs/heads/{}", self.branch), "sha": sha})));
+        let (status, created) = self.request(
+            Method::POST,
+            "/git/refs",
+            Some(json!({"ref": format!("refs/heads/{}", self.branch), "sha": sha})),
+        );
         assert_eq!(status, 201, "{created}");
     }
 
@@ -200,7 +203,10 @@ fn matrix(live: &Live) {
     assert_eq!(out.code, 0, "{out:?}");
     assert_eq!(live.commit(&live.head())["parents"][0]["sha"], before.as_str(), "12 files, 1 commit");
     assert!(out.json()["report"]["requests"].as_u64().unwrap() <= 8);
-    let source = live.source(&[("all.yaml", ALL_KINDS.replace("name: vpc-1\n", "name: vpc-2\n").replace("vlan: 1001", "vlan: 1004"))]);
+    let source = live.source(&[(
+        "all.yaml",
+        ALL_KINDS.replace("name: vpc-1\n", "name: vpc-2\n").replace("vlan: 1001", "vlan: 1004"),
+    )]);
     let out = live.fgd_sync(&source, &["sync", "--strategy", "per-file"]);
     assert_eq!(out.code, 0, "{out:?}");
     assert!(live.file(&format!("{DIRECTORY}/managed/vpcs/vpc-2.yaml")).unwrap().1.contains("vlan: 1004"));
@@ -208,7 +214,8 @@ fn matrix(live: &Live) {
 
 #[test]
 fn live_github_matrix() {
-    let (Ok(repo), Ok(token)) = (std::env::var("FGD_SYNC_LIVE_GITHUB_REPO"), std::env::var("FGD_SYNC_LIVE_GITHUB_TOKEN"))
+    let (Ok(repo), Ok(token)) =
+        (std::env::var("FGD_SYNC_LIVE_GITHUB_REPO"), std::env::var("FGD_SYNC_LIVE_GITHUB_TOKEN"))
     else {
         eprintln!(
             "live GitHub suite skipped: set FGD_SYNC_LIVE_GITHUB_REPO=owner/scratch-repo and \

@@ -181,7 +181,11 @@ fn a_file_changed_in_git_is_a_conflict_and_stays_untouched() {
 
     // Text output names both versions and how to settle it.
     let mut cmd = cli::command();
-    cmd.args(["plan", "--fabric", "dc1", "--directory", DIRECTORY]).arg("--local-repo").arg(&f.repo).arg("--source-dir").arg(&f.crs);
+    cmd.args(["plan", "--fabric", "dc1", "--directory", DIRECTORY])
+        .arg("--local-repo")
+        .arg(&f.repo)
+        .arg("--source-dir")
+        .arg(&f.crs);
     let text = run(&mut cmd);
     assert_eq!(text.code, 2);
     assert!(text.stdout.contains("-      vlan: 1999") && text.stdout.contains("+      vlan: 1555"), "{}", text.stdout);
@@ -211,7 +215,11 @@ fn plan_shows_a_diff_of_updates_and_writes_nothing() {
     let head = git(&f.repo, &["rev-parse", "main"]);
     f.write("vpc.yaml", &vpc.replace("vlan: 1001", "vlan: 1555"));
     let mut cmd = cli::command();
-    cmd.args(["plan", "--fabric", "dc1", "--directory", DIRECTORY]).arg("--local-repo").arg(&f.repo).arg("--source-dir").arg(&f.crs);
+    cmd.args(["plan", "--fabric", "dc1", "--directory", DIRECTORY])
+        .arg("--local-repo")
+        .arg(&f.repo)
+        .arg("--source-dir")
+        .arg(&f.crs);
     let out = run(&mut cmd);
     assert_eq!(out.code, 0, "{out:?}");
     assert!(out.stdout.contains("update  VPC vpc-1"), "{}", out.stdout);
@@ -252,13 +260,21 @@ fn bad_input_is_a_clear_error_and_writes_nothing() {
         ("dot dot", "kind: Switch\nmetadata:\n  name: ..\nspec: {}\n", "metadata.name"),
         ("too long", &format!("kind: Switch\nmetadata:\n  name: {}\nspec: {{}}\n", "a".repeat(300)), "metadata.name"),
         ("spec not an object", "kind: VPC\nmetadata:\n  name: vpc-1\nspec: [1, 2]\n", "spec"),
-        ("obsolete version", "apiVersion: vpc.githedgehog.com/v1alpha2\nkind: VPC\nmetadata:\n  name: vpc-1\nspec: {}\n", "apiVersion"),
+        (
+            "obsolete version",
+            "apiVersion: vpc.githedgehog.com/v1alpha2\nkind: VPC\nmetadata:\n  name: vpc-1\nspec: {}\n",
+            "apiVersion",
+        ),
         ("unknown kind", "kind: Vpc\nmetadata:\n  name: vpc-1\nspec: {}\n", "kind"),
     ];
     for (label, doc, field) in cases {
         let f = Fixture::new("bad");
         let group = if doc.contains("kind: Switch") { "wiring" } else { "vpc" };
-        let doc = if doc.starts_with("apiVersion") { doc.to_string() } else { format!("apiVersion: {group}.githedgehog.com/v1beta1\n{doc}") };
+        let doc = if doc.starts_with("apiVersion") {
+            doc.to_string()
+        } else {
+            format!("apiVersion: {group}.githedgehog.com/v1beta1\n{doc}")
+        };
         f.write("good.yaml", &documents()[0].2);
         f.write("bad.yaml", &doc);
         let out = f.sync(&[]);
@@ -301,7 +317,13 @@ fn demo_runs_on_an_embedded_fabric() {
     cmd.arg("demo").arg("--dir").arg(tmp.path().join("d"));
     let out = run(&mut cmd);
     assert_eq!(out.code, 0, "{out:?}");
-    for expected in ["170 created", "no commit: nothing to write", "Update VPC demo-vpc-3", "CONFLICT VPC demo-vpc-3", "exits with code 2"] {
+    for expected in [
+        "170 created",
+        "no commit: nothing to write",
+        "Update VPC demo-vpc-3",
+        "CONFLICT VPC demo-vpc-3",
+        "exits with code 2",
+    ] {
         assert!(out.stdout.contains(expected), "missing {expected:?} in:\n{}", out.stdout);
     }
     let repo = tmp.path().join("d/fabric.git");
@@ -311,7 +333,16 @@ fn demo_runs_on_an_embedded_fabric() {
 
 #[test]
 fn every_command_has_help() {
-    for command in [vec![], vec!["demo"], vec!["render"], vec!["plan"], vec!["sync"], vec!["resolve"], vec!["serve"], vec!["replay"]] {
+    for command in [
+        vec![],
+        vec!["demo"],
+        vec!["render"],
+        vec!["plan"],
+        vec!["sync"],
+        vec!["resolve"],
+        vec!["serve"],
+        vec!["replay"],
+    ] {
         let mut cmd = cli::command();
         cmd.args(&command).arg("--help");
         let out = run(&mut cmd);
@@ -349,7 +380,13 @@ fn commit_file(repo: &Path, path: &str, content: &str, message: &str) {
     let blob = git_stdin(&["hash-object", "-w", "--stdin"], content);
     let head = git(repo, &["rev-parse", "main"]).trim().to_string();
     let run_git = |args: &[&str]| {
-        let out = Command::new("git").arg("--git-dir").arg(repo).args(args).env("GIT_INDEX_FILE", repo.join("test-index")).output().unwrap();
+        let out = Command::new("git")
+            .arg("--git-dir")
+            .arg(repo)
+            .args(args)
+            .env("GIT_INDEX_FILE", repo.join("test-index"))
+            .output()
+            .unwrap();
         assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
         String::from_utf8(out.stdout).unwrap().trim().to_string()
     };
@@ -372,7 +409,8 @@ fn http_log_has_one_json_line_per_exchange() {
         std::fs::read_to_string(&log).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
     let requests = out.json()["report"]["requests"].as_u64().unwrap() as usize;
     assert_eq!(lines.len(), requests, "one line per request the report counts");
-    let calls: Vec<String> = lines.iter().map(|l| format!("{} {}", l["method"].as_str().unwrap(), l["status"])).collect();
+    let calls: Vec<String> =
+        lines.iter().map(|l| format!("{} {}", l["method"].as_str().unwrap(), l["status"])).collect();
     assert_eq!(calls, ["GET 409", "PUT 201", "GET 200", "GET 200", "GET 200", "POST 201", "POST 201", "PATCH 200"]);
     for line in &lines {
         assert!(line["url"].as_str().unwrap().starts_with("http://local.fgd-sync.invalid/repos/local/fabric/"));
@@ -446,7 +484,10 @@ fn netbox_source_through_the_cli() {
     assert_eq!(hnp.count_method("PATCH"), 0);
     // A token NetBox refuses is a clear error.
     let mut cmd = cli::command();
-    cmd.args(["sync", "--fabric", "dc1", "--netbox-url", &hnp.base_url()]).arg("--local-repo").arg(&f.repo).env("NETBOX_TOKEN", "wrong");
+    cmd.args(["sync", "--fabric", "dc1", "--netbox-url", &hnp.base_url()])
+        .arg("--local-repo")
+        .arg(&f.repo)
+        .env("NETBOX_TOKEN", "wrong");
     let refused = run(&mut cmd);
     assert_eq!(refused.code, 1);
     assert!(refused.stdout.contains("403") || refused.stderr.contains("403"), "{refused:?}");

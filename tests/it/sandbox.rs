@@ -108,7 +108,8 @@ fn time_limit_covers_host_calls_that_never_answer() {
     policy.allow(Origin::parse(&url).unwrap(), None);
     let context = CallContext { hooks: PolicyHooks::new(policy, HttpLimits::default()), ..offline() };
     let started = std::time::Instant::now();
-    let error = block_on(rt.sync(context, SyncCall::Fabric { fabric: "dc1".into() }, target(&url), options())).unwrap_err();
+    let error =
+        block_on(rt.sync(context, SyncCall::Fabric { fabric: "dc1".into() }, target(&url), options())).unwrap_err();
     assert!(matches!(error, RuntimeError::Deadline(_)), "{error:?}");
     assert!(started.elapsed() < Duration::from_secs(5), "stopped near the deadline, not after a network timeout");
 }
@@ -119,7 +120,10 @@ fn fuel_budget_stops_the_guest_deterministically() {
     let error = block_on(rt.parse_manifests(offline(), "big.yaml".into(), big_manifest(1_000))).unwrap_err();
     assert!(matches!(error, RuntimeError::Fuel(50_000)), "{error:?}");
     let generous = runtime(RuntimeConfig { fuel: Some(10_000_000_000), ..RuntimeConfig::default() });
-    assert_eq!(block_on(generous.parse_manifests(offline(), "big.yaml".into(), big_manifest(1_000))).unwrap().unwrap().len(), 1_000);
+    assert_eq!(
+        block_on(generous.parse_manifests(offline(), "big.yaml".into(), big_manifest(1_000))).unwrap().unwrap().len(),
+        1_000
+    );
 }
 
 /// Counts connections and answers each with a fixed 404 (enough for the guest to stop).
@@ -151,9 +155,12 @@ fn origins_outside_the_policy_are_refused_and_never_contacted() {
     policy.allow(Origin::parse(&allowed).unwrap(), Some(Token::new("s3cret-token")));
     let context = CallContext { hooks: PolicyHooks::new(policy, HttpLimits::default()), ..offline() };
     // The guest is pointed at another origin than the one the host allows.
-    let result = block_on(rt.sync(context, SyncCall::Fabric { fabric: "dc1".into() }, target(&other), options())).unwrap();
+    let result =
+        block_on(rt.sync(context, SyncCall::Fabric { fabric: "dc1".into() }, target(&other), options())).unwrap();
     match result {
-        Err(SyncError::Transport(message)) => assert!(message.contains("refused by the host's network policy"), "{message}"),
+        Err(SyncError::Transport(message)) => {
+            assert!(message.contains("refused by the host's network policy"), "{message}")
+        }
         other => panic!("expected a transport error, got {other:?}"),
     }
     assert_eq!(other_hits.load(Ordering::SeqCst), 0, "the refused origin saw no connection");
@@ -168,7 +175,8 @@ fn the_token_is_added_by_the_host_for_the_allowed_origin_only() {
     policy.allow(Origin::parse(&allowed).unwrap(), Some(Token::new("s3cret-token")));
     let context = CallContext { hooks: PolicyHooks::new(policy, HttpLimits::default()), ..offline() };
     // The guest knows no token (`target` has no field for one); GitHub answers 404 here.
-    let result = block_on(rt.sync(context, SyncCall::Fabric { fabric: "dc1".into() }, target(&allowed), options())).unwrap();
+    let result =
+        block_on(rt.sync(context, SyncCall::Fabric { fabric: "dc1".into() }, target(&allowed), options())).unwrap();
     assert!(matches!(result, Err(SyncError::BranchNotFound(_))), "{result:?}");
     let seen = requests.lock().unwrap().clone();
     assert_eq!(seen.len(), 1);

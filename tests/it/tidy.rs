@@ -24,7 +24,8 @@ fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
 fn every_module_opens_with_a_doc_line() {
     let root = workspace();
     let mut files = Vec::new();
-    for dir in ["guest/src", "guest/tests", "host/src", "host/tests", "host/local-github/src", "tests/src", "tests/it"] {
+    for dir in ["guest/src", "guest/tests", "host/src", "host/tests", "host/local-github/src", "tests/src", "tests/it"]
+    {
         rust_files(&root.join(dir), &mut files);
     }
     assert!(files.len() > 80, "found only {} files", files.len());

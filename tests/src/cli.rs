@@ -26,7 +26,12 @@ pub fn cache_dir() -> PathBuf {
 pub fn command() -> Command {
     static WARM: std::sync::Once = std::sync::Once::new();
     WARM.call_once(|| {
-        let out = bare_command().arg("render").arg("-").stdin(std::process::Stdio::null()).output().expect("running fgd-sync");
+        let out = bare_command()
+            .arg("render")
+            .arg("-")
+            .stdin(std::process::Stdio::null())
+            .output()
+            .expect("running fgd-sync");
         assert!(out.status.success(), "warming the component cache failed: {}", String::from_utf8_lossy(&out.stderr));
     });
     bare_command()
@@ -34,7 +39,15 @@ pub fn command() -> Command {
 
 fn bare_command() -> Command {
     let mut cmd = Command::new(binary());
-    for var in ["GITHUB_TOKEN", "NETBOX_URL", "NETBOX_TOKEN", "FGD_SYNC_CONFIG", "GITHUB_API_URL", "RUST_LOG", "XDG_CACHE_HOME"] {
+    for var in [
+        "GITHUB_TOKEN",
+        "NETBOX_URL",
+        "NETBOX_TOKEN",
+        "FGD_SYNC_CONFIG",
+        "GITHUB_API_URL",
+        "RUST_LOG",
+        "XDG_CACHE_HOME",
+    ] {
         cmd.env_remove(var);
     }
     cmd.env("FGD_SYNC_CACHE_DIR", cache_dir()).env("NO_COLOR", "1");
@@ -51,7 +64,8 @@ pub struct Run {
 
 impl Run {
     pub fn json(&self) -> serde_json::Value {
-        serde_json::from_str(&self.stdout).unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{}\nstderr:\n{}", self.stdout, self.stderr))
+        serde_json::from_str(&self.stdout)
+            .unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{}\nstderr:\n{}", self.stdout, self.stderr))
     }
 }
 

@@ -180,7 +180,9 @@ impl From<model::SyncError> for wit::SyncError {
                 status: e.status,
                 message: e.message,
             }),
-            E::RateLimited(r) => wit::SyncError::RateLimited(wit::RateLimit { reset_at: r.reset_at, message: r.message }),
+            E::RateLimited(r) => {
+                wit::SyncError::RateLimited(wit::RateLimit { reset_at: r.reset_at, message: r.message })
+            }
             E::Transport(m) => wit::SyncError::Transport(m),
             E::TooManyRaces(n) => wit::SyncError::TooManyRaces(n),
             E::Source(m) => wit::SyncError::Source(m),

@@ -107,7 +107,8 @@ fn run(
     target: wit::Target,
     options: model::SyncOptions,
 ) -> Result<wit::SyncReport, wit::SyncError> {
-    let report = engine::run(fabric, selection, &target.into(), &options, &mut WasiHttp, &mut HnpImport, &mut WasiEnvironment)?;
+    let report =
+        engine::run(fabric, selection, &target.into(), &options, &mut WasiHttp, &mut HnpImport, &mut WasiEnvironment)?;
     Ok(report.into())
 }
 

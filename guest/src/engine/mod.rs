@@ -304,7 +304,9 @@ impl Session<'_> {
         let new: BTreeMap<&str, &str> =
             plan.writes.iter().filter_map(|w| Some((w.path.as_str(), w.content.as_deref()?))).collect();
         let mut previews = Vec::new();
-        for (i, change) in plan.changes.iter().enumerate().filter(|(_, c)| c.action == Action::Update).take(MAX_PREVIEWS) {
+        for (i, change) in
+            plan.changes.iter().enumerate().filter(|(_, c)| c.action == Action::Update).take(MAX_PREVIEWS)
+        {
             let (Some(sha), Some(text)) = (&change.remote_sha, new.get(change.path.as_str())) else { continue };
             previews.push((i, self.blob(client, sha)?, text.to_string()));
         }

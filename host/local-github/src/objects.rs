@@ -191,7 +191,9 @@ impl Repo {
             edits.push(match item.source {
                 Source::Delete => Edit::Delete { path: item.path },
                 Source::Content(_) => {
-                    let sha = blob_shas.next().ok_or_else(|| ApiError::new(500, "local-github: fewer blob ids than contents"))?;
+                    let sha = blob_shas
+                        .next()
+                        .ok_or_else(|| ApiError::new(500, "local-github: fewer blob ids than contents"))?;
                     Edit::Put { path: item.path, mode: item.mode, sha }
                 }
                 Source::Sha(sha) if item.kind == "tree" => {

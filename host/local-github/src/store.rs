@@ -182,7 +182,8 @@ impl Store {
         static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
         let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let dir = std::env::temp_dir().join(format!("local-github-blobs-{}-{n}", std::process::id()));
-        let io = |e: std::io::Error| GitError::Output { args: "hash-object --stdin-paths".into(), detail: e.to_string() };
+        let io =
+            |e: std::io::Error| GitError::Output { args: "hash-object --stdin-paths".into(), detail: e.to_string() };
         std::fs::create_dir_all(&dir).map_err(io)?;
         let written = (|| {
             let mut paths = String::new();
@@ -196,7 +197,10 @@ impl Store {
             let out = self.git.run_with(&args, &[], Some(paths.as_bytes()))?;
             let shas: Vec<String> = String::from_utf8_lossy(&out).lines().map(str::to_string).collect();
             if shas.len() != blobs.len() {
-                return Err(GitError::Output { args: args.join(" "), detail: format!("{} ids for {} blobs", shas.len(), blobs.len()) });
+                return Err(GitError::Output {
+                    args: args.join(" "),
+                    detail: format!("{} ids for {} blobs", shas.len(), blobs.len()),
+                });
             }
             Ok(shas)
         })();

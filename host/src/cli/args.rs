@@ -231,13 +231,18 @@ impl FabricArgs {
                 .iter()
                 .map(|name| {
                     file.fabric(name).cloned().with_context(|| {
-                        format!("fabric {name:?} is not in {}", self.config.as_deref().unwrap_or_else(|| "".as_ref()).display())
+                        format!(
+                            "fabric {name:?} is not in {}",
+                            self.config.as_deref().unwrap_or_else(|| "".as_ref()).display()
+                        )
                     })
                 })
                 .collect::<anyhow::Result<_>>()?,
             None => match self.fabrics.as_slice() {
                 [name] => vec![FabricEntry { name: name.clone(), ..FabricEntry::default() }],
-                [] => bail!("which fabric? give --fabric NAME (with --repo or --local-repo and a source), or --config FILE"),
+                [] => bail!(
+                    "which fabric? give --fabric NAME (with --repo or --local-repo and a source), or --config FILE"
+                ),
                 _ => bail!("several --fabric need a --config file that describes them"),
             },
         };
@@ -250,7 +255,13 @@ impl FabricArgs {
     }
 
     fn fabric(&self, entry: FabricEntry, defaults: &config::Defaults, flags: bool) -> anyhow::Result<Fabric> {
-        let pick = |flag: &Option<String>, file: &Option<String>| if flags { flag.clone().or(file.clone()) } else { file.clone() };
+        let pick = |flag: &Option<String>, file: &Option<String>| {
+            if flags {
+                flag.clone().or(file.clone())
+            } else {
+                file.clone()
+            }
+        };
         let name = entry.name.clone();
         let env = |var: &str| std::env::var(var).ok().filter(|v| !v.is_empty());
 
@@ -269,20 +280,26 @@ impl FabricArgs {
                 }
                 Remote::github(&api, &repository, token)?
             }
-            (Some(_), Some(_)) => bail!("fabric {name:?}: give either a GitHub repository or a local repository, not both"),
+            (Some(_), Some(_)) => {
+                bail!("fabric {name:?}: give either a GitHub repository or a local repository, not both")
+            }
             (None, None) => bail!("fabric {name:?}: no repository: give --repo OWNER/NAME or --local-repo PATH"),
         };
 
-        let source_dir = if flags { self.source_dir.clone().or(entry.source_dir.clone()) } else { entry.source_dir.clone() };
+        let source_dir =
+            if flags { self.source_dir.clone().or(entry.source_dir.clone()) } else { entry.source_dir.clone() };
         let netbox_url = pick(&self.netbox_url, &entry.netbox_url).or(defaults.netbox_url.clone());
         let source = match (source_dir, entry.source.as_deref(), netbox_url) {
             (Some(dir), None | Some("directory"), _) => SourceSpec::Directory(dir),
             (None, None | Some("netbox"), Some(url)) => {
                 let token_var = entry.netbox_token_env.clone().unwrap_or_else(|| "NETBOX_TOKEN".into());
-                let token = env(&token_var).with_context(|| format!("fabric {name:?}: NetBox needs a token in ${token_var}"))?;
+                let token = env(&token_var)
+                    .with_context(|| format!("fabric {name:?}: NetBox needs a token in ${token_var}"))?;
                 SourceSpec::NetBox { url, token: Token::new(token) }
             }
-            (None, Some("netbox"), None) => bail!("fabric {name:?}: source is netbox but no NetBox URL (--netbox-url or NETBOX_URL)"),
+            (None, Some("netbox"), None) => {
+                bail!("fabric {name:?}: source is netbox but no NetBox URL (--netbox-url or NETBOX_URL)")
+            }
             (_, Some(other), _) if other != "netbox" && other != "directory" => {
                 bail!("fabric {name:?}: unknown source {other:?} (netbox or directory)")
             }

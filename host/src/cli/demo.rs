@@ -54,11 +54,17 @@ pub async fn run(runtime_args: &RuntimeArgs, args: &DemoCommand) -> anyhow::Resu
         directory: crate::config::default_directory(FABRIC),
         source: SourceSpec::Directory(PathBuf::from("<built-in samples>")),
         message_prefix: String::new(),
-        committer: Some(crate::config::Committer { name: "fgd-sync demo".into(), email: "demo@fgd-sync.invalid".into() }),
+        committer: Some(crate::config::Committer {
+            name: "fgd-sync demo".into(),
+            email: "demo@fgd-sync.invalid".into(),
+        }),
     };
     let demo = Demo { runtime, fabric, source, log: runtime_args.http_log()? };
 
-    println!("fgd-sync demo: {} CRs from the built-in sample fabric into a new repository", demo.source.resources().len());
+    println!(
+        "fgd-sync demo: {} CRs from the built-in sample fabric into a new repository",
+        demo.source.resources().len()
+    );
     println!("repository: {} (bare; look inside with: git --git-dir {} log --stat)\n", repo.display(), repo.display());
 
     step("1. First sync: every CR becomes one file under managed/, all in one commit");
@@ -83,7 +89,10 @@ pub async fn run(runtime_args: &RuntimeArgs, args: &DemoCommand) -> anyhow::Resu
     step("5. Resolve it: take HNP's version (still a compare-and-swap on the branch)");
     demo.sync(vec![Resolution { path, take: Side::Hnp }]).await?;
     git(&repo, &["log", "--oneline"])?;
-    println!("\nDone. Try: fgd-sync plan --fabric {FABRIC} --local-repo {} --source-dir <your manifests>", repo.display());
+    println!(
+        "\nDone. Try: fgd-sync plan --fabric {FABRIC} --local-repo {} --source-dir <your manifests>",
+        repo.display()
+    );
     Ok(0)
 }
 
@@ -144,14 +153,24 @@ fn step(title: &str) {
 /// Another writer: a Contents-API commit straight to the repository, adding a comment and a
 /// description, as someone editing on GitHub would.
 fn edit_in_git(repo: &Path, path: &str) -> anyhow::Result<()> {
-    let github = LocalGitHub::open(repo, LOCAL_OWNER, LOCAL_REPO, Options { api_base: LOCAL_API_BASE.into(), ..Options::default() })
-        .map_err(|e| anyhow::anyhow!("opening the demo repository: {e}"))?;
+    let github = LocalGitHub::open(
+        repo,
+        LOCAL_OWNER,
+        LOCAL_REPO,
+        Options { api_base: LOCAL_API_BASE.into(), ..Options::default() },
+    )
+    .map_err(|e| anyhow::anyhow!("opening the demo repository: {e}"))?;
     let base = format!("/repos/{LOCAL_OWNER}/{LOCAL_REPO}/contents/{path}");
-    let current = github.handle(&ApiRequest { method: "GET".into(), path_and_query: format!("{base}?ref=main"), ..Default::default() });
+    let current = github.handle(&ApiRequest {
+        method: "GET".into(),
+        path_and_query: format!("{base}?ref=main"),
+        ..Default::default()
+    });
     let file = current.json();
     let sha = file["sha"].as_str().context("the demo file is missing")?.to_string();
     let text = String::from_utf8(base64_decode(file["content"].as_str().unwrap_or_default())?)?;
-    let edited = format!("# Owned by the network team: ask before changing.\n{}", text.replace("vlan: 1231", "vlan: 1431"));
+    let edited =
+        format!("# Owned by the network team: ask before changing.\n{}", text.replace("vlan: 1231", "vlan: 1431"));
     let body = serde_json::json!({
         "message": "Move demo-vpc-3 subnet-1 to VLAN 1431",
         "content": base64_encode(edited.as_bytes()),
@@ -159,7 +178,12 @@ fn edit_in_git(repo: &Path, path: &str) -> anyhow::Result<()> {
         "branch": "main",
         "committer": {"name": "A. Colleague", "email": "colleague@example.com"},
     });
-    let answer = github.handle(&ApiRequest { method: "PUT".into(), path_and_query: base, body: body.to_string().into_bytes(), ..Default::default() });
+    let answer = github.handle(&ApiRequest {
+        method: "PUT".into(),
+        path_and_query: base,
+        body: body.to_string().into_bytes(),
+        ..Default::default()
+    });
     anyhow::ensure!(answer.status == 200, "editing in Git failed: {}", String::from_utf8_lossy(&answer.body));
     println!("(a colleague committed \"Move demo-vpc-3 subnet-1 to VLAN 1431\" to {path})");
     Ok(())

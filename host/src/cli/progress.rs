@@ -32,7 +32,11 @@ impl Progress {
                 }
                 shown = true;
                 let n = requests();
-                let _ = write!(std::io::stderr(), "\r{label}: {:.1}s, {n} GitHub requests\x1b[K", started.elapsed().as_secs_f32());
+                let _ = write!(
+                    std::io::stderr(),
+                    "\r{label}: {:.1}s, {n} GitHub requests\x1b[K",
+                    started.elapsed().as_secs_f32()
+                );
             }
             if shown {
                 let _ = write!(std::io::stderr(), "\r\x1b[K");

@@ -26,7 +26,9 @@ pub async fn run(runtime_args: &RuntimeArgs, args: &RenderCommand) -> anyhow::Re
     let (name, text) = match args.file.as_deref() {
         None => ("<stdin>".to_string(), read_stdin()?),
         Some(p) if p.as_os_str() == "-" => ("<stdin>".to_string(), read_stdin()?),
-        Some(p) => (p.display().to_string(), std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?),
+        Some(p) => {
+            (p.display().to_string(), std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?)
+        }
     };
     let runtime = runtime_args.load()?;
     let resources = directory::parse(&runtime, offline_context(), &name, text).await?;
@@ -34,7 +36,8 @@ pub async fn run(runtime_args: &RuntimeArgs, args: &RenderCommand) -> anyhow::Re
     let mut out = Vec::with_capacity(resources.len());
     for cr in resources {
         let text = if args.path {
-            let reference = ResourceRef { kind: cr.kind.clone(), namespace: cr.namespace.clone(), name: cr.name.clone() };
+            let reference =
+                ResourceRef { kind: cr.kind.clone(), namespace: cr.namespace.clone(), name: cr.name.clone() };
             let path = runtime.manifest_path(offline_context(), args.directory.clone(), reference).await?;
             format!("{}\n", path.map_err(|e| anyhow::anyhow!(describe(&e)))?)
         } else {
@@ -48,7 +51,9 @@ pub async fn run(runtime_args: &RuntimeArgs, args: &RenderCommand) -> anyhow::Re
 }
 
 fn describe(e: &crate::runtime::bindings::hedgehog::fgd_sync::types::InvalidResource) -> String {
-    crate::report::describe_error(&crate::runtime::bindings::hedgehog::fgd_sync::types::SyncError::InvalidResource(e.clone()))
+    crate::report::describe_error(&crate::runtime::bindings::hedgehog::fgd_sync::types::SyncError::InvalidResource(
+        e.clone(),
+    ))
 }
 
 fn read_stdin() -> anyhow::Result<String> {

@@ -1,6 +1,5 @@
 //! `fgd-sync plan`, `fgd-sync sync` and `fgd-sync resolve`: one code path, three intents.
 
-
 use anyhow::Context;
 use clap::{Args, ValueEnum};
 
@@ -8,9 +7,7 @@ use super::args::{offline_context, Fabric, FabricArgs, RuntimeArgs, WriteArgs};
 use super::progress::Progress;
 use crate::replay::{Invocation, Recorder};
 use crate::report::{describe_error, ErrorReport, SyncOutcome, SCHEMA_VERSION};
-use crate::runtime::bindings::hedgehog::fgd_sync::types::{
-    Resolution, ResourceRef, Side,
-};
+use crate::runtime::bindings::hedgehog::fgd_sync::types::{Resolution, ResourceRef, Side};
 use crate::runtime::{CallContext, Runtime, SyncCall};
 
 #[derive(Args, Clone, Debug)]
@@ -133,7 +130,9 @@ async fn sync_one(
         let reference = runtime
             .resource_at(offline_context(), fabric.directory.clone(), path.clone())
             .await?
-            .with_context(|| format!("{path:?} is not a managed file of fabric {} (directory {:?})", fabric.name, fabric.directory))?;
+            .with_context(|| {
+                format!("{path:?} is not a managed file of fabric {} (directory {:?})", fabric.name, fabric.directory)
+            })?;
         options.resolutions.push(Resolution { path: path.clone(), take: *take });
         refs = vec![reference];
     }
@@ -198,4 +197,3 @@ pub fn parse_ref(text: &str) -> anyhow::Result<ResourceRef> {
     };
     Ok(ResourceRef { kind: kind.to_string(), namespace: namespace.to_string(), name: name.to_string() })
 }
-

@@ -110,7 +110,10 @@ fn is_rate_limit_answer(status: http::StatusCode, headers: &http::HeaderMap) -> 
 
 /// Credentials are the host's business: the guest may not set them.
 fn forbidden(name: &HeaderName) -> bool {
-    *name == AUTHORIZATION || *name == PROXY_AUTHORIZATION || *name == COOKIE || DEFAULT_FORBIDDEN_HEADERS.contains(name)
+    *name == AUTHORIZATION
+        || *name == PROXY_AUTHORIZATION
+        || *name == COOKIE
+        || DEFAULT_FORBIDDEN_HEADERS.contains(name)
 }
 
 type SendResult = Result<(http::Response<WasiBody>, Box<dyn Future<Output = Result<(), Error>> + Send>), Error>;
@@ -171,7 +174,14 @@ impl PolicyHooks {
         let (status, headers, response_body) = match answer {
             Ok(answer) => answer,
             Err(error) => {
-                self.log_exchange(Exchange::failed(&method, &url, &parts.headers, &request_body, &error, started.elapsed()));
+                self.log_exchange(Exchange::failed(
+                    &method,
+                    &url,
+                    &parts.headers,
+                    &request_body,
+                    &error,
+                    started.elapsed(),
+                ));
                 return Err(error);
             }
         };

@@ -30,7 +30,11 @@ pub struct Exchange {
 fn headers(map: &http::HeaderMap) -> Vec<(String, String)> {
     map.iter()
         .map(|(name, value)| {
-            let value = if is_secret(name.as_str()) { REDACTED.to_string() } else { String::from_utf8_lossy(value.as_bytes()).into_owned() };
+            let value = if is_secret(name.as_str()) {
+                REDACTED.to_string()
+            } else {
+                String::from_utf8_lossy(value.as_bytes()).into_owned()
+            };
             (name.to_string(), value)
         })
         .collect()

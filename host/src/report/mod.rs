@@ -206,16 +206,37 @@ fn short(sha: &str) -> &str {
 pub fn describe_error(e: &SyncError) -> String {
     match e {
         SyncError::InvalidResource(e) => {
-            let ns = if e.namespace.is_empty() || e.namespace == "default" { String::new() } else { format!("{}/", e.namespace) };
-            format!("invalid {} {ns}{:?}: field {}: {}", if e.kind.is_empty() { "resource" } else { &e.kind }, e.name, e.field, e.message)
+            let ns = if e.namespace.is_empty() || e.namespace == "default" {
+                String::new()
+            } else {
+                format!("{}/", e.namespace)
+            };
+            format!(
+                "invalid {} {ns}{:?}: field {}: {}",
+                if e.kind.is_empty() { "resource" } else { &e.kind },
+                e.name,
+                e.field,
+                e.message
+            )
         }
-        SyncError::InvalidManifest(e) => format!("invalid manifest {} (document {}): {}", e.source, e.document + 1, e.message),
+        SyncError::InvalidManifest(e) => {
+            format!("invalid manifest {} (document {}): {}", e.source, e.document + 1, e.message)
+        }
         SyncError::InvalidTarget(m) => format!("invalid target: {m}"),
-        SyncError::BranchNotFound(b) => format!("branch {b:?} does not exist in the repository (create it first, or pick another with --branch)"),
+        SyncError::BranchNotFound(b) => {
+            format!("branch {b:?} does not exist in the repository (create it first, or pick another with --branch)")
+        }
         SyncError::Remote(e) => format!("GitHub answered {} to {} {}: {}", e.status, e.method, e.url, e.message),
-        SyncError::RateLimited(r) => format!("rate limited by GitHub until {} (epoch {}): {}", crate::report::epoch_to_utc(r.reset_at), r.reset_at, r.message),
+        SyncError::RateLimited(r) => format!(
+            "rate limited by GitHub until {} (epoch {}): {}",
+            crate::report::epoch_to_utc(r.reset_at),
+            r.reset_at,
+            r.message
+        ),
         SyncError::Transport(m) => format!("no answer from GitHub: {m}"),
-        SyncError::TooManyRaces(n) => format!("another writer kept moving the branch; gave up after {n} attempts (run again)"),
+        SyncError::TooManyRaces(n) => {
+            format!("another writer kept moving the branch; gave up after {n} attempts (run again)")
+        }
         SyncError::Source(m) => format!("reading CRs failed: {m}"),
     }
 }

@@ -41,7 +41,8 @@ pub fn load(engine: &Engine, wasm: &[u8], dir: Option<&Path>) -> anyhow::Result<
 /// Written to a temporary name and renamed, so parallel runs never read half a file.
 fn store(dir: &Path, file: &Path, bytes: &[u8]) -> std::io::Result<()> {
     std::fs::create_dir_all(dir)?;
-    let tmp = dir.join(format!(".{}.{}.tmp", file.file_name().and_then(|n| n.to_str()).unwrap_or("c"), std::process::id()));
+    let tmp =
+        dir.join(format!(".{}.{}.tmp", file.file_name().and_then(|n| n.to_str()).unwrap_or("c"), std::process::id()));
     std::fs::write(&tmp, bytes)?;
     std::fs::rename(&tmp, file)
 }

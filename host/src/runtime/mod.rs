@@ -110,8 +110,14 @@ pub enum RuntimeError {
 impl std::fmt::Display for RuntimeError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            RuntimeError::Deadline(d) => write!(f, "the sync component ran past its time limit of {d:?} and was stopped"),
-            RuntimeError::Memory(m) => write!(f, "the sync component tried to use more than {} MiB of memory and was stopped", m / (1024 * 1024)),
+            RuntimeError::Deadline(d) => {
+                write!(f, "the sync component ran past its time limit of {d:?} and was stopped")
+            }
+            RuntimeError::Memory(m) => write!(
+                f,
+                "the sync component tried to use more than {} MiB of memory and was stopped",
+                m / (1024 * 1024)
+            ),
             RuntimeError::Fuel(n) => write!(f, "the sync component used up its fuel budget of {n} and was stopped"),
             RuntimeError::Trap(e) => write!(f, "the sync component failed: {e:#}"),
         }
@@ -202,7 +208,8 @@ impl Runtime {
         F: for<'a> FnOnce(
             &'a FgdSync,
             &'a mut Store<HostState>,
-        ) -> std::pin::Pin<Box<dyn std::future::Future<Output = wasmtime::Result<R>> + Send + 'a>>,
+        )
+            -> std::pin::Pin<Box<dyn std::future::Future<Output = wasmtime::Result<R>> + Send + 'a>>,
         R: Send,
     {
         let mut store = self.store(context).map_err(|e| RuntimeError::Trap(wasmtime::Error::from_anyhow(e)))?;
@@ -231,7 +238,11 @@ impl Runtime {
         }
     }
 
-    pub async fn render(&self, context: CallContext, cr: CustomResource) -> Result<Result<String, InvalidResource>, RuntimeError> {
+    pub async fn render(
+        &self,
+        context: CallContext,
+        cr: CustomResource,
+    ) -> Result<Result<String, InvalidResource>, RuntimeError> {
         self.call(context, move |i, s| Box::pin(async move { i.hedgehog_fgd_sync_logic().call_render(s, &cr).await }))
             .await
     }

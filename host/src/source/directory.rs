@@ -63,7 +63,12 @@ impl DirectorySource {
 }
 
 /// Parses one manifest text in the sandbox; errors name the file, document and field.
-pub async fn parse(runtime: &Runtime, context: CallContext, name: &str, text: String) -> anyhow::Result<Vec<CustomResource>> {
+pub async fn parse(
+    runtime: &Runtime,
+    context: CallContext,
+    name: &str,
+    text: String,
+) -> anyhow::Result<Vec<CustomResource>> {
     runtime
         .parse_manifests(context, name.to_string(), text)
         .await?
@@ -87,7 +92,8 @@ fn collect(path: &Path, files: &mut Vec<PathBuf>) -> std::io::Result<()> {
     let mut entries: Vec<PathBuf> = std::fs::read_dir(path)?.map(|e| e.map(|e| e.path())).collect::<Result<_, _>>()?;
     entries.sort();
     for entry in entries {
-        let is_manifest = entry.extension().and_then(|e| e.to_str()).is_some_and(|e| matches!(e, "yaml" | "yml" | "json"));
+        let is_manifest =
+            entry.extension().and_then(|e| e.to_str()).is_some_and(|e| matches!(e, "yaml" | "yml" | "json"));
         let hidden = entry.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with('.'));
         if hidden {
             continue;
@@ -104,7 +110,11 @@ impl CrSource for DirectorySource {
         Box::pin(async move { Ok(self.resources()) })
     }
 
-    fn get<'a>(&'a self, _fabric: &'a str, reference: &'a ResourceRef) -> BoxFuture<'a, Result<Option<CustomResource>, String>> {
+    fn get<'a>(
+        &'a self,
+        _fabric: &'a str,
+        reference: &'a ResourceRef,
+    ) -> BoxFuture<'a, Result<Option<CustomResource>, String>> {
         Box::pin(async move {
             Ok(self.resources().into_iter().find(|r| same(r, &reference.kind, &reference.namespace, &reference.name)))
         })

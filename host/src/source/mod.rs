@@ -18,8 +18,11 @@ pub trait CrSource: Send + Sync {
     fn list<'a>(&'a self, fabric: &'a str) -> BoxFuture<'a, Result<Vec<CustomResource>, String>>;
 
     /// One CR, or `None` when the source no longer has it.
-    fn get<'a>(&'a self, fabric: &'a str, reference: &'a ResourceRef)
-        -> BoxFuture<'a, Result<Option<CustomResource>, String>>;
+    fn get<'a>(
+        &'a self,
+        fabric: &'a str,
+        reference: &'a ResourceRef,
+    ) -> BoxFuture<'a, Result<Option<CustomResource>, String>>;
 
     /// Records where a CR now lives in Git (NetBox: `git_file_path`, `last_synced`).
     fn record<'a>(&'a self, fabric: &'a str, synced: &'a Synced) -> BoxFuture<'a, Result<(), String>>;
