@@ -5,6 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use fgd_sync_tests::cli::{self, git, run, Run, TempDir};
+use fgd_sync_tests::github::GitRepo;
 use pretty_assertions::assert_eq;
 
 const DIRECTORY: &str = "fabrics/dc1/gitops";
@@ -31,15 +32,35 @@ impl Fixture {
         std::fs::write(self.crs.join(name), text).unwrap();
     }
 
-    fn sync(&self, extra: &[&str]) -> Run {
+    /// `fgd-sync <args>` for this fixture's fabric, repository and manifests.
+    fn run_with(&self, args: &[&str]) -> Run {
         let mut cmd = cli::command();
-        cmd.args(["sync", "--fabric", "dc1", "--json", "--directory", DIRECTORY])
+        cmd.args(args)
+            .args(["--fabric", "dc1", "--directory", DIRECTORY])
             .arg("--local-repo")
             .arg(&self.repo)
             .arg("--source-dir")
-            .arg(&self.crs)
-            .args(extra);
+            .arg(&self.crs);
         run(&mut cmd)
+    }
+
+    fn sync(&self, extra: &[&str]) -> Run {
+        self.run_with(&[&["sync", "--json"], extra].concat())
+    }
+
+    /// The VPC synced, then edited in Git (VLAN 1999) and in HNP (VLAN 1555): a conflict.
+    /// Returns the file's path and the Git head after the edit.
+    fn conflicted_vpc(&self) -> (String, String) {
+        let (_, _, vpc) = documents().into_iter().find(|(k, _, _)| k == "VPC").unwrap();
+        self.write("vpc.yaml", &vpc);
+        assert_eq!(self.sync(&[]).code, 0);
+        let path = format!("{DIRECTORY}/managed/vpcs/vpc-1.yaml");
+        // Someone edits the file in Git (a real commit on the branch, made with git plumbing).
+        let edited = self.file(&path).replace("vlan: 1001", "vlan: 1999");
+        let head = GitRepo::new(&self.repo).commit_files("main", &[(&path, Some(&edited))], "Edit in Git").unwrap();
+        // HNP changes the same CR.
+        self.write("vpc.yaml", &vpc.replace("vlan: 1001", "vlan: 1555"));
+        (path, head)
     }
 
     fn commits(&self) -> usize {
@@ -158,18 +179,7 @@ fn every_kind_create_update_delete_is_one_file_and_one_commit() {
 #[test]
 fn a_file_changed_in_git_is_a_conflict_and_stays_untouched() {
     let f = Fixture::new("conflict");
-    let (_, _, vpc) = documents().into_iter().find(|(k, _, _)| k == "VPC").unwrap();
-    f.write("vpc.yaml", &vpc);
-    assert_eq!(f.sync(&[]).code, 0);
-    let path = format!("{DIRECTORY}/managed/vpcs/vpc-1.yaml");
-
-    // Someone edits the file in Git (a real commit on the branch, made with git plumbing).
-    let edited = f.file(&path).replace("vlan: 1001", "vlan: 1999");
-    commit_file(&f.repo, &path, &edited, "Edit in Git");
-    let head = git(&f.repo, &["rev-parse", "main"]);
-
-    // HNP changes the same CR.
-    f.write("vpc.yaml", &vpc.replace("vlan: 1001", "vlan: 1555"));
+    let (path, head) = f.conflicted_vpc();
     let out = f.sync(&[]);
     assert_eq!(out.code, 2, "conflicts exit with 2: {out:?}");
     let conflict = &out.json()["report"]["conflicts"][0];
@@ -177,31 +187,19 @@ fn a_file_changed_in_git_is_a_conflict_and_stays_untouched() {
     assert_eq!(conflict["kind"], "ModifiedInGit");
     assert!(conflict["git_content"].as_str().unwrap().contains("vlan: 1999"));
     assert!(conflict["hnp_content"].as_str().unwrap().contains("vlan: 1555"));
-    assert_eq!(git(&f.repo, &["rev-parse", "main"]), head, "the remote is untouched");
+    assert_eq!(git(&f.repo, &["rev-parse", "main"]).trim(), head, "the remote is untouched");
 
     // Text output names both versions and how to settle it.
-    let mut cmd = cli::command();
-    cmd.args(["plan", "--fabric", "dc1", "--directory", DIRECTORY])
-        .arg("--local-repo")
-        .arg(&f.repo)
-        .arg("--source-dir")
-        .arg(&f.crs);
-    let text = run(&mut cmd);
+    let text = f.run_with(&["plan"]);
     assert_eq!(text.code, 2);
     assert!(text.stdout.contains("-      vlan: 1999") && text.stdout.contains("+      vlan: 1555"), "{}", text.stdout);
     assert!(text.stdout.contains(&format!("fgd-sync resolve {path} --take git|hnp")));
 
     // Take HNP's version: one commit, on top of the Git edit.
-    let mut cmd = cli::command();
-    cmd.args(["resolve", &path, "--take", "hnp", "--fabric", "dc1", "--json", "--directory", DIRECTORY])
-        .arg("--local-repo")
-        .arg(&f.repo)
-        .arg("--source-dir")
-        .arg(&f.crs);
-    let resolved = run(&mut cmd);
+    let resolved = f.run_with(&["resolve", &path, "--take", "hnp", "--json"]);
     assert_eq!(resolved.code, 0, "{resolved:?}");
     assert!(f.file(&path).contains("vlan: 1555"));
-    assert_eq!(git(&f.repo, &["rev-parse", "main~1"]), head, "a fast-forward on top of the Git edit");
+    assert_eq!(git(&f.repo, &["rev-parse", "main~1"]).trim(), head, "a fast-forward on top of the Git edit");
     assert_eq!(f.sync(&[]).json()["report"]["commit"], serde_json::Value::Null);
     f.fsck();
 }
@@ -214,13 +212,7 @@ fn plan_shows_a_diff_of_updates_and_writes_nothing() {
     assert_eq!(f.sync(&[]).code, 0);
     let head = git(&f.repo, &["rev-parse", "main"]);
     f.write("vpc.yaml", &vpc.replace("vlan: 1001", "vlan: 1555"));
-    let mut cmd = cli::command();
-    cmd.args(["plan", "--fabric", "dc1", "--directory", DIRECTORY])
-        .arg("--local-repo")
-        .arg(&f.repo)
-        .arg("--source-dir")
-        .arg(&f.crs);
-    let out = run(&mut cmd);
+    let out = f.run_with(&["plan"]);
     assert_eq!(out.code, 0, "{out:?}");
     assert!(out.stdout.contains("update  VPC vpc-1"), "{}", out.stdout);
     assert!(out.stdout.contains("    -      vlan: 1001\n    +      vlan: 1555\n"), "{}", out.stdout);
@@ -231,22 +223,10 @@ fn plan_shows_a_diff_of_updates_and_writes_nothing() {
 #[test]
 fn take_git_keeps_the_git_file_and_records_it() {
     let f = Fixture::new("take-git");
-    let (_, _, vpc) = documents().into_iter().find(|(k, _, _)| k == "VPC").unwrap();
-    f.write("vpc.yaml", &vpc);
-    assert_eq!(f.sync(&[]).code, 0);
-    let path = format!("{DIRECTORY}/managed/vpcs/vpc-1.yaml");
-    let edited = f.file(&path).replace("vlan: 1001", "vlan: 1999");
-    commit_file(&f.repo, &path, &edited, "Edit in Git");
-    f.write("vpc.yaml", &vpc.replace("vlan: 1001", "vlan: 1555"));
+    let (path, _) = f.conflicted_vpc();
     assert_eq!(f.sync(&[]).code, 2);
 
-    let mut cmd = cli::command();
-    cmd.args(["resolve", &path, "--take", "git", "--fabric", "dc1", "--directory", DIRECTORY])
-        .arg("--local-repo")
-        .arg(&f.repo)
-        .arg("--source-dir")
-        .arg(&f.crs);
-    assert_eq!(run(&mut cmd).code, 0);
+    assert_eq!(f.run_with(&["resolve", &path, "--take", "git"]).code, 0);
     assert!(f.file(&path).contains("vlan: 1999"), "Git's version stays");
     let rerun = f.sync(&[]);
     assert_eq!(rerun.code, 0, "settled: no conflict until HNP changes again: {rerun:?}");
@@ -352,50 +332,6 @@ fn every_command_has_help() {
     let mut cmd = cli::command();
     let out = run(cmd.arg("--help"));
     assert!(out.stdout.contains("Exit codes:"), "{}", out.stdout);
-}
-
-/// A commit made directly in the bare repository, as another Git user would.
-fn commit_file(repo: &Path, path: &str, content: &str, message: &str) {
-    use std::io::Write;
-    use std::process::{Command, Stdio};
-    let git_stdin = |args: &[&str], input: &str| {
-        let mut child = Command::new("git")
-            .arg("--git-dir")
-            .arg(repo)
-            .args(args)
-            .env("GIT_INDEX_FILE", repo.join("test-index"))
-            .env("GIT_AUTHOR_NAME", "Colleague")
-            .env("GIT_AUTHOR_EMAIL", "c@example.com")
-            .env("GIT_COMMITTER_NAME", "Colleague")
-            .env("GIT_COMMITTER_EMAIL", "c@example.com")
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .spawn()
-            .unwrap();
-        child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
-        let out = child.wait_with_output().unwrap();
-        assert!(out.status.success());
-        String::from_utf8(out.stdout).unwrap().trim().to_string()
-    };
-    let blob = git_stdin(&["hash-object", "-w", "--stdin"], content);
-    let head = git(repo, &["rev-parse", "main"]).trim().to_string();
-    let run_git = |args: &[&str]| {
-        let out = Command::new("git")
-            .arg("--git-dir")
-            .arg(repo)
-            .args(args)
-            .env("GIT_INDEX_FILE", repo.join("test-index"))
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-        String::from_utf8(out.stdout).unwrap().trim().to_string()
-    };
-    run_git(&["read-tree", &head]);
-    run_git(&["update-index", "--add", "--cacheinfo", &format!("100644,{blob},{path}")]);
-    let tree = run_git(&["write-tree"]);
-    let commit = git_stdin(&["commit-tree", &tree, "-p", &head], message);
-    run_git(&["update-ref", "refs/heads/main", &commit, &head]);
-    let _ = std::fs::remove_file(repo.join("test-index"));
 }
 
 #[test]

@@ -85,16 +85,7 @@ pub fn run(cmd: &mut Command) -> Run {
 
 /// `git --git-dir <repo> <args>`; panics with git's stderr on failure.
 pub fn git(repo: &Path, args: &[&str]) -> String {
-    let out = Command::new("git")
-        .arg("--git-dir")
-        .arg(repo)
-        .args(args)
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .env("GIT_CONFIG_GLOBAL", "/dev/null")
-        .output()
-        .expect("running git");
-    assert!(out.status.success(), "git {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8_lossy(&out.stdout).into_owned()
+    crate::github::GitRepo::new(repo).git(args).unwrap_or_else(|e| panic!("{e}"))
 }
 
 /// A fresh temporary directory, removed on drop.

@@ -44,7 +44,7 @@ pub(crate) struct Git {
 }
 
 /// A `git` command with no inherited `GIT_*` variables and no user or system configuration.
-pub(crate) fn isolated_command() -> Command {
+pub fn isolated_command() -> Command {
     let mut cmd = Command::new("git");
     // Inherited GIT_DIR, GIT_INDEX_FILE, GIT_OBJECT_DIRECTORY... would redirect every run.
     for (name, _) in std::env::vars_os() {

@@ -33,6 +33,6 @@ mod store;
 mod tree_edit;
 mod validate;
 
-pub use git::GitError;
+pub use git::{isolated_command as isolated_git_command, GitError};
 pub use local::{ApiRequest, ApiResponse, Error, Identity, LocalGitHub, Options};
 pub use render::base64_wrapped;

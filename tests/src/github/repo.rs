@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 const ZERO: &str = "0000000000000000000000000000000000000000";
@@ -48,23 +48,12 @@ impl GitRepo {
     }
 
     pub fn git_with(&self, args: &[&str], env: &[(&str, &str)], stdin: Option<&[u8]>) -> Result<String, String> {
-        let mut cmd = Command::new("git");
-        for (name, _) in std::env::vars_os() {
-            if name.to_string_lossy().starts_with("GIT_") {
-                cmd.env_remove(name);
-            }
-        }
-        cmd.env("GIT_CONFIG_NOSYSTEM", "1")
-            .env("GIT_CONFIG_GLOBAL", "/dev/null")
-            .env("GIT_TERMINAL_PROMPT", "0")
-            .env("LC_ALL", "C")
-            .arg(format!("--git-dir={}", self.git_dir.display()))
-            .args(["-c", "core.hooksPath=/dev/null"])
+        // The same isolation as the server's own git: no inherited GIT_*, no user config, no hooks.
+        let mut cmd = fgd_sync_local_github::isolated_git_command();
+        cmd.arg(format!("--git-dir={}", self.git_dir.display()))
             .args(args)
             .envs(env.iter().copied())
-            .stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() })
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
+            .stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() });
         let mut child = cmd.spawn().map_err(|e| format!("cannot run git: {e}"))?;
         if let (Some(mut pipe), Some(data)) = (child.stdin.take(), stdin) {
             pipe.write_all(data).map_err(|e| format!("git stdin: {e}"))?;
