@@ -82,6 +82,15 @@ enum Outcome {
 }
 
 /// See WIT `logic.plan`. Multiple resolutions for one path: the last one counts.
+/// The checks of `plan` that need nothing from the branch: every CR valid and renderable,
+/// no two different CRs on one path, no CR both wanted and deleted. A sync runs them before
+/// its first request, so bad input writes nothing (not even an empty repository's first commit).
+pub fn check(directory: &str, desired: &[RawResource], deleted: &[ResourceRef]) -> Result<(), SyncError> {
+    let directory = path::normalize_directory(directory)?;
+    let rendered = render_desired(&directory, desired)?;
+    deleted_refs(&directory, deleted, &rendered).map(drop)
+}
+
 pub fn plan(input: &PlanInput, message_prefix: &str) -> Result<CommitPlan, SyncError> {
     let directory = path::normalize_directory(&input.directory)?;
     let desired = render_desired(&directory, &input.desired)?;

@@ -86,19 +86,8 @@ pub fn run(
     let repo = Repo::from_target(target)?;
     // HNP is read once: every attempt plans the same wanted state against a fresh branch.
     let wanted = wanted(fabric, selection, source)?;
-    // Refuse bad CRs before the first request: a plan against an empty branch validates
-    // exactly as the real plan will, so nothing (not even an empty repository's first
-    // commit) is written for input that cannot succeed.
-    plan::plan(
-        &PlanInput {
-            directory: directory.clone(),
-            desired: wanted.desired.clone(),
-            deleted: wanted.deleted.clone(),
-            complete: wanted.complete,
-            ..PlanInput::default()
-        },
-        "",
-    )?;
+    // Refuse bad CRs before the first request, with the planner's own checks.
+    plan::check(&directory, &wanted.desired, &wanted.deleted)?;
     let mut sync = Session {
         target,
         options,
