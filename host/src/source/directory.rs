@@ -116,7 +116,8 @@ impl CrSource for DirectorySource {
         reference: &'a ResourceRef,
     ) -> BoxFuture<'a, Result<Option<CustomResource>, String>> {
         Box::pin(async move {
-            Ok(self.resources().into_iter().find(|r| same(r, &reference.kind, &reference.namespace, &reference.name)))
+            let resources = self.resources.lock().unwrap_or_else(|p| p.into_inner());
+            Ok(resources.iter().find(|r| same(r, &reference.kind, &reference.namespace, &reference.name)).cloned())
         })
     }
 
