@@ -53,7 +53,6 @@ impl RuntimeArgs {
             memory_limit_bytes: self.memory_limit.saturating_mul(1024 * 1024),
             deadline: Duration::from_secs(self.timeout.max(1)),
             fuel: self.fuel,
-            deterministic: false,
             cache_dir: self.cache_dir.clone(),
             imports: None,
         }

@@ -49,12 +49,10 @@ pub struct RuntimeConfig {
     pub deadline: Duration,
     /// Fuel for one operation (a deterministic instruction budget); `None`: unlimited.
     pub fuel: Option<u64>,
-    /// Fixed clocks and random numbers, for replay and tests.
-    pub deterministic: bool,
     /// Where precompiled components go; `None`: the user cache directory.
     pub cache_dir: Option<PathBuf>,
-    /// Clocks, random numbers and HTTP from somewhere else (record, replay); wins over
-    /// `deterministic`. `None`: the host's own.
+    /// Clocks, random numbers and HTTP from somewhere else (record, replay): what makes a
+    /// run deterministic. `None`: the host's own.
     pub imports: Option<Arc<dyn GuestImports>>,
 }
 
@@ -86,7 +84,6 @@ impl Default for RuntimeConfig {
             memory_limit_bytes: 512 * 1024 * 1024,
             deadline: Duration::from_secs(15 * 60),
             fuel: None,
-            deterministic: false,
             cache_dir: None,
             imports: None,
         }

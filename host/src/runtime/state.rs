@@ -44,12 +44,6 @@ impl HostState {
                 .secure_random(wasmtime_wasi::Deterministic::new(pool.clone()))
                 .insecure_random(wasmtime_wasi::Deterministic::new(pool))
                 .insecure_random_seed(seed);
-        } else if config.deterministic {
-            wasi.wall_clock(FixedWallClock)
-                .monotonic_clock(FixedMonotonicClock)
-                .secure_random(wasmtime_wasi::Deterministic::new(DETERMINISTIC_BYTES.to_vec()))
-                .insecure_random(wasmtime_wasi::Deterministic::new(DETERMINISTIC_BYTES.to_vec()))
-                .insecure_random_seed(0);
         }
         HostState {
             wasi: wasi.build(),
@@ -114,27 +108,6 @@ impl ResourceLimiter for MemoryLimiter {
     }
 }
 
-/// Deterministic mode: 2026-01-01T00:00:00Z, standing still; sleeps still take real time.
-struct FixedWallClock;
-impl HostWallClock for FixedWallClock {
-    fn resolution(&self) -> Duration {
-        Duration::from_secs(1)
-    }
-    fn now(&self) -> Duration {
-        Duration::from_secs(1_767_225_600)
-    }
-}
-
-struct FixedMonotonicClock;
-impl HostMonotonicClock for FixedMonotonicClock {
-    fn resolution(&self) -> u64 {
-        1_000_000_000
-    }
-    fn now(&self) -> u64 {
-        0
-    }
-}
-
 struct BoxedWallClock(Box<dyn HostWallClock + Send>);
 impl HostWallClock for BoxedWallClock {
     fn resolution(&self) -> Duration {
@@ -179,8 +152,6 @@ struct Ready;
 impl Pollable for Ready {
     async fn ready(&mut self) {}
 }
-
-const DETERMINISTIC_BYTES: [u8; 8] = [0x5e, 0xed, 0xf0, 0x0d, 0x12, 0x34, 0x56, 0x78];
 
 impl hnp::Host for HostState {
     async fn list_resources(&mut self, fabric: String) -> Result<Vec<CustomResource>, String> {
