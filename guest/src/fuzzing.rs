@@ -1,7 +1,8 @@
 //! The fuzz targets' bodies, so cargo-fuzz (`guest/fuzz`, nightly) and the stable smoke test
 //! (`tests/it/fuzz_smoke.rs`) run the same code. Each function takes arbitrary bytes and
 //! panics only when an invariant breaks; inputs the code may refuse (invalid YAML, invalid
-//! CRs, bad state files) simply end the run.
+//! CRs, bad state files) simply end the run. Behind the `fuzzing` feature: test code, never
+//! compiled into the component.
 
 use std::collections::{BTreeMap, BTreeSet};
 

@@ -7,6 +7,7 @@
 pub mod blob;
 pub mod classify;
 pub mod engine;
+#[cfg(feature = "fuzzing")]
 pub mod fuzzing;
 pub mod github;
 pub mod manifest;

@@ -1,5 +1,9 @@
 //! Domain types shared by every guest module: kinds, resources, targets, changes, conflicts,
 //! reports and errors. Plain Rust, no WIT: `component::conv` maps these to the WIT types.
+//!
+//! The types that mirror a WIT type serialize exactly as a host's bindgen types do (field
+//! names in snake_case, variants by their Rust names, externally tagged), so a host or a test
+//! that runs this crate natively converts with a serde round trip instead of a copy of `conv`.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -28,88 +32,112 @@ pub enum Kind {
     VlanNamespace,
 }
 
+/// Everything the product knows about one kind, from the CRDs and from HNP. `KINDS` is the
+/// one table of kinds: the guest, the host's NetBox source and webhook receiver, and the
+/// test stand-ins all read it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct KindInfo {
+    pub kind: Kind,
+    /// The Kubernetes spelling: `VPC`, `VPCAttachment`, `Switch`, ...
+    pub name: &'static str,
+    /// `group/version`; both groups are `v1beta1` only (`v1alpha2` ended 2024-10-17).
+    pub api_version: &'static str,
+    /// The CRD's plural, the directory under `managed/`. It is the lowercase kind plus `s`
+    /// except for `switches` (the CRDs, not the rule of thumb, are the truth).
+    pub plural: &'static str,
+    /// HNP's list endpoint under `<netbox>/api/plugins/hedgehog/`, with its trailing `/`.
+    pub netbox_endpoint: &'static str,
+    /// HNP's Django model name (a webhook's `object_type` is `netbox_hedgehog.<model>`).
+    pub netbox_model: &'static str,
+    /// Longest name the fabric accepts for this kind.
+    pub max_name_len: usize,
+}
+
+const VPC_GROUP: &str = "vpc.githedgehog.com/v1beta1";
+const WIRING_GROUP: &str = "wiring.githedgehog.com/v1beta1";
+
+const fn kind(
+    kind: Kind,
+    name: &'static str,
+    api_version: &'static str,
+    plural: &'static str,
+    netbox_endpoint: &'static str,
+    netbox_model: &'static str,
+    max_name_len: usize,
+) -> KindInfo {
+    KindInfo { kind, name, api_version, plural, netbox_endpoint, netbox_model, max_name_len }
+}
+
+/// The 12 kinds, in `Kind` order (checked when this crate compiles).
+#[rustfmt::skip]
+pub const KINDS: [KindInfo; 12] = [
+    kind(Kind::Vpc, "VPC", VPC_GROUP, "vpcs", "vpcs/", "vpc", 11),
+    kind(Kind::VpcAttachment, "VPCAttachment", VPC_GROUP, "vpcattachments", "vpc-attachments/", "vpcattachment", 253),
+    kind(Kind::VpcPeering, "VPCPeering", VPC_GROUP, "vpcpeerings", "vpc-peerings/", "vpcpeering", 253),
+    kind(Kind::Ipv4Namespace, "IPv4Namespace", VPC_GROUP, "ipv4namespaces", "ipv4-namespaces/", "ipv4namespace", 11),
+    kind(Kind::External, "External", VPC_GROUP, "externals", "externals/", "external", 11),
+    kind(Kind::ExternalAttachment, "ExternalAttachment", VPC_GROUP, "externalattachments", "external-attachments/", "externalattachment", 253),
+    kind(Kind::ExternalPeering, "ExternalPeering", VPC_GROUP, "externalpeerings", "external-peerings/", "externalpeering", 253),
+    kind(Kind::Connection, "Connection", WIRING_GROUP, "connections", "connections/", "connection", 253),
+    kind(Kind::Server, "Server", WIRING_GROUP, "servers", "servers/", "server", 253),
+    kind(Kind::Switch, "Switch", WIRING_GROUP, "switches", "switches/", "switch", 253),
+    kind(Kind::SwitchGroup, "SwitchGroup", WIRING_GROUP, "switchgroups", "switch-groups/", "switchgroup", 253),
+    kind(Kind::VlanNamespace, "VLANNamespace", WIRING_GROUP, "vlannamespaces", "vlan-namespaces/", "vlannamespace", 253),
+];
+
+// `Kind::info` indexes the table by discriminant.
+const _: () = {
+    let mut i = 0;
+    while i < KINDS.len() {
+        assert!(KINDS[i].kind as usize == i, "KINDS is not in Kind order");
+        i += 1;
+    }
+};
+
 impl Kind {
-    pub const ALL: [Kind; 12] = [
-        Kind::Vpc,
-        Kind::VpcAttachment,
-        Kind::VpcPeering,
-        Kind::Ipv4Namespace,
-        Kind::External,
-        Kind::ExternalAttachment,
-        Kind::ExternalPeering,
-        Kind::Connection,
-        Kind::Server,
-        Kind::Switch,
-        Kind::SwitchGroup,
-        Kind::VlanNamespace,
-    ];
+    pub const ALL: [Kind; 12] = {
+        let mut all = [Kind::Vpc; 12];
+        let mut i = 0;
+        while i < KINDS.len() {
+            all[i] = KINDS[i].kind;
+            i += 1;
+        }
+        all
+    };
+
+    /// This kind's row of `KINDS`.
+    pub fn info(self) -> &'static KindInfo {
+        &KINDS[self as usize]
+    }
 
     /// The Kubernetes spelling: `VPC`, `VPCAttachment`, `Switch`, ...
     pub fn as_str(self) -> &'static str {
-        match self {
-            Kind::Vpc => "VPC",
-            Kind::VpcAttachment => "VPCAttachment",
-            Kind::VpcPeering => "VPCPeering",
-            Kind::Ipv4Namespace => "IPv4Namespace",
-            Kind::External => "External",
-            Kind::ExternalAttachment => "ExternalAttachment",
-            Kind::ExternalPeering => "ExternalPeering",
-            Kind::Connection => "Connection",
-            Kind::Server => "Server",
-            Kind::Switch => "Switch",
-            Kind::SwitchGroup => "SwitchGroup",
-            Kind::VlanNamespace => "VLANNamespace",
-        }
+        self.info().name
     }
 
     /// Exact Kubernetes spelling only: `vpc` is not a kind.
     pub fn parse(s: &str) -> Option<Kind> {
-        Kind::ALL.into_iter().find(|k| k.as_str() == s)
+        KINDS.iter().find(|k| k.name == s).map(|k| k.kind)
     }
 
     /// The API group, from the CRDs.
     pub fn group(self) -> &'static str {
-        match self {
-            Kind::Connection | Kind::Server | Kind::Switch | Kind::SwitchGroup | Kind::VlanNamespace => {
-                "wiring.githedgehog.com"
-            }
-            _ => "vpc.githedgehog.com",
-        }
+        self.api_version().split_once('/').map_or("", |(group, _)| group)
     }
 
-    /// `group/version`; both groups are `v1beta1` only (`v1alpha2` ended 2024-10-17).
+    /// `group/version`.
     pub fn api_version(self) -> &'static str {
-        match self.group() {
-            "wiring.githedgehog.com" => "wiring.githedgehog.com/v1beta1",
-            _ => "vpc.githedgehog.com/v1beta1",
-        }
+        self.info().api_version
     }
 
-    /// Directory name under `managed/`: the CRD's plural. It is the lowercase kind plus `s`
-    /// except for `switches` (the CRDs, not the rule of thumb, are the truth).
+    /// Directory name under `managed/`: the CRD's plural.
     pub fn plural(self) -> &'static str {
-        match self {
-            Kind::Vpc => "vpcs",
-            Kind::VpcAttachment => "vpcattachments",
-            Kind::VpcPeering => "vpcpeerings",
-            Kind::Ipv4Namespace => "ipv4namespaces",
-            Kind::External => "externals",
-            Kind::ExternalAttachment => "externalattachments",
-            Kind::ExternalPeering => "externalpeerings",
-            Kind::Connection => "connections",
-            Kind::Server => "servers",
-            Kind::Switch => "switches",
-            Kind::SwitchGroup => "switchgroups",
-            Kind::VlanNamespace => "vlannamespaces",
-        }
+        self.info().plural
     }
 
     /// Longest name the fabric accepts for this kind.
     pub fn max_name_len(self) -> usize {
-        match self {
-            Kind::Vpc | Kind::Ipv4Namespace | Kind::External => 11,
-            _ => 253,
-        }
+        self.info().max_name_len
     }
 }
 
@@ -192,7 +220,6 @@ pub struct Target {
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
 pub enum Action {
     Create,
     Update,
@@ -217,14 +244,11 @@ pub struct Change {
     pub remote_sha: Option<String>,
     pub new_sha: Option<String>,
     /// Dry runs only, for updates: the file in Git and as it would be written.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub old_content: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub new_content: Option<String>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
 pub enum ConflictKind {
     ModifiedInGit,
     DeletedInGit,
@@ -243,7 +267,6 @@ pub struct Conflict {
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
 pub enum Side {
     Git,
     Hnp,
@@ -257,7 +280,6 @@ pub struct Resolution {
 
 /// Mirrors WIT `write-strategy`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
 pub enum Strategy {
     #[default]
     Batched,
@@ -343,7 +365,6 @@ pub struct RateLimit {
 
 /// Mirrors WIT `sync-error`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case", tag = "error", content = "detail")]
 pub enum SyncError {
     InvalidResource(InvalidResource),
     InvalidManifest(InvalidManifest),

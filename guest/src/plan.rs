@@ -11,6 +11,8 @@ pub(crate) mod message;
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use serde::{Deserialize, Serialize, Serializer};
+
 use crate::blob;
 use crate::classify::{self, FileVersion, Verdict};
 use crate::model::{
@@ -22,16 +24,19 @@ use crate::render;
 use crate::state::{StateEntry, SyncState};
 use crate::validate;
 
-/// Everything `plan` needs; no I/O happens in planning. Mirrors WIT `plan-input`.
-#[derive(Clone, Debug, Default, PartialEq)]
+/// Everything `plan` needs; no I/O happens in planning. Mirrors WIT `plan-input` (and
+/// serializes as it does, maps as lists of pairs; see `model`).
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
 pub struct PlanInput {
     /// The fabric directory, normalized (`path::normalize_directory`).
     pub directory: String,
     /// Repository path -> blob SHA of every file under the directory on the branch.
+    #[serde(serialize_with = "pairs")]
     pub remote_files: BTreeMap<String, String>,
     /// The state file's text on the branch, if any.
     pub state: Option<String>,
     /// Blob SHA -> text, for the files an earlier call listed in `need_contents`.
+    #[serde(serialize_with = "pairs")]
     pub contents: BTreeMap<String, String>,
     pub desired: Vec<RawResource>,
     pub deleted: Vec<ResourceRef>,
@@ -39,14 +44,19 @@ pub struct PlanInput {
     pub resolutions: Vec<Resolution>,
 }
 
+/// WIT `list<tuple<string, string>>`.
+fn pairs<S: Serializer>(map: &BTreeMap<String, String>, serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.collect_seq(map)
+}
+
 /// One file of the commit; `content: None` deletes it.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FileWrite {
     pub path: String,
     pub content: Option<String>,
 }
 
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct CommitPlan {
     pub changes: Vec<Change>,
     pub conflicts: Vec<Conflict>,

@@ -8,9 +8,9 @@ use std::time::{Duration, Instant};
 use fgd_sync::net::hooks::{HttpLimits, PolicyHooks};
 use fgd_sync::net::policy::EgressPolicy;
 use fgd_sync::remote::Remote;
-use fgd_sync::runtime::bindings::hedgehog::fgd_sync::types::{CustomResource, SyncOptions, Target, WriteStrategy};
 use fgd_sync::runtime::{CallContext, Runtime, RuntimeConfig, SyncCall, COMPONENT};
 use fgd_sync::source::directory::DirectorySource;
+use fgd_sync::wit::{CustomResource, SyncOptions, Target, WriteStrategy};
 
 fn median(mut runs: Vec<Duration>) -> Duration {
     runs.sort();

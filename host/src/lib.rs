@@ -1,6 +1,7 @@
 //! The `fgd-sync` host: runs the sync component in a wasmtime sandbox and supplies its
 //! imports (HTTP to GitHub under a policy, CR lookups from NetBox or files).
 //!
+//! - `wit`: the WIT types under short names, with the helpers they lack (the only bindings).
 //! - `runtime`: engine, component cache, limits, one store per operation.
 //! - `net`: the egress policy, the `wasi:http` hooks that enforce it, the HTTP log, a client.
 //! - `source`: where CRs come from (NetBox's HNP API, manifest files).
@@ -19,3 +20,4 @@ pub mod report;
 pub mod runtime;
 pub mod serve;
 pub mod source;
+pub mod wit;

@@ -3,6 +3,7 @@
 use std::process::ExitCode;
 
 use clap::Parser;
+use fgd_sync::report::exit;
 
 fn main() -> ExitCode {
     let cli = match fgd_sync::cli::Cli::try_parse() {
@@ -10,7 +11,7 @@ fn main() -> ExitCode {
         // clap exits 2 on usage errors, but 2 means "conflicts" here: scripts must not confuse them.
         Err(error) => {
             let _ = error.print();
-            return ExitCode::from(if error.use_stderr() { 1 } else { 0 });
+            return ExitCode::from(if error.use_stderr() { exit::ERROR } else { exit::OK });
         }
     };
     fgd_sync::logging::init();
@@ -18,15 +19,16 @@ fn main() -> ExitCode {
         Ok(runtime) => runtime,
         Err(error) => {
             eprintln!("error: cannot start the async runtime: {error}");
-            return ExitCode::from(1);
+            return ExitCode::from(exit::ERROR);
         }
     };
     match runtime.block_on(fgd_sync::cli::run(cli)) {
         Ok(code) => ExitCode::from(code),
-        Err(error) if fgd_sync::logging::is_broken_pipe(&error) => ExitCode::from(0),
+        // The reader stopped early (`| head`): what it wanted, it got.
+        Err(error) if fgd_sync::logging::is_broken_pipe(&error) => ExitCode::from(exit::OK),
         Err(error) => {
             eprintln!("error: {error:#}");
-            ExitCode::from(1)
+            ExitCode::from(exit::ERROR)
         }
     }
 }

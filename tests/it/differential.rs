@@ -6,13 +6,13 @@ use std::sync::Arc;
 
 use fgd_sync::net::hooks::{HttpLimits, PolicyHooks};
 use fgd_sync::net::policy::EgressPolicy;
-use fgd_sync::runtime::bindings::exports::hedgehog::fgd_sync::logic;
-use fgd_sync::runtime::bindings::hedgehog::fgd_sync::types::{CustomResource, ResourceRef};
 use fgd_sync::runtime::{CallContext, Runtime, RuntimeConfig};
 use fgd_sync::source::directory::DirectorySource;
+use fgd_sync::wit;
 use fgd_sync_guest::model::RawResource;
 use fgd_sync_guest::{blob, manifest, path, plan, render, validate};
 use fgd_sync_tests::cli::cache_dir;
+use fgd_sync_tests::convert::convert;
 use pretty_assertions::assert_eq;
 
 const DIRECTORY: &str = "fabrics/dc1/gitops";
@@ -33,43 +33,6 @@ fn offline() -> CallContext {
     }
 }
 
-fn to_wit(r: &RawResource) -> CustomResource {
-    CustomResource {
-        kind: r.kind.clone(),
-        api_version: r.api_version.clone(),
-        name: r.name.clone(),
-        namespace: r.namespace.clone(),
-        labels: r.labels.clone(),
-        annotations: r.annotations.clone(),
-        spec: r.spec.clone(),
-    }
-}
-
-/// The plan as comparable text: writes, changes, conflicts, message.
-fn native_summary(p: &plan::CommitPlan) -> Vec<String> {
-    let mut lines: Vec<String> = p.writes.iter().map(|w| format!("write {} {:?}", w.path, w.content)).collect();
-    lines
-        .extend(p.changes.iter().map(|c| format!("change {} {:?} {:?} {:?}", c.path, c.action, c.base_sha, c.new_sha)));
-    lines.extend(p.conflicts.iter().map(|c| format!("conflict {} {:?} {:?}", c.path, c.kind, c.git_content)));
-    lines.push(format!("need {:?} unchanged {} message {:?}", p.need_contents, p.unchanged, p.message));
-    lines
-}
-
-/// `Action::Create` (generated bindings) and `Create` (native) name the same variant.
-fn variant(v: impl std::fmt::Debug) -> String {
-    format!("{v:?}").rsplit("::").next().unwrap_or_default().to_string()
-}
-
-fn component_summary(p: &logic::CommitPlan) -> Vec<String> {
-    let mut lines: Vec<String> = p.writes.iter().map(|w| format!("write {} {:?}", w.path, w.content)).collect();
-    lines.extend(
-        p.changes.iter().map(|c| format!("change {} {} {:?} {:?}", c.path, variant(c.action), c.base_sha, c.new_sha)),
-    );
-    lines.extend(p.conflicts.iter().map(|c| format!("conflict {} {} {:?}", c.path, variant(c.kind), c.git_content)));
-    lines.push(format!("need {:?} unchanged {} message {:?}", p.need_contents, p.unchanged, p.message));
-    lines
-}
-
 #[test]
 fn native_and_component_agree_on_renders_paths_and_plans() {
     let rt = Runtime::load(RuntimeConfig { cache_dir: Some(cache_dir()), ..RuntimeConfig::default() }).unwrap();
@@ -78,10 +41,11 @@ fn native_and_component_agree_on_renders_paths_and_plans() {
     for (file, text) in samples() {
         let native = manifest::parse_manifests(&file, &text).unwrap();
         let component = tokio.block_on(rt.parse_manifests(offline(), file.clone(), text)).unwrap().unwrap();
-        assert_eq!(component, native.iter().map(to_wit).collect::<Vec<_>>(), "{file}: parse-manifests");
+        let component: Vec<RawResource> = component.iter().map(convert).collect();
+        assert_eq!(component, native, "{file}: parse-manifests");
         for raw in native {
             let native_render = validate::resource(&raw).and_then(|r| render::render(&r));
-            let component_render = tokio.block_on(rt.render(offline(), to_wit(&raw))).unwrap();
+            let component_render = tokio.block_on(rt.render(offline(), convert(&raw))).unwrap();
             match (&native_render, &component_render) {
                 (Ok(a), Ok(b)) => assert_eq!(a, b, "{file}: render {}", raw.name),
                 (Err(a), Err(b)) => {
@@ -91,8 +55,11 @@ fn native_and_component_agree_on_renders_paths_and_plans() {
             }
             if native_render.is_ok() {
                 let reference = validate::resource_ref(&raw.kind, &raw.namespace, &raw.name).unwrap();
-                let wit_ref =
-                    ResourceRef { kind: raw.kind.clone(), namespace: raw.namespace.clone(), name: raw.name.clone() };
+                let wit_ref = wit::ResourceRef {
+                    kind: raw.kind.clone(),
+                    namespace: raw.namespace.clone(),
+                    name: raw.name.clone(),
+                };
                 let component_path =
                     tokio.block_on(rt.manifest_path(offline(), DIRECTORY.into(), wit_ref)).unwrap().unwrap();
                 assert_eq!(component_path, path::manifest_path(DIRECTORY, &reference));
@@ -145,20 +112,8 @@ fn native_and_component_agree_on_renders_paths_and_plans() {
 
 fn compare_plans(rt: &Runtime, tokio: &tokio::runtime::Runtime, input: &plan::PlanInput) -> plan::CommitPlan {
     let native = plan::plan(input, "[hnp] ").unwrap();
-    let wit_input = logic::PlanInput {
-        directory: input.directory.clone(),
-        remote_files: input.remote_files.clone().into_iter().collect(),
-        state: input.state.clone(),
-        contents: input.contents.clone().into_iter().collect(),
-        desired: input.desired.iter().map(to_wit).collect(),
-        deleted: Vec::new(),
-        complete: input.complete,
-        resolutions: Vec::new(),
-    };
-    let component = tokio.block_on(rt.plan(offline(), wit_input, "[hnp] ".into())).unwrap().unwrap();
-    let (c, n) = (component_summary(&component), native_summary(&native));
-    if let Some(i) = (0..c.len().max(n.len())).find(|&i| c.get(i) != n.get(i)) {
-        panic!("first difference at line {i}:\ncomponent: {:?}\nnative:    {:?}", c.get(i), n.get(i));
-    }
+    let component = tokio.block_on(rt.plan(offline(), convert(input), "[hnp] ".into())).unwrap().unwrap();
+    let component: plan::CommitPlan = convert(&component);
+    assert_eq!(component, native);
     native
 }

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+use fgd_sync::report::{ErrorDetail, Report, SyncOutcome};
 use fgd_sync_tests::cli::{self, run, Run, TempDir};
 use fgd_sync_tests::github::conformance::check_all;
 use fgd_sync_tests::github::{Action, Faults, Match, Rule, StandIn, StandInOptions, When};
@@ -92,26 +93,14 @@ impl World {
     }
 }
 
-pub fn report(run: &Run) -> Value {
-    let json = run.json();
-    assert_eq!(json["schema"], 1, "{json:#}");
-    json["report"].clone()
+pub fn report(run: &Run) -> Report {
+    assert_eq!(run.outcome().schema, 1, "{}", run.stdout);
+    run.report()
 }
 
-/// `(path, action)` of the report's changes, actions in lowercase.
-pub fn actions(report: &Value) -> Vec<(String, String)> {
-    report["changes"]
-        .as_array()
-        .map(|changes| {
-            changes
-                .iter()
-                .map(|c| {
-                    let action = c["action"].as_str().unwrap_or_default().to_ascii_lowercase().replace('-', "");
-                    (c["path"].as_str().unwrap_or_default().to_string(), action)
-                })
-                .collect()
-        })
-        .unwrap_or_default()
+/// `(path, action)` of the report's changes, actions as the JSON spells them.
+pub fn actions(report: &Report) -> Vec<(String, String)> {
+    report.changes.iter().map(|c| (c.path.clone(), c.action.as_str().to_string())).collect()
 }
 
 fn expect(run: &Run, code: i32) {
@@ -178,10 +167,10 @@ fn create_update_delete_and_conflict_over_http_for_both_strategies() {
         let r = report(&first);
         let create = |p: &str| (p.to_string(), "create".to_string());
         assert_eq!(actions(&r), [create(&v1), create(&v2), create(&v3)], "{label}");
-        assert_eq!(r["commit"].as_str(), w.gh.repo().head("main").as_deref(), "{label}");
+        assert_eq!(r.commit, w.gh.repo().head("main"), "{label}");
         assert!(w.file(&v1).unwrap().contains("vlan: 1001"));
         check_http_log(&w, &log, w.gh.token());
-        let requests = r["requests"].as_u64().unwrap();
+        let requests = r.requests;
         match strategy {
             // GET ref (409), PUT state, 3 reads, tree, commit, ref.
             "batched" => assert_eq!(requests, 8),
@@ -209,11 +198,11 @@ fn create_update_delete_and_conflict_over_http_for_both_strategies() {
         let subjects: Vec<String> = w.gh.repo().log("main").into_iter().take(new_commits).map(|c| c.subject).collect();
         match strategy {
             "batched" => {
-                assert_eq!((new_commits, r["requests"].as_u64()), (1, Some(6)), "{label}");
+                assert_eq!((new_commits, r.requests), (1, 6), "{label}");
                 assert_eq!(subjects, ["[hnp] Sync 3 resources: 1 created, 1 updated, 1 deleted"]);
             }
             _ => {
-                assert_eq!((new_commits, r["requests"].as_u64()), (4, Some(3 + 2 * 3 + 1)), "{label}");
+                assert_eq!((new_commits, r.requests), (4, 3 + 2 * 3 + 1), "{label}");
                 assert_eq!(
                     subjects,
                     [
@@ -231,7 +220,7 @@ fn create_update_delete_and_conflict_over_http_for_both_strategies() {
         let again = w.sync(&src, &args);
         expect(&again, 0);
         let r = report(&again);
-        assert_eq!((r["commit"].clone(), r["requests"].as_u64()), (Value::Null, Some(3)), "{label}");
+        assert_eq!((r.commit, r.requests), (None, 3), "{label}");
 
         // 4. Git changed vpc-3 by hand while HNP changed it too: a conflict, Git's edit kept.
         let theirs = vpc("vpc-3", 1333).replace("spec:", "# edited in Git\nspec:");
@@ -240,9 +229,8 @@ fn create_update_delete_and_conflict_over_http_for_both_strategies() {
         let conflicted = w.sync(&src, &args);
         expect(&conflicted, 2);
         let r = report(&conflicted);
-        let conflicts = r["conflicts"].as_array().unwrap();
-        assert_eq!(conflicts.len(), 1, "{label}: {r:#}");
-        assert_eq!(conflicts[0]["path"], v3.as_str());
+        assert_eq!(r.conflicts.len(), 1, "{label}: {r:#?}");
+        assert_eq!(r.conflicts[0].path, v3);
         assert_eq!(w.file(&v3).as_deref(), Some(theirs.as_str()), "{label}: their edit stays");
 
         let problems = check_all(&w.gh.exchanges());
@@ -322,17 +310,15 @@ fn eight_concurrent_syncs_and_an_outside_writer_lose_nothing() {
     let manual = outside.join().unwrap();
 
     for (i, r) in runs.iter().enumerate() {
-        let json: Value = serde_json::from_str(&r.stdout).unwrap_or(Value::Null);
-        eprintln!(
-            "process {i}: exit {}, attempts {}, requests {}",
-            r.code, json["report"]["attempts"], json["report"]["requests"]
-        );
+        let report = serde_json::from_str::<SyncOutcome>(&r.stdout).ok().and_then(|o| o.report);
+        let (attempts, requests) = report.map(|r| (r.attempts, r.requests)).unzip();
+        eprintln!("process {i}: exit {}, attempts {attempts:?}, requests {requests:?}", r.code);
     }
     let mut attempts = Vec::new();
     for (i, r) in runs.iter().enumerate() {
         expect(r, 0);
         let rep = report(r);
-        attempts.push(rep["attempts"].as_u64().unwrap());
+        attempts.push(u64::from(rep.attempts));
         let mut got = actions(&rep);
         got.sort();
         let mut want = vec![
@@ -406,11 +392,12 @@ fn faults_at_high_rates_converge_or_fail_clearly_without_partial_or_duplicate_co
         let src = w.source("crs", &wanted);
         let first = w.sync(&src, &args);
         let faults: u32 = w.gh.faults().current().rules.iter().map(|r| r.fired).sum();
-        let json = first.json();
-        eprintln!("{strategy} seed {seed}: exit {}, {faults} faults, error {}", first.code, json["error"]["message"]);
+        let outcome = first.outcome();
+        let message = outcome.error.as_ref().map(|e| e.message.as_str());
+        eprintln!("{strategy} seed {seed}: exit {}, {faults} faults, error {message:?}", first.code);
         match first.code {
-            0 => assert_eq!(json["report"]["changes"].as_array().map(Vec::len), Some(12)),
-            1 => assert!(json["error"]["message"].as_str().is_some_and(|m| !m.is_empty()), "{json:#}"),
+            0 => assert_eq!(outcome.report.map(|r| r.changes.len()), Some(12)),
+            1 => assert!(message.is_some_and(|m| !m.is_empty()), "{outcome:#?}"),
             other => panic!("exit {other}: {}", first.stderr),
         }
         let problems = check_all(&w.gh.exchanges());
@@ -441,7 +428,7 @@ fn faults_at_high_rates_converge_or_fail_clearly_without_partial_or_duplicate_co
             }
         }
         let third = w.sync(&src, &args);
-        assert_eq!(report(&third)["changes"].as_array().map(Vec::len), Some(0));
+        assert_eq!(report(&third).changes.len(), 0);
         w.assert_sound();
     }
 }
@@ -483,11 +470,13 @@ fn a_primary_rate_limit_beyond_the_maximum_wait_fails_with_the_reset_time() {
     let r = w.sync(&src, &["--max-rate-limit-wait", "10"]);
     expect(&r, 1);
     assert!(started.elapsed() < Duration::from_secs(10), "it did not wait: {:?}", started.elapsed());
-    let json = r.json();
-    let text = json.to_string();
+    let error = r.error();
     let reset = w.gh.exchanges()[0].response_header("x-ratelimit-reset").unwrap().to_string();
-    assert!(text.contains(&reset), "the reset time {reset} is reported: {json:#}");
-    assert!(json["error"]["message"].as_str().unwrap_or_default().to_lowercase().contains("rate limit"), "{json:#}");
+    assert!(
+        matches!(&error.detail, Some(ErrorDetail::RateLimited { reset_at, .. }) if reset_at.to_string() == reset),
+        "the reset time {reset} is reported: {error:#?}"
+    );
+    assert!(error.message.contains(&reset) && error.message.contains("rate limited"), "{error:#?}");
     assert_eq!(w.gh.repo().head("main"), head, "nothing written");
 }
 
@@ -507,7 +496,7 @@ fn a_secondary_rate_limit_honours_retry_after() {
             .map(|e| e.status)
             .collect();
     assert_eq!(posts, [Some(403), Some(201)], "the same request again after the wait");
-    assert_eq!(report(&r)["requests"].as_u64(), Some(7));
+    assert_eq!(report(&r).requests, 7);
     w.assert_sound();
 }
 
@@ -518,7 +507,7 @@ fn persistent_server_errors_fail_clearly_and_leave_the_branch_alone() {
     w.gh.faults().set(Faults::default().rule(Rule::new(Match::method("PATCH"), When::Always, Action::Status(503))));
     let r = w.sync(&src, &[]);
     expect(&r, 1);
-    let message = r.json()["error"]["message"].as_str().unwrap_or_default().to_string();
+    let message = r.error().message;
     assert!(message.contains("503") && message.contains("4 tries"), "{message}");
     assert_eq!(w.gh.repo().head("main"), head, "no commit reached the branch");
     w.gh.faults().clear();
@@ -537,12 +526,12 @@ fn a_ref_update_whose_answers_are_all_lost_still_reports_the_commit_it_landed() 
     // Regression: every PATCH answer was lost although the first PATCH moved the branch; the
     // sync used to exit 1 ("no answer"). It now reads the ref and sees its own commit there.
     expect(&r, 0);
-    assert_eq!(report(&r)["commit"].as_str(), Some(w.gh.repo().log("main")[0].sha.as_str()), "{}", r.stdout);
+    assert_eq!(report(&r).commit.as_deref(), Some(w.gh.repo().log("main")[0].sha.as_str()), "{}", r.stdout);
     assert_eq!(w.gh.repo().log("main").len(), before + 1, "the commit landed once");
     w.gh.faults().clear();
     let again = w.sync(&src, &[]);
     expect(&again, 0);
-    assert_eq!(report(&again)["changes"].as_array().map(Vec::len), Some(0));
+    assert_eq!(report(&again).changes.len(), 0);
     assert_eq!(w.gh.repo().log("main").len(), before + 1);
     w.assert_sound();
 }

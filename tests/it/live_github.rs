@@ -163,7 +163,7 @@ fn matrix(live: &Live) {
 
     // No-op.
     let out = live.fgd_sync(&source, &["sync"]);
-    assert_eq!((out.code, out.json()["report"]["commit"].clone()), (0, Value::Null));
+    assert_eq!((out.code, out.report().commit), (0, None));
     assert_eq!(live.head(), created);
 
     // Update: one file, one commit that says what changed.
@@ -180,7 +180,7 @@ fn matrix(live: &Live) {
     let source = live.source(&[("vpc.yaml", vpc(1003, "netops")), ("switch.yaml", SWITCH.to_string())]);
     let out = live.fgd_sync(&source, &["sync"]);
     assert_eq!(out.code, 2, "{out:?}");
-    assert_eq!(out.json()["report"]["conflicts"][0]["path"], vpc_path.as_str());
+    assert_eq!(out.report().conflicts[0].path, vpc_path);
     assert_eq!(live.head(), edited, "nothing overwritten");
 
     // Resolve with HNP's version: a compare-and-swap on top of the outside edit.
@@ -202,7 +202,7 @@ fn matrix(live: &Live) {
     let out = live.fgd_sync(&source, &["sync"]);
     assert_eq!(out.code, 0, "{out:?}");
     assert_eq!(live.commit(&live.head())["parents"][0]["sha"], before.as_str(), "12 files, 1 commit");
-    assert!(out.json()["report"]["requests"].as_u64().unwrap() <= 8);
+    assert!(out.report().requests <= 8);
     let source = live.source(&[(
         "all.yaml",
         ALL_KINDS.replace("name: vpc-1\n", "name: vpc-2\n").replace("vlan: 1001", "vlan: 1004"),

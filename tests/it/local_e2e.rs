@@ -4,6 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
+use fgd_sync::report::{Action, ConflictKind, ErrorDetail};
 use fgd_sync_tests::cli::{self, git, run, Run, TempDir};
 use fgd_sync_tests::github::GitRepo;
 use pretty_assertions::assert_eq;
@@ -126,8 +127,9 @@ fn every_kind_create_update_delete_is_one_file_and_one_commit() {
     }
     let first = f.sync(&[]);
     assert_eq!(first.code, 0, "{first:?}");
-    let report = &first.json()["report"];
-    assert_eq!(report["changes"].as_array().unwrap().len(), 12);
+    let report = first.report();
+    assert_eq!(report.changes.len(), 12);
+    assert!(report.changes.iter().all(|c| c.action == Action::Create), "{report:?}");
     // The empty repository gets an initial commit, then one commit for everything.
     assert_eq!(f.commits(), 2);
     for (kind, name, _) in &docs {
@@ -140,7 +142,7 @@ fn every_kind_create_update_delete_is_one_file_and_one_commit() {
 
     let rerun = f.sync(&[]);
     assert_eq!(rerun.code, 0);
-    assert_eq!(rerun.json()["report"]["commit"], serde_json::Value::Null);
+    assert_eq!(rerun.report().commit, None);
     assert_eq!(f.commits(), 2, "a re-run makes no commit");
 
     for (kind, name, doc) in &docs {
@@ -182,11 +184,12 @@ fn a_file_changed_in_git_is_a_conflict_and_stays_untouched() {
     let (path, head) = f.conflicted_vpc();
     let out = f.sync(&[]);
     assert_eq!(out.code, 2, "conflicts exit with 2: {out:?}");
-    let conflict = &out.json()["report"]["conflicts"][0];
-    assert_eq!(conflict["path"], path.as_str());
-    assert_eq!(conflict["kind"], "ModifiedInGit");
-    assert!(conflict["git_content"].as_str().unwrap().contains("vlan: 1999"));
-    assert!(conflict["hnp_content"].as_str().unwrap().contains("vlan: 1555"));
+    let report = out.report();
+    let conflict = &report.conflicts[0];
+    assert_eq!(conflict.path, path);
+    assert_eq!(conflict.kind, ConflictKind::ModifiedInGit);
+    assert!(conflict.git_content.as_deref().unwrap().contains("vlan: 1999"));
+    assert!(conflict.hnp_content.as_deref().unwrap().contains("vlan: 1555"));
     assert_eq!(git(&f.repo, &["rev-parse", "main"]).trim(), head, "the remote is untouched");
 
     // Text output names both versions and how to settle it.
@@ -200,7 +203,7 @@ fn a_file_changed_in_git_is_a_conflict_and_stays_untouched() {
     assert_eq!(resolved.code, 0, "{resolved:?}");
     assert!(f.file(&path).contains("vlan: 1555"));
     assert_eq!(git(&f.repo, &["rev-parse", "main~1"]).trim(), head, "a fast-forward on top of the Git edit");
-    assert_eq!(f.sync(&[]).json()["report"]["commit"], serde_json::Value::Null);
+    assert_eq!(f.sync(&[]).report().commit, None);
     f.fsck();
 }
 
@@ -259,8 +262,9 @@ fn bad_input_is_a_clear_error_and_writes_nothing() {
         f.write("bad.yaml", &doc);
         let out = f.sync(&[]);
         assert_eq!(out.code, 1, "{label}: {out:?}");
-        let error = &out.json()["error"];
-        assert!(error["message"].as_str().unwrap().contains(&format!("field {field}")), "{label}: {error}");
+        let error = out.error();
+        assert!(error.message.contains(&format!("field {field}")), "{label}: {error:?}");
+        assert!(matches!(error.detail, Some(ErrorDetail::InvalidResource { .. })), "{label}: {error:?}");
         assert_eq!(f.commits(), 0, "{label}: nothing written (not even the initial commit)");
     }
 
@@ -312,26 +316,70 @@ fn demo_runs_on_an_embedded_fabric() {
 }
 
 #[test]
-fn every_command_has_help() {
-    for command in [
-        vec![],
-        vec!["demo"],
-        vec!["render"],
-        vec!["plan"],
-        vec!["sync"],
-        vec!["resolve"],
-        vec!["serve"],
-        vec!["replay"],
-    ] {
-        let mut cmd = cli::command();
-        cmd.args(&command).arg("--help");
-        let out = run(&mut cmd);
-        assert_eq!(out.code, 0, "{command:?}");
-        assert!(out.stdout.contains("Usage: fgd-sync"), "{command:?}: {}", out.stdout);
+fn every_command_has_help_with_only_its_own_flags() {
+    const SANDBOX: &[&str] = &["--memory-limit", "--timeout", "--fuel", "--cache-dir"];
+    const FABRIC: &[&str] = &["--config", "--fabric", "--repo", "--local-repo", "--source-dir", "--netbox-url"];
+    const WRITE: &[&str] = &["--strategy", "--max-attempts", "--max-rate-limit-wait"];
+    const SYNC: &[&str] = &["--only", "--json", "--record", "--http-log"];
+    let commands: [(&str, Vec<&[&str]>); 7] = [
+        ("demo", vec![&["--dir", "--http-log"], SANDBOX]),
+        ("render", vec![&["--path", "--directory"], SANDBOX]),
+        ("plan", vec![FABRIC, &["--directory"], SYNC, WRITE, SANDBOX]),
+        ("sync", vec![FABRIC, &["--directory", "--dry-run"], SYNC, WRITE, SANDBOX]),
+        ("resolve", vec![FABRIC, &["--directory", "--take"], SYNC, WRITE, SANDBOX]),
+        ("replay", vec![&["--json"], SANDBOX]),
+        ("serve", vec![FABRIC, &["--directory", "--listen", "--secret-env", "--http-log"], WRITE, SANDBOX]),
+    ];
+    let every: std::collections::BTreeSet<&str> =
+        commands.iter().flat_map(|(_, groups)| groups.iter().flat_map(|g| g.iter().copied())).collect();
+    for (command, groups) in &commands {
+        let out = run(cli::command().args([command, "--help"]));
+        assert_eq!(out.code, 0, "{command}: {out:?}");
+        assert!(out.stdout.contains(&format!("Usage: fgd-sync {command}")), "{command}: {}", out.stdout);
+        let own: Vec<&str> = groups.iter().flat_map(|g| g.iter().copied()).collect();
+        // An option line starts with its flag (a mention in another option's text does not count).
+        let shown = |flag: &str| {
+            out.stdout.lines().map(str::trim_start).any(|l| l == flag || l.starts_with(&format!("{flag} ")))
+        };
+        for flag in &every {
+            assert_eq!(shown(flag), own.contains(flag), "{command} --help and {flag}:\n{}", out.stdout);
+        }
+        // One `[env: VAR]` per variable: clap's, not a second copy in the doc text.
+        for var in out.stdout.split("[env: ").skip(1).filter_map(|rest| rest.split(['=', ';', ']']).next()) {
+            assert_eq!(out.stdout.matches(var).count(), 1, "{command} --help names {var} twice:\n{}", out.stdout);
+        }
     }
-    let mut cmd = cli::command();
-    let out = run(cmd.arg("--help"));
+    let out = run(cli::command().arg("--help"));
     assert!(out.stdout.contains("Exit codes:"), "{}", out.stdout);
+}
+
+/// `fgd-sync render big.yaml | head -1`: the reader goes away early; fgd-sync ends quietly
+/// (exit 0, no panic, no "Broken pipe" message).
+#[test]
+fn a_closed_stdout_ends_quietly() {
+    use std::io::{BufRead, BufReader};
+    use std::process::Stdio;
+    let tmp = TempDir::new("pipe");
+    let (_, _, vpc) = documents().into_iter().find(|(k, _, _)| k == "VPC").unwrap();
+    // Far more than a pipe buffer (64 KiB), so the writer is still writing when the reader leaves.
+    let many: Vec<String> = (0..2000).map(|i| vpc.replace("name: vpc-1", &format!("name: vpc-{i}"))).collect();
+    let file = tmp.path().join("many.yaml");
+    std::fs::write(&file, many.join("---\n")).unwrap();
+    let mut child = cli::command()
+        .arg("render")
+        .arg(&file)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("running fgd-sync");
+    let mut first = String::new();
+    BufReader::new(child.stdout.take().unwrap()).read_line(&mut first).unwrap();
+    assert!(first.starts_with("apiVersion: "), "{first}");
+    // The reader is dropped here: the pipe is closed.
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(!stderr.contains("panicked") && !stderr.to_lowercase().contains("broken pipe"), "{stderr}");
 }
 
 #[test]
@@ -343,7 +391,7 @@ fn http_log_has_one_json_line_per_exchange() {
     assert_eq!(out.code, 0, "{out:?}");
     let lines: Vec<serde_json::Value> =
         std::fs::read_to_string(&log).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
-    let requests = out.json()["report"]["requests"].as_u64().unwrap() as usize;
+    let requests = out.report().requests as usize;
     assert_eq!(lines.len(), requests, "one line per request the report counts");
     let calls: Vec<String> =
         lines.iter().map(|l| format!("{} {}", l["method"].as_str().unwrap(), l["status"])).collect();

@@ -6,10 +6,12 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::time::Duration;
 
 use fgd_sync::net::client::{Client, Timeouts};
-use fgd_sync::runtime::bindings::hedgehog::fgd_sync::types::{CustomResource, ResourceRef};
-use fgd_sync::source::netbox::{rfc3339_utc, NetBoxConfig, NetBoxSource};
+use fgd_sync::source::netbox::{NetBoxConfig, NetBoxSource};
 use fgd_sync::source::{CrSource, Synced};
-use fgd_sync_tests::hnp::{signature, Cr, Event, Fault, Hnp, Webhook, WebhookStyle, API, KINDS};
+use fgd_sync::wit::{CustomResource, ResourceRef};
+use fgd_sync_guest::model::KINDS;
+use fgd_sync_local_github::{format_utc, unix_now};
+use fgd_sync_tests::hnp::{signature, Cr, Event, Fault, Hnp, Webhook, WebhookStyle, API};
 use pretty_assertions::assert_eq;
 use serde_json::{json, Value};
 
@@ -47,7 +49,7 @@ fn populated() -> (Hnp, Vec<CustomResource>) {
     let dc2 = hnp.add_fabric("dc2");
     let mut expected = Vec::new();
     for i in 0..120 {
-        let (kind, _, _) = KINDS[i % 12];
+        let kind = KINDS[i % 12].name;
         let fabric = if i % 3 == 2 { dc2 } else { dc1 };
         let namespace = [Some("default"), Some("tenant-a"), None, Some("default")][i % 4];
         let name = format!("{}-{i}", kind.to_lowercase());
@@ -84,8 +86,8 @@ async fn list_returns_exactly_the_fabrics_crs_across_pages() {
     assert_eq!(listed, expected);
 
     // 10 objects per endpoint at 4 a page: three pages each, found by following `next`.
-    for (_, endpoint, _) in KINDS {
-        let path = format!("{API}{endpoint}/");
+    for k in &KINDS {
+        let path = format!("{API}{}", k.netbox_endpoint);
         let queries: Vec<String> = hnp.requests().into_iter().filter(|r| r.path == path).map(|r| r.query).collect();
         assert_eq!(queries, ["limit=4&offset=0", "limit=4&offset=4", "limit=4&offset=8"], "{path}");
     }
@@ -129,25 +131,25 @@ async fn get_finds_by_kind_namespace_and_name() {
     assert_eq!(got, by_name("vpc-0"));
     let got = source.get("dc1", &reference("VPC", "default", "vpc-0")).await.expect("get");
     assert_eq!(got, by_name("vpc-0"));
-    // `external-1` is in `tenant-a`.
-    let got = source.get("dc1", &reference("External", "tenant-a", "external-1")).await.unwrap();
-    assert_eq!(got, by_name("external-1"));
+    // `vpcattachment-1` is in `tenant-a`.
+    let got = source.get("dc1", &reference("VPCAttachment", "tenant-a", "vpcattachment-1")).await.unwrap();
+    assert_eq!(got, by_name("vpcattachment-1"));
     // Stored with a null namespace: found as `default`, listed as "".
-    let got = source.get("dc1", &reference("VPCPeering", "default", "vpcpeering-6")).await.unwrap();
-    assert_eq!(got, by_name("vpcpeering-6"));
+    let got = source.get("dc1", &reference("ExternalPeering", "default", "externalpeering-6")).await.unwrap();
+    assert_eq!(got, by_name("externalpeering-6"));
     assert_eq!(got.map(|cr| cr.namespace).as_deref(), Some(""));
 
     let absent = [
         reference("VPC", "", "vpc-999"),
-        reference("External", "default", "external-1"),
-        reference("VPCPeering", "tenant-a", "vpcpeering-6"),
+        reference("VPCAttachment", "default", "vpcattachment-1"),
+        reference("ExternalPeering", "tenant-a", "externalpeering-6"),
         reference("Switch", "", "vpc-0"),
     ];
     for missing in &absent {
         assert_eq!(source.get("dc1", missing).await.expect("get"), None, "{missing:?}");
     }
-    // `vpcattachment-5` lives in dc2.
-    let other_fabric = reference("VPCAttachment", "tenant-a", "vpcattachment-5");
+    // `externalattachment-5` lives in dc2.
+    let other_fabric = reference("ExternalAttachment", "tenant-a", "externalattachment-5");
     assert_eq!(source.get("dc1", &other_fabric).await.unwrap(), None);
     assert!(source.get("dc2", &other_fabric).await.unwrap().is_some());
 
@@ -166,7 +168,7 @@ async fn record_patches_path_and_time_then_only_time() {
     hnp.clear_requests();
 
     let path = "fabrics/dc1/gitops/managed/switches/leaf-1.yaml";
-    let before = rfc3339_utc(std::time::SystemTime::now());
+    let before = format_utc(unix_now());
     source.record("dc1", &synced(reference("Switch", "", "leaf-1"), path)).await.expect("record");
 
     // The listing left the id in the cache: one PATCH and nothing else.
@@ -352,10 +354,9 @@ fn bad_configs_are_refused() {
 }
 
 #[test]
-fn rfc3339_utc_formats_civil_time() {
-    let check = |secs: u64, expected: &str| {
-        let time = std::time::UNIX_EPOCH + Duration::from_secs(secs);
-        assert_eq!(rfc3339_utc(time), expected, "{secs}");
+fn format_utc_formats_civil_time() {
+    let check = |secs: i64, expected: &str| {
+        assert_eq!(format_utc(secs), expected, "{secs}");
     };
     check(0, "1970-01-01T00:00:00Z");
     check(951_782_400, "2000-02-29T00:00:00Z");

@@ -10,11 +10,9 @@ use std::time::Duration;
 
 use fgd_sync::net::hooks::{HttpLimits, PolicyHooks};
 use fgd_sync::net::policy::{EgressPolicy, Origin, Token};
-use fgd_sync::runtime::bindings::hedgehog::fgd_sync::types::{
-    CustomResource, SyncError, SyncOptions, Target, WriteStrategy,
-};
 use fgd_sync::runtime::{CallContext, Runtime, RuntimeConfig, RuntimeError, SyncCall};
 use fgd_sync::source::directory::DirectorySource;
+use fgd_sync::wit::{CustomResource, SyncError, SyncOptions, Target, WriteStrategy};
 use fgd_sync_tests::cli::cache_dir;
 
 fn runtime(config: RuntimeConfig) -> Runtime {

@@ -4,6 +4,8 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+use fgd_sync::report::{ErrorReport, Report, SyncOutcome};
+
 /// `target/<profile>/fgd-sync`, next to the test binary's `deps/` directory. `cargo test
 /// --workspace` builds it because the `fgd-sync` package has an integration test
 /// (`host/tests/cli.rs`); `cargo test -p fgd-sync-tests` alone does not: build it first.
@@ -63,9 +65,22 @@ pub struct Run {
 }
 
 impl Run {
-    pub fn json(&self) -> serde_json::Value {
-        serde_json::from_str(&self.stdout)
-            .unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{}\nstderr:\n{}", self.stdout, self.stderr))
+    /// stdout of `plan`/`sync`/`resolve`/`replay --json`, read through the schema's own types
+    /// (`fgd_sync::report`): a renamed or unknown field fails here, not deep in a test.
+    pub fn outcome(&self) -> SyncOutcome {
+        serde_json::from_str(&self.stdout).unwrap_or_else(|e| {
+            panic!("stdout is not a JSON outcome ({e}):\n{}\nstderr:\n{}", self.stdout, self.stderr)
+        })
+    }
+
+    /// The outcome's report; panics (showing the run) when it has an error instead.
+    pub fn report(&self) -> Report {
+        self.outcome().report.unwrap_or_else(|| panic!("no report:\n{}\nstderr:\n{}", self.stdout, self.stderr))
+    }
+
+    /// The outcome's error; panics (showing the run) when it has a report instead.
+    pub fn error(&self) -> ErrorReport {
+        self.outcome().error.unwrap_or_else(|| panic!("no error:\n{}\nstderr:\n{}", self.stdout, self.stderr))
     }
 }
 

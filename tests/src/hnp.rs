@@ -11,10 +11,11 @@ use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use fgd_sync::source::netbox::rfc3339_utc;
+use fgd_sync_guest::model::KINDS;
+use fgd_sync_local_github::{format_utc, unix_now};
 use hmac::{Hmac, Mac};
 use http_body_util::{BodyExt, Full};
 use hyper::service::service_fn;
@@ -25,22 +26,11 @@ use tokio::sync::{mpsc, oneshot};
 
 pub const API: &str = "/api/plugins/hedgehog/";
 
-/// Each CR kind: Kubernetes kind, list endpoint (without `/`), Django model name.
-pub const KINDS: [(&str, &str, &str); 12] = [
-    ("VPC", "vpcs", "vpc"),
-    ("External", "externals", "external"),
-    ("ExternalAttachment", "external-attachments", "externalattachment"),
-    ("ExternalPeering", "external-peerings", "externalpeering"),
-    ("IPv4Namespace", "ipv4-namespaces", "ipv4namespace"),
-    ("VPCAttachment", "vpc-attachments", "vpcattachment"),
-    ("VPCPeering", "vpc-peerings", "vpcpeering"),
-    ("Connection", "connections", "connection"),
-    ("Server", "servers", "server"),
-    ("Switch", "switches", "switch"),
-    ("SwitchGroup", "switch-groups", "switchgroup"),
-    ("VLANNamespace", "vlan-namespaces", "vlannamespace"),
-];
-
+/// Each CR kind, from the product's one kind table: Kubernetes kind, list endpoint (without
+/// its `/`, as a path segment), Django model name.
+fn kinds() -> impl Iterator<Item = (&'static str, &'static str, &'static str)> {
+    KINDS.iter().map(|k| (k.name, k.netbox_endpoint.trim_end_matches('/'), k.netbox_model))
+}
 const DEFAULT_LIMIT: usize = 50;
 const MAX_LIMIT: usize = 1000;
 
@@ -232,7 +222,7 @@ impl Hnp {
     pub fn add_fabric(&self, name: &str) -> u64 {
         let mut state = self.lock();
         let id = state.fabrics.keys().next_back().map_or(1, |id| id + 1);
-        let now = rfc3339_utc(SystemTime::now());
+        let now = format_utc(unix_now());
         let fabric = json!({
             "id": id, "url": format!("{API}fabrics/{id}/"), "display": name, "name": name,
             "description": "", "created": now, "last_updated": now,
@@ -246,7 +236,7 @@ impl Hnp {
         let (kind, endpoint, _) = kind(&cr.kind);
         let mut state = self.lock();
         let id = state.new_id(endpoint);
-        let now = rfc3339_utc(SystemTime::now());
+        let now = format_utc(unix_now());
         let mut object = json!({
             "id": id, "url": format!("{API}{endpoint}/{id}/"), "kubernetes_status": "pending",
             "kubernetes_uid": null, "kubernetes_resource_version": null, "last_applied": null,
@@ -268,7 +258,7 @@ impl Hnp {
             return false;
         };
         let before = object.clone();
-        set_cr_fields(object, &cr, &rfc3339_utc(SystemTime::now()));
+        set_cr_fields(object, &cr, &format_utc(unix_now()));
         state.changed(Event::Updated, kind, endpoint, id, Some(before));
         true
     }
@@ -361,7 +351,7 @@ impl Drop for Hnp {
 
 /// The `(kind, endpoint, model)` entry of a kind; a test naming an unknown kind is a bug.
 fn kind(kind: &str) -> (&'static str, &'static str, &'static str) {
-    KINDS.into_iter().find(|(k, _, _)| *k == kind).unwrap_or_else(|| panic!("unknown kind {kind:?}"))
+    kinds().find(|(k, _, _)| *k == kind).unwrap_or_else(|| panic!("unknown kind {kind:?}"))
 }
 
 fn lock(state: &Mutex<State>) -> MutexGuard<'_, State> {
@@ -426,7 +416,7 @@ pub fn webhook_body(
     let (_, _, model) = kind(kind_name);
     let mut body = json!({
         "event": event.as_str(),
-        "timestamp": rfc3339_utc(SystemTime::now()),
+        "timestamp": format_utc(unix_now()),
         "data": data,
         "snapshots": { "prechange": prechange, "postchange": postchange },
     });
@@ -570,7 +560,7 @@ impl State {
             [] if method == "GET" => {
                 let mut index = Map::new();
                 index.insert("fabrics".into(), json!(format!("{origin}{API}fabrics/")));
-                for (_, endpoint, _) in KINDS {
+                for (_, endpoint, _) in kinds() {
                     index.insert(endpoint.into(), json!(format!("{origin}{API}{endpoint}/")));
                 }
                 reply(200, &Value::Object(index))
@@ -584,7 +574,7 @@ impl State {
                 None => detail(404, "Not found."),
             },
             [endpoint] => {
-                let Some((kind, endpoint, _)) = KINDS.into_iter().find(|(_, e, _)| e == endpoint) else {
+                let Some((kind, endpoint, _)) = kinds().find(|(_, e, _)| e == endpoint) else {
                     return detail(404, "Not found.");
                 };
                 match method {
@@ -598,7 +588,7 @@ impl State {
                 }
             }
             [endpoint, id] => {
-                let Some((kind, endpoint, _)) = KINDS.into_iter().find(|(_, e, _)| e == endpoint) else {
+                let Some((kind, endpoint, _)) = kinds().find(|(_, e, _)| e == endpoint) else {
                     return detail(404, "Not found.");
                 };
                 let id: Option<u64> = id.parse().ok();
@@ -678,7 +668,7 @@ impl State {
             }
             Err(e) => return detail(400, &format!("JSON parse error - {e}")),
         };
-        let now = rfc3339_utc(SystemTime::now());
+        let now = format_utc(unix_now());
         let before = id.and_then(|id| self.objects.get(endpoint)?.get(&id).cloned());
         let mut object = before.clone().unwrap_or_else(|| {
             json!({

@@ -3,5 +3,6 @@
 //! against real git repositories.
 
 pub mod cli;
+pub mod convert;
 pub mod github;
 pub mod hnp;

@@ -4,7 +4,8 @@ use super::bindings::exports::hedgehog::fgd_sync::logic as wl;
 use super::bindings::hedgehog::fgd_sync::types as wit;
 use crate::classify::{ContentNeeded, FileVersion, Verdict};
 use crate::model;
-use crate::plan::{CommitPlan, FileWrite};
+use crate::path;
+use crate::plan::{CommitPlan, FileWrite, PlanInput};
 
 impl From<wit::CustomResource> for model::RawResource {
     fn from(c: wit::CustomResource) -> Self {
@@ -45,6 +46,18 @@ pub fn resource_ref(r: &wit::ResourceRef) -> Result<model::ResourceRef, model::I
     crate::validate::resource_ref(&r.kind, &r.namespace, &r.name)
 }
 
+/// `manifest-path` can only fail with `invalid-resource`: a bad directory is reported
+/// against the ref it was asked for.
+pub fn invalid_directory(r: &wit::ResourceRef, e: impl std::fmt::Display) -> model::InvalidResource {
+    model::InvalidResource {
+        kind: r.kind.clone(),
+        namespace: r.namespace.clone(),
+        name: r.name.clone(),
+        field: "directory".into(),
+        message: e.to_string(),
+    }
+}
+
 impl From<wit::Target> for model::Target {
     fn from(t: wit::Target) -> Self {
         model::Target {
@@ -82,7 +95,8 @@ impl From<wit::SyncOptions> for model::SyncOptions {
                 wit::WriteStrategy::Batched => model::Strategy::Batched,
                 wit::WriteStrategy::PerFile => model::Strategy::PerFile,
             },
-            max_attempts: o.max_attempts.max(1),
+            // `engine::run` makes at least one attempt whatever this says.
+            max_attempts: o.max_attempts,
             max_rate_limit_wait_secs: o.max_rate_limit_wait_secs,
             resolutions: o.resolutions.into_iter().map(Into::into).collect(),
         }
@@ -187,6 +201,30 @@ impl From<model::SyncError> for wit::SyncError {
             E::TooManyRaces(n) => wit::SyncError::TooManyRaces(n),
             E::Source(m) => wit::SyncError::Source(m),
         }
+    }
+}
+
+impl From<model::InvalidResource> for wit::SyncError {
+    fn from(e: model::InvalidResource) -> Self {
+        model::SyncError::InvalidResource(e).into()
+    }
+}
+
+/// Untrusted like every WIT input: the directory is normalized and the deleted refs validated.
+impl TryFrom<wl::PlanInput> for PlanInput {
+    type Error = model::SyncError;
+
+    fn try_from(input: wl::PlanInput) -> Result<Self, Self::Error> {
+        Ok(PlanInput {
+            directory: path::normalize_directory(&input.directory)?,
+            remote_files: input.remote_files.into_iter().collect(),
+            state: input.state,
+            contents: input.contents.into_iter().collect(),
+            desired: input.desired.into_iter().map(Into::into).collect(),
+            deleted: input.deleted.iter().map(resource_ref).collect::<Result<Vec<_>, _>>()?,
+            complete: input.complete,
+            resolutions: input.resolutions.into_iter().map(Into::into).collect(),
+        })
     }
 }
 

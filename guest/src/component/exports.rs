@@ -7,7 +7,7 @@ use super::bindings::hedgehog::fgd_sync::types as wit;
 use super::conv;
 use super::wasi::{WasiEnvironment, WasiHttp};
 use crate::engine::{self, Selection, Source};
-use crate::model::{self, RawResource, ResourceRef, SyncError};
+use crate::model::{self, RawResource, ResourceRef};
 use crate::plan::PlanInput;
 use crate::{blob, classify, manifest, path, plan, render};
 
@@ -20,13 +20,7 @@ impl logic::Guest for Component {
 
     fn manifest_path(directory: String, r: wit::ResourceRef) -> Result<String, wit::InvalidResource> {
         let reference = conv::resource_ref(&r)?;
-        let directory = path::normalize_directory(&directory).map_err(|e| model::InvalidResource {
-            kind: r.kind.clone(),
-            namespace: r.namespace.clone(),
-            name: r.name.clone(),
-            field: "directory".into(),
-            message: e.to_string(),
-        })?;
+        let directory = path::normalize_directory(&directory).map_err(|e| conv::invalid_directory(&r, e))?;
         Ok(path::manifest_path(&directory, &reference))
     }
 
@@ -55,18 +49,7 @@ impl logic::Guest for Component {
     }
 
     fn plan(input: logic::PlanInput, message_prefix: String) -> Result<logic::CommitPlan, wit::SyncError> {
-        let directory = path::normalize_directory(&input.directory)?;
-        let deleted = input.deleted.iter().map(conv::resource_ref).collect::<Result<Vec<_>, _>>()?;
-        let input = PlanInput {
-            directory,
-            remote_files: input.remote_files.into_iter().collect(),
-            state: input.state,
-            contents: input.contents.into_iter().collect(),
-            desired: input.desired.into_iter().map(Into::into).collect(),
-            deleted,
-            complete: input.complete,
-            resolutions: input.resolutions.into_iter().map(Into::into).collect(),
-        };
+        let input: PlanInput = input.try_into()?;
         Ok(plan::plan(&input, &message_prefix)?.into())
     }
 }
@@ -133,11 +116,5 @@ impl Source for HnpImport {
         commit: &str,
     ) -> Result<(), String> {
         hnp::record_synced(fabric, &reference.into(), path, blob_sha, commit)
-    }
-}
-
-impl From<model::InvalidResource> for wit::SyncError {
-    fn from(e: model::InvalidResource) -> Self {
-        SyncError::InvalidResource(e).into()
     }
 }

@@ -5,8 +5,7 @@ use wasip2::http::outgoing_handler;
 use wasip2::http::types::{ErrorCode, Fields, Method, OutgoingBody, OutgoingRequest, RequestOptions, Scheme};
 use wasip2::io::streams::StreamError;
 
-use crate::engine::Environment;
-use crate::github::{HttpRequest, HttpResponse, Transport};
+use crate::github::{Environment, HttpRequest, HttpResponse, Transport};
 
 /// Most a response body may hold; GitHub's largest answers we read are trees (<= 7 MB).
 const MAX_RESPONSE_BYTES: usize = 64 * 1024 * 1024;

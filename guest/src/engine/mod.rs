@@ -26,7 +26,7 @@ use std::collections::BTreeMap;
 
 use crate::github::client::{backoff_ms, Client, MAX_RETRIES};
 use crate::github::requests::Repo;
-use crate::github::Transport;
+use crate::github::{Environment, Transport};
 use crate::model::{
     Action, RawResource, RemoteError, ResourceRef, Strategy, SyncError, SyncOptions, SyncReport, Target,
 };
@@ -54,14 +54,6 @@ pub trait Source {
         blob_sha: &str,
         commit: &str,
     ) -> Result<(), String>;
-}
-
-/// Time and randomness, from the host (WASI in the component): a host that fixes them makes
-/// a sync deterministic.
-pub trait Environment {
-    fn now_epoch_secs(&mut self) -> u64;
-    fn sleep_ms(&mut self, ms: u64);
-    fn random_u64(&mut self) -> u64;
 }
 
 /// Which CRs a sync covers.

@@ -4,8 +4,7 @@
 //! every request sent, retries included.
 
 use super::responses::error_message;
-use super::{HttpRequest, HttpResponse, Transport};
-use crate::engine::Environment;
+use super::{Environment, HttpRequest, HttpResponse, Transport};
 use crate::model::{RateLimit, RemoteError, SyncError};
 
 /// Retries after a 5xx, a 408 or no answer (so at most 4 tries).

@@ -1,5 +1,6 @@
 //! The GitHub REST protocol, pure: builds requests and reads responses for the operations a
-//! sync uses. No I/O here; `Transport` is the one door to the network.
+//! sync uses. No I/O here; `Transport` is the one door to the network and `Environment` the one
+//! source of time and randomness.
 //!
 //! * `requests`: checked URLs, required headers, JSON bodies;
 //! * `responses`: lenient parsers and GitHub's error messages;
@@ -37,4 +38,12 @@ impl HttpResponse {
 /// connection failure, timeout); every HTTP status is `Ok`.
 pub trait Transport {
     fn send(&mut self, request: &HttpRequest) -> Result<HttpResponse, String>;
+}
+
+/// Time and randomness, from the host (WASI in the component): a host that fixes them makes
+/// a sync deterministic.
+pub trait Environment {
+    fn now_epoch_secs(&mut self) -> u64;
+    fn sleep_ms(&mut self, ms: u64);
+    fn random_u64(&mut self) -> u64;
 }

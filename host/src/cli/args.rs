@@ -14,36 +14,46 @@ use crate::net::hooks::{HttpLimits, PolicyHooks};
 use crate::net::http_log::HttpLog;
 use crate::net::policy::{EgressPolicy, Token};
 use crate::remote::Remote;
-use crate::runtime::bindings::hedgehog::fgd_sync::types::{Identity, SyncOptions, Target, WriteStrategy};
 use crate::runtime::{CallContext, GuestImports, Runtime, RuntimeConfig};
 use crate::source::directory::DirectorySource;
 use crate::source::netbox::{NetBoxConfig, NetBoxSource};
 use crate::source::CrSource;
+use crate::wit::{Identity, SyncOptions, Target, WriteStrategy};
 
 pub const DEFAULT_GITHUB_API: &str = "https://api.github.com";
 
-/// Sandbox limits and diagnostics.
+/// Sandbox limits of the sync component: taken by every command that runs it.
 #[derive(Args, Clone, Debug)]
 pub struct RuntimeArgs {
     /// Memory limit for the sync component, in MiB.
-    #[arg(long, value_name = "MIB", default_value_t = 512, global = true)]
+    #[arg(long, value_name = "MIB", default_value_t = 512)]
     pub memory_limit: usize,
     /// Time limit for one operation (guest code and its HTTP calls together), in seconds.
-    #[arg(long, value_name = "SECS", default_value_t = 900, global = true)]
+    #[arg(long, value_name = "SECS", default_value_t = 900)]
     pub timeout: u64,
     /// Instruction budget for one operation (deterministic; for CI and fuzzing).
-    #[arg(long, value_name = "UNITS", global = true)]
+    #[arg(long, value_name = "UNITS")]
     pub fuel: Option<u64>,
-    /// Write every HTTP exchange of the component as one JSON line to FILE (tokens redacted).
-    #[arg(long, value_name = "FILE", global = true)]
-    pub http_log: Option<PathBuf>,
     /// Directory for the precompiled component [env: FGD_SYNC_CACHE_DIR; default: ~/.cache/fgd-sync].
-    #[arg(long, value_name = "DIR", global = true)]
+    #[arg(long, value_name = "DIR")]
     pub cache_dir: Option<PathBuf>,
-    /// plan, sync, resolve: record every import the component used (HTTP exchanges, HNP
-    /// lookups, clock and random values) into a cassette FILE for `fgd-sync replay`.
-    #[arg(long, value_name = "FILE", global = true)]
-    pub record: Option<PathBuf>,
+}
+
+/// `--http-log`: for the commands that talk to a repository.
+#[derive(Args, Clone, Debug)]
+pub struct HttpLogArgs {
+    /// Write every HTTP exchange of the component as one JSON line to FILE (tokens redacted).
+    #[arg(long, value_name = "FILE")]
+    pub http_log: Option<PathBuf>,
+}
+
+impl HttpLogArgs {
+    pub fn open(&self) -> anyhow::Result<Option<Arc<HttpLog>>> {
+        self.http_log
+            .as_ref()
+            .map(|p| HttpLog::create(p).map(Arc::new).with_context(|| format!("opening the HTTP log {}", p.display())))
+            .transpose()
+    }
 }
 
 impl RuntimeArgs {
@@ -69,13 +79,6 @@ impl RuntimeArgs {
         let runtime = Runtime::load(config)?;
         tracing::debug!(origin = ?runtime.origin, elapsed = ?started.elapsed(), "component ready");
         Ok(runtime)
-    }
-
-    pub fn http_log(&self) -> anyhow::Result<Option<Arc<HttpLog>>> {
-        self.http_log
-            .as_ref()
-            .map(|p| HttpLog::create(p).map(Arc::new).with_context(|| format!("opening the HTTP log {}", p.display())))
-            .transpose()
     }
 }
 
@@ -120,7 +123,7 @@ impl WriteArgs {
 /// Which fabric(s), and where their CRs and repository are.
 #[derive(Args, Clone, Debug, Default)]
 pub struct FabricArgs {
-    /// TOML file listing fabrics (see README) [env: FGD_SYNC_CONFIG].
+    /// TOML file listing fabrics (see README).
     #[arg(long, value_name = "FILE", env = "FGD_SYNC_CONFIG")]
     pub config: Option<PathBuf>,
     /// Fabric name; with --config, the fabric to use (repeat for several; default: all).

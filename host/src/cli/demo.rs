@@ -2,6 +2,7 @@
 //! repository: first sync, no-op re-run, a one-file edit, a conflict, and its resolution.
 //! No GitHub, no NetBox, no flags.
 
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Arc;
@@ -10,12 +11,13 @@ use anyhow::Context;
 use clap::Args;
 use fgd_sync_local_github::{ApiRequest, LocalGitHub, Options};
 
-use super::args::{offline_context, Fabric, RuntimeArgs, SourceSpec};
+use super::args::{offline_context, Fabric, HttpLogArgs, RuntimeArgs, SourceSpec};
 use super::sync::outcome;
 use crate::remote::{Remote, LOCAL_API_BASE, LOCAL_OWNER, LOCAL_REPO};
-use crate::runtime::bindings::hedgehog::fgd_sync::types::{Resolution, Side, SyncOptions, WriteStrategy};
+use crate::report::exit;
 use crate::runtime::{CallContext, Runtime, SyncCall};
 use crate::source::directory::{self, DirectorySource};
+use crate::wit::{Resolution, Side, SyncOptions, WriteStrategy};
 
 /// The sample fabric: a hydrated fabric as the installer writes it, plus hand-written VPCs.
 const SAMPLES: [(&str, &str); 2] = [
@@ -30,9 +32,13 @@ pub struct DemoCommand {
     /// Where to put the demo repository [default: a new temporary directory, kept for inspection].
     #[arg(long, value_name = "DIR")]
     pub dir: Option<PathBuf>,
+    #[command(flatten)]
+    pub log: HttpLogArgs,
+    #[command(flatten)]
+    pub runtime: RuntimeArgs,
 }
 
-pub async fn run(runtime_args: &RuntimeArgs, args: &DemoCommand) -> anyhow::Result<u8> {
+pub async fn run(args: &DemoCommand) -> anyhow::Result<u8> {
     let dir = match &args.dir {
         Some(dir) => dir.clone(),
         None => std::env::temp_dir().join(format!("fgd-sync-demo-{}", std::process::id())),
@@ -41,7 +47,7 @@ pub async fn run(runtime_args: &RuntimeArgs, args: &DemoCommand) -> anyhow::Resu
     anyhow::ensure!(!repo.exists(), "{} exists already; pick another --dir", repo.display());
     std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
 
-    let runtime = runtime_args.load()?;
+    let runtime = args.runtime.load()?;
     let mut resources = Vec::new();
     for (name, text) in SAMPLES {
         resources.extend(directory::parse(&runtime, offline_context(), name, text.to_string()).await?);
@@ -59,41 +65,48 @@ pub async fn run(runtime_args: &RuntimeArgs, args: &DemoCommand) -> anyhow::Resu
             email: "demo@fgd-sync.invalid".into(),
         }),
     };
-    let demo = Demo { runtime, fabric, source, log: runtime_args.http_log()? };
+    let demo = Demo { runtime, fabric, source, log: args.log.open()? };
 
-    println!(
+    writeln!(
+        super::stdout(),
         "fgd-sync demo: {} CRs from the built-in sample fabric into a new repository",
         demo.source.resources().len()
-    );
-    println!("repository: {} (bare; look inside with: git --git-dir {} log --stat)\n", repo.display(), repo.display());
+    )?;
+    writeln!(
+        super::stdout(),
+        "repository: {} (bare; look inside with: git --git-dir {} log --stat)\n",
+        repo.display(),
+        repo.display()
+    )?;
 
-    step("1. First sync: every CR becomes one file under managed/, all in one commit");
+    step("1. First sync: every CR becomes one file under managed/, all in one commit")?;
     demo.sync(Vec::new()).await?;
     git(&repo, &["log", "--oneline"])?;
 
-    step("2. Run again: nothing changed, so nothing is written and no commit is made");
+    step("2. Run again: nothing changed, so nothing is written and no commit is made")?;
     demo.sync(Vec::new()).await?;
 
-    step(&format!("3. Edit VPC {EDITED} in HNP (subnet-1 gets VLAN 1231): one file changes, one commit"));
+    step(&format!("3. Edit VPC {EDITED} in HNP (subnet-1 gets VLAN 1231): one file changes, one commit"))?;
     demo.edit_vlan(1231)?;
     demo.sync(Vec::new()).await?;
     git(&repo, &["show", "--stat", "--format=%h %s", "HEAD"])?;
 
-    step("4. Someone edits that file in Git, and HNP changes the VPC too: a conflict, nothing overwritten");
+    step("4. Someone edits that file in Git, and HNP changes the VPC too: a conflict, nothing overwritten")?;
     let path = format!("{}/managed/vpcs/{EDITED}.yaml", demo.fabric.directory);
     edit_in_git(&repo, &path)?;
     demo.edit_vlan(1331)?;
     let code = demo.sync(Vec::new()).await?;
-    println!("(`fgd-sync sync` exits with code {code} when it reports conflicts)");
+    writeln!(super::stdout(), "(`fgd-sync sync` exits with code {code} when it reports conflicts)")?;
 
-    step("5. Resolve it: take HNP's version (still a compare-and-swap on the branch)");
+    step("5. Resolve it: take HNP's version (still a compare-and-swap on the branch)")?;
     demo.sync(vec![Resolution { path, take: Side::Hnp }]).await?;
     git(&repo, &["log", "--oneline"])?;
-    println!(
+    writeln!(
+        super::stdout(),
         "\nDone. Try: fgd-sync plan --fabric {FABRIC} --local-repo {} --source-dir <your manifests>",
         repo.display()
-    );
-    Ok(0)
+    )?;
+    Ok(exit::OK)
 }
 
 struct Demo {
@@ -126,7 +139,7 @@ impl Demo {
         };
         let result = self.runtime.sync(context, call, self.fabric.target(), options).await?;
         let outcome = outcome(&self.fabric, false, result);
-        print!("{}", outcome.to_text());
+        write!(super::stdout(), "{}", outcome.to_text())?;
         Ok(outcome.exit_code())
     }
 
@@ -146,8 +159,8 @@ impl Demo {
     }
 }
 
-fn step(title: &str) {
-    println!("\n== {title}");
+fn step(title: &str) -> std::io::Result<()> {
+    writeln!(super::stdout(), "\n== {title}")
 }
 
 /// Another writer: a Contents-API commit straight to the repository, adding a comment and a
@@ -185,7 +198,7 @@ fn edit_in_git(repo: &Path, path: &str) -> anyhow::Result<()> {
         ..Default::default()
     });
     anyhow::ensure!(answer.status == 200, "editing in Git failed: {}", String::from_utf8_lossy(&answer.body));
-    println!("(a colleague committed \"Move demo-vpc-3 subnet-1 to VLAN 1431\" to {path})");
+    writeln!(super::stdout(), "(a colleague committed \"Move demo-vpc-3 subnet-1 to VLAN 1431\" to {path})")?;
     Ok(())
 }
 
@@ -201,8 +214,9 @@ fn base64_decode(text: &str) -> anyhow::Result<Vec<u8>> {
 }
 
 fn git(repo: &Path, args: &[&str]) -> anyhow::Result<()> {
-    println!("$ git {}", args.join(" "));
+    let mut out = super::stdout();
+    writeln!(out, "$ git {}", args.join(" "))?;
     let output = Command::new("git").arg("--git-dir").arg(repo).args(args).output().context("running git")?;
-    print!("{}", String::from_utf8_lossy(&output.stdout));
+    out.write_all(&output.stdout)?;
     Ok(())
 }

@@ -11,7 +11,7 @@ mod sync;
 
 use clap::{Parser, Subcommand};
 
-use crate::runtime::bindings::hedgehog::fgd_sync::types::Side;
+use crate::wit::Side;
 
 const EXIT_CODES: &str = "Exit codes:
   0  done (or nothing to do)
@@ -28,8 +28,6 @@ Environment: GITHUB_TOKEN, NETBOX_URL, NETBOX_TOKEN, FGD_SYNC_CONFIG, RUST_LOG (
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
-    #[command(flatten)]
-    pub runtime: args::RuntimeArgs,
 }
 
 #[derive(Subcommand, Debug)]
@@ -50,23 +48,29 @@ pub enum Command {
     Serve(serve::ServeCommand),
 }
 
+/// stdout for data, locked: a closed pipe (`| head -1`) comes back as an error that `main`
+/// ends quietly, where `println!` would panic.
+fn stdout() -> std::io::StdoutLock<'static> {
+    std::io::stdout().lock()
+}
+
 pub async fn run(cli: Cli) -> anyhow::Result<u8> {
     match &cli.command {
-        Command::Demo(args) => demo::run(&cli.runtime, args).await,
-        Command::Render(args) => render::run(&cli.runtime, args).await,
-        Command::Plan(args) => sync::run(&cli.runtime, args, sync::Intent::Plan).await,
+        Command::Demo(args) => demo::run(args).await,
+        Command::Render(args) => render::run(args).await,
+        Command::Plan(args) => sync::run(args, sync::Intent::Plan).await,
         Command::Sync(command) => {
             let intent = if command.dry_run { sync::Intent::Plan } else { sync::Intent::Sync };
-            sync::run(&cli.runtime, &command.args, intent).await
+            sync::run(&command.args, intent).await
         }
         Command::Resolve(command) => {
             let take = match command.take {
                 sync::TakeArg::Git => Side::Git,
                 sync::TakeArg::Hnp => Side::Hnp,
             };
-            sync::run(&cli.runtime, &command.args, sync::Intent::Resolve { path: command.path.clone(), take }).await
+            sync::run(&command.args, sync::Intent::Resolve { path: command.path.clone(), take }).await
         }
-        Command::Replay(command) => replay::run(&cli.runtime, command).await,
-        Command::Serve(command) => serve::run(&cli.runtime, command).await,
+        Command::Replay(command) => replay::run(command).await,
+        Command::Serve(command) => serve::run(command).await,
     }
 }

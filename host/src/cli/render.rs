@@ -1,13 +1,13 @@
 //! `fgd-sync render`: the canonical YAML of CR manifests, or their repository paths.
 
-use std::io::Read;
+use std::io::{Read, Write as _};
 use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::Args;
 
 use super::args::{offline_context, RuntimeArgs};
-use crate::runtime::bindings::hedgehog::fgd_sync::types::ResourceRef;
+use crate::report::exit;
 use crate::source::directory;
 
 #[derive(Args, Clone, Debug)]
@@ -20,9 +20,11 @@ pub struct RenderCommand {
     /// The fabric directory for --path.
     #[arg(long, value_name = "PATH", default_value = "")]
     pub directory: String,
+    #[command(flatten)]
+    pub runtime: RuntimeArgs,
 }
 
-pub async fn run(runtime_args: &RuntimeArgs, args: &RenderCommand) -> anyhow::Result<u8> {
+pub async fn run(args: &RenderCommand) -> anyhow::Result<u8> {
     let (name, text) = match args.file.as_deref() {
         None => ("<stdin>".to_string(), read_stdin()?),
         Some(p) if p.as_os_str() == "-" => ("<stdin>".to_string(), read_stdin()?),
@@ -30,14 +32,13 @@ pub async fn run(runtime_args: &RuntimeArgs, args: &RenderCommand) -> anyhow::Re
             (p.display().to_string(), std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?)
         }
     };
-    let runtime = runtime_args.load()?;
+    let runtime = args.runtime.load()?;
     let resources = directory::parse(&runtime, offline_context(), &name, text).await?;
     // Render everything before printing anything: bad input prints nothing.
     let mut out = Vec::with_capacity(resources.len());
     for cr in resources {
         let text = if args.path {
-            let reference =
-                ResourceRef { kind: cr.kind.clone(), namespace: cr.namespace.clone(), name: cr.name.clone() };
+            let reference = cr.reference();
             let path = runtime.manifest_path(offline_context(), args.directory.clone(), reference).await?;
             format!("{}\n", path.map_err(|e| anyhow::anyhow!(describe(&e)))?)
         } else {
@@ -46,14 +47,12 @@ pub async fn run(runtime_args: &RuntimeArgs, args: &RenderCommand) -> anyhow::Re
         out.push(text);
     }
     let separator = if args.path { "" } else { "---\n" };
-    print!("{}", out.join(separator));
-    Ok(0)
+    write!(super::stdout(), "{}", out.join(separator))?;
+    Ok(exit::OK)
 }
 
-fn describe(e: &crate::runtime::bindings::hedgehog::fgd_sync::types::InvalidResource) -> String {
-    crate::report::describe_error(&crate::runtime::bindings::hedgehog::fgd_sync::types::SyncError::InvalidResource(
-        e.clone(),
-    ))
+fn describe(e: &crate::wit::InvalidResource) -> String {
+    crate::wit::SyncError::InvalidResource(e.clone()).describe()
 }
 
 fn read_stdin() -> anyhow::Result<String> {

@@ -1,6 +1,7 @@
 //! `fgd-sync replay FILE`: runs the component against a cassette written by `--record`, with
 //! no network, no NetBox and no real time, and prints the report (`--json` as `sync --json`).
 
+use std::io::Write as _;
 use std::path::PathBuf;
 
 use anyhow::Context;
@@ -18,13 +19,14 @@ pub struct ReplayCommand {
     /// Print the outcome as JSON, byte for byte what `sync --json` printed when recording.
     #[arg(long)]
     pub json: bool,
+    #[command(flatten)]
+    pub runtime: RuntimeArgs,
 }
 
 /// Exit codes: those of the recorded command for the same outcome; 1 as well when the run
 /// leaves the recording (a request the cassette does not hold next) or reports something
 /// else than the recorded run did (a changed component).
-pub async fn run(runtime_args: &RuntimeArgs, args: &ReplayCommand) -> anyhow::Result<u8> {
-    anyhow::ensure!(runtime_args.record.is_none(), "replay does not record: drop --record");
+pub async fn run(args: &ReplayCommand) -> anyhow::Result<u8> {
     let cassette = Cassette::load(&args.cassette).with_context(|| format!("reading {}", args.cassette.display()))?;
     if cassette.component != cassette::component_id(COMPONENT) {
         tracing::warn!(
@@ -33,11 +35,12 @@ pub async fn run(runtime_args: &RuntimeArgs, args: &ReplayCommand) -> anyhow::Re
             cassette.recorded_by
         );
     }
-    let outcome = crate::replay::replay(&cassette, runtime_args.config()).await?;
+    let outcome = crate::replay::replay(&cassette, args.runtime.config()).await?;
+    let mut out = super::stdout();
     if args.json {
-        println!("{}", outcome.to_json());
+        writeln!(out, "{}", outcome.to_json())?;
     } else {
-        print!("{}", outcome.to_text());
+        write!(out, "{}", outcome.to_text())?;
     }
     let replayed = serde_json::to_value(&outcome)?;
     if cassette.report.as_ref().is_some_and(|recorded| *recorded != replayed) {

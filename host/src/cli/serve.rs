@@ -8,7 +8,8 @@ use std::time::Duration;
 use anyhow::Context;
 use clap::Args;
 
-use super::args::{FabricArgs, RuntimeArgs, SourceSpec, WriteArgs};
+use super::args::{FabricArgs, HttpLogArgs, RuntimeArgs, SourceSpec, WriteArgs};
+use crate::report::exit;
 use crate::serve::{FabricSpec, OpenSource, Secret, Service, Settings, Signals, WEBHOOK_PATH};
 use crate::source::netbox::NetBoxConfig;
 
@@ -30,9 +31,13 @@ pub struct ServeCommand {
     pub reconcile_interval: u64,
     #[command(flatten)]
     pub write: WriteArgs,
+    #[command(flatten)]
+    pub log: HttpLogArgs,
+    #[command(flatten)]
+    pub runtime: RuntimeArgs,
 }
 
-pub async fn run(runtime_args: &RuntimeArgs, args: &ServeCommand) -> anyhow::Result<u8> {
+pub async fn run(args: &ServeCommand) -> anyhow::Result<u8> {
     // Before anything slow: from here on a signal means "stop cleanly", not "die".
     let signals = Signals::install().context("installing signal handlers")?;
     let fabrics = args.fabric.resolve()?;
@@ -42,7 +47,7 @@ pub async fn run(runtime_args: &RuntimeArgs, args: &ServeCommand) -> anyhow::Res
             args.secret_env
         )
     })?;
-    let log = runtime_args.http_log()?;
+    let log = args.log.open()?;
     let mut specs = Vec::new();
     for fabric in &fabrics {
         let hooks = fabric.hooks(log.clone()).with_context(|| format!("fabric {}", fabric.name))?;
@@ -83,7 +88,7 @@ pub async fn run(runtime_args: &RuntimeArgs, args: &ServeCommand) -> anyhow::Res
         names.join(", "),
         args.coalesce_ms,
     );
-    let loader = runtime_args.clone();
+    let loader = args.runtime.clone();
     let stopped = service.run(move || loader.load(), signals).await?;
     if stopped.unsynced > 0 {
         anyhow::bail!(
@@ -94,5 +99,5 @@ pub async fn run(runtime_args: &RuntimeArgs, args: &ServeCommand) -> anyhow::Res
         );
     }
     eprintln!("fgd-sync serve: stopped on {}; {} queued CRs synced before exiting", stopped.signal, stopped.queued);
-    Ok(crate::report::exit::OK)
+    Ok(exit::OK)
 }

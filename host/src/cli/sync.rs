@@ -1,14 +1,17 @@
 //! `fgd-sync plan`, `fgd-sync sync` and `fgd-sync resolve`: one code path, three intents.
 
+use std::io::Write as _;
+use std::path::PathBuf;
+
 use anyhow::Context;
 use clap::{Args, ValueEnum};
 
-use super::args::{offline_context, Fabric, FabricArgs, RuntimeArgs, WriteArgs};
+use super::args::{offline_context, Fabric, FabricArgs, HttpLogArgs, RuntimeArgs, WriteArgs};
 use super::progress::Progress;
 use crate::replay::{Invocation, Recorder};
-use crate::report::{describe_error, ErrorReport, SyncOutcome, SCHEMA_VERSION};
-use crate::runtime::bindings::hedgehog::fgd_sync::types::{Resolution, ResourceRef, Side};
+use crate::report::{exit, ErrorReport, SyncOutcome};
 use crate::runtime::{CallContext, Runtime, SyncCall};
+use crate::wit::{Resolution, ResourceRef, Side};
 
 #[derive(Args, Clone, Debug)]
 pub struct SyncArgs {
@@ -20,9 +23,17 @@ pub struct SyncArgs {
     pub only: Vec<String>,
     #[command(flatten)]
     pub write: WriteArgs,
-    /// Print the outcome as JSON (schema in the README) instead of text.
+    /// Print the outcome as JSON (schema: docs/json-schema.md) instead of text.
     #[arg(long)]
     pub json: bool,
+    /// Record every import the component used (HTTP exchanges, HNP lookups, clock and random
+    /// values) into a cassette FILE for `fgd-sync replay`.
+    #[arg(long, value_name = "FILE")]
+    pub record: Option<PathBuf>,
+    #[command(flatten)]
+    pub log: HttpLogArgs,
+    #[command(flatten)]
+    pub runtime: RuntimeArgs,
 }
 
 #[derive(Args, Clone, Debug)]
@@ -59,16 +70,16 @@ pub enum Intent {
     Resolve { path: String, take: Side },
 }
 
-pub async fn run(runtime_args: &RuntimeArgs, args: &SyncArgs, intent: Intent) -> anyhow::Result<u8> {
+pub async fn run(args: &SyncArgs, intent: Intent) -> anyhow::Result<u8> {
     let fabrics = args.fabric.resolve()?;
     // A cassette holds one run: --record needs a single fabric.
-    let recorder = match (&runtime_args.record, fabrics.len()) {
+    let recorder = match (&args.record, fabrics.len()) {
         (None, _) => None,
         (Some(_), 1) => Some(Recorder::new()),
         (Some(_), n) => anyhow::bail!("--record records one fabric's run, and this selects {n}: give --fabric NAME"),
     };
-    let runtime = runtime_args.load_with(recorder.as_ref().map(Recorder::imports))?;
-    let log = runtime_args.http_log()?;
+    let runtime = args.runtime.load_with(recorder.as_ref().map(Recorder::imports))?;
+    let log = args.log.open()?;
     let mut outcomes = Vec::new();
     for fabric in &fabrics {
         let hooks = fabric.hooks(log.clone())?;
@@ -80,7 +91,7 @@ pub async fn run(runtime_args: &RuntimeArgs, args: &SyncArgs, intent: Intent) ->
         let progress = Progress::start(format!("{} fabric {}", verb(&intent), fabric.name), move || hooks.requests());
         let outcome = sync_one(&runtime, context, fabric, args, &intent, recorder.as_ref()).await;
         progress.finish();
-        if let (Some(recorder), Some(path)) = (&recorder, &runtime_args.record) {
+        if let (Some(recorder), Some(path)) = (&recorder, &args.record) {
             if let Some(cassette) = recorder.finish(outcome.as_ref().ok()) {
                 cassette.save(path).with_context(|| format!("writing the cassette {}", path.display()))?;
             }
@@ -88,22 +99,23 @@ pub async fn run(runtime_args: &RuntimeArgs, args: &SyncArgs, intent: Intent) ->
         outcomes.push(outcome?);
     }
     let single = outcomes.len() == 1;
+    let mut out = super::stdout();
     for outcome in &outcomes {
         if args.json {
             // One fabric: one JSON document; several: one compact document per line.
-            println!("{}", if single { outcome.to_json() } else { serde_json::to_string(outcome)? });
+            writeln!(out, "{}", if single { outcome.to_json() } else { serde_json::to_string(outcome)? })?;
         } else {
-            print!("{}", outcome.to_text());
+            write!(out, "{}", outcome.to_text())?;
         }
     }
-    Ok(outcomes.iter().map(SyncOutcome::exit_code).max_by_key(|c| exit_rank(*c)).unwrap_or(0))
+    Ok(outcomes.iter().map(SyncOutcome::exit_code).max_by_key(|c| exit_rank(*c)).unwrap_or(exit::OK))
 }
 
 /// Errors outrank conflicts, which outrank success.
 fn exit_rank(code: u8) -> u8 {
     match code {
-        1 => 2,
-        2 => 1,
+        exit::ERROR => 2,
+        exit::CONFLICTS => 1,
         _ => 0,
     }
 }
@@ -149,10 +161,13 @@ async fn sync_one(
     Ok(match result {
         Ok(result) => outcome(fabric, options.dry_run, result),
         // A sandbox limit still yields an outcome, so `--json` callers get a document to read.
-        Err(error) => SyncOutcome {
-            error: Some(ErrorReport { message: error.to_string(), detail: None }),
-            ..skeleton(fabric, options.dry_run)
-        },
+        Err(error) => SyncOutcome::new(
+            fabric.name.clone(),
+            fabric.remote.describe(),
+            &fabric.target(),
+            options.dry_run,
+            Err(ErrorReport { message: error.to_string(), detail: None }),
+        ),
     })
 }
 
@@ -160,31 +175,15 @@ async fn sync_one(
 pub fn outcome(
     fabric: &Fabric,
     dry_run: bool,
-    result: Result<
-        crate::runtime::bindings::hedgehog::fgd_sync::types::SyncReport,
-        crate::runtime::bindings::hedgehog::fgd_sync::types::SyncError,
-    >,
+    result: Result<crate::wit::SyncReport, crate::wit::SyncError>,
 ) -> SyncOutcome {
-    match result {
-        Ok(report) => SyncOutcome { report: Some(report), ..skeleton(fabric, dry_run) },
-        Err(e) => SyncOutcome {
-            error: Some(ErrorReport { message: describe_error(&e), detail: Some(e) }),
-            ..skeleton(fabric, dry_run)
-        },
-    }
-}
-
-fn skeleton(fabric: &Fabric, dry_run: bool) -> SyncOutcome {
-    SyncOutcome {
-        schema: SCHEMA_VERSION,
-        fabric: fabric.name.clone(),
-        remote: fabric.remote.describe(),
-        branch: fabric.branch.clone(),
-        directory: fabric.directory.clone(),
+    SyncOutcome::new(
+        fabric.name.clone(),
+        fabric.remote.describe(),
+        &fabric.target(),
         dry_run,
-        report: None,
-        error: None,
-    }
+        result.map_err(ErrorReport::from),
+    )
 }
 
 /// `KIND/NAME` or `KIND/NAMESPACE/NAME`; the guest validates the parts.

@@ -7,8 +7,8 @@ use std::path::Path;
 use base64::Engine as _;
 use serde::{Deserialize, Serialize};
 
-use crate::runtime::bindings::hedgehog::fgd_sync::types::{CustomResource, ResourceRef, SyncOptions, Target};
 use crate::runtime::SyncCall;
+use crate::wit::{CustomResource, ResourceRef, SyncOptions, Target};
 
 /// The `format` field of every cassette.
 pub const FORMAT: &str = "fgd-sync-cassette";
@@ -204,17 +204,13 @@ impl HnpExchange {
         match self {
             HnpExchange::List { fabric, .. } => format!("list-resources({fabric:?})"),
             HnpExchange::Get { fabric, reference, .. } => {
-                format!("get-resource({fabric:?}, {})", describe_ref(reference))
+                format!("get-resource({fabric:?}, {})", reference)
             }
             HnpExchange::Record { fabric, reference, path, blob_sha, commit, .. } => {
-                format!("record-synced({fabric:?}, {}, {path:?}, {blob_sha}, {commit})", describe_ref(reference))
+                format!("record-synced({fabric:?}, {}, {path:?}, {blob_sha}, {commit})", reference)
             }
         }
     }
-}
-
-pub fn describe_ref(r: &ResourceRef) -> String {
-    format!("{}/{}/{}", r.kind, if r.namespace.is_empty() { "default" } else { &r.namespace }, r.name)
 }
 
 /// Why a cassette cannot be used.

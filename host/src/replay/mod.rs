@@ -26,9 +26,9 @@ pub use self::play::{describe_request, CassetteScript, Replay, Script};
 pub use self::record::Recorder;
 use crate::net::hooks::{HttpLimits, PolicyHooks};
 use crate::net::policy::EgressPolicy;
-use crate::report::{describe_error, ErrorReport, SyncOutcome, SCHEMA_VERSION};
-use crate::runtime::bindings::hedgehog::fgd_sync::types::{SyncError, SyncReport};
+use crate::report::{ErrorReport, SyncOutcome};
 use crate::runtime::{CallContext, Runtime, RuntimeConfig, RuntimeError};
+use crate::wit::{SyncError, SyncReport};
 
 /// Why a replay gave no trustworthy outcome.
 #[derive(Debug)]
@@ -86,18 +86,11 @@ pub async fn run(
 
 /// The outcome as `plan`/`sync --json` reports it for the recorded fabric.
 pub fn outcome(invocation: &Invocation, result: Result<SyncReport, SyncError>) -> SyncOutcome {
-    let (report, error) = match result {
-        Ok(report) => (Some(report), None),
-        Err(e) => (None, Some(ErrorReport { message: describe_error(&e), detail: Some(e) })),
-    };
-    SyncOutcome {
-        schema: SCHEMA_VERSION,
-        fabric: invocation.fabric.clone(),
-        remote: invocation.remote.clone(),
-        branch: invocation.target.branch.clone(),
-        directory: invocation.target.directory.clone(),
-        dry_run: invocation.options.dry_run,
-        report,
-        error,
-    }
+    SyncOutcome::new(
+        invocation.fabric.clone(),
+        invocation.remote.clone(),
+        &invocation.target,
+        invocation.options.dry_run,
+        result.map_err(ErrorReport::from),
+    )
 }

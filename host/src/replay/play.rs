@@ -14,13 +14,13 @@ use wasmtime_wasi::{HostMonotonicClock, HostWallClock};
 use wasmtime_wasi_http::{ForbiddenHeaderFilter, RequestOptions, WasiBody, WasiHttpHooks};
 
 use super::cassette::{
-    describe_ref, Cassette, CassetteError, Event, HnpExchange, HttpAnswer, HttpRequest, HttpResponse, TransportError,
+    Cassette, CassetteError, Event, HnpExchange, HttpAnswer, HttpRequest, HttpResponse, TransportError,
 };
 use super::record::{full, request_record};
 use crate::net::hooks::PolicyHooks;
-use crate::runtime::bindings::hedgehog::fgd_sync::types::{CustomResource, ResourceRef};
 use crate::runtime::GuestImports;
 use crate::source::{BoxFuture, CrSource, Synced};
+use crate::wit::{CustomResource, ResourceRef};
 
 /// Answers every import call of a guest. Called from many stores and threads, hence `&self`.
 pub trait Script: Send + Sync {
@@ -322,7 +322,7 @@ impl Script for CassetteScript {
         match state.hnp.pop_front() {
             Some(HnpExchange::Get { fabric: f, reference: r, answer }) if f == fabric && r == *reference => answer,
             other => {
-                let call = format!("get-resource({fabric:?}, {})", describe_ref(reference));
+                let call = format!("get-resource({fabric:?}, {})", reference);
                 Err(state.diverge(hnp_divergence(&call, other)))
             }
         }

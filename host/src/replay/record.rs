@@ -19,9 +19,9 @@ use super::cassette::{
 };
 use crate::net::hooks::PolicyHooks;
 use crate::report::SyncOutcome;
-use crate::runtime::bindings::hedgehog::fgd_sync::types::{CustomResource, ResourceRef};
 use crate::runtime::{GuestImports, COMPONENT};
 use crate::source::{BoxFuture, CrSource, Synced};
+use crate::wit::{CustomResource, ResourceRef};
 
 /// Bytes of randomness drawn for a recorded run; the guest only jitters back-offs with it.
 const RANDOM_POOL_BYTES: usize = 256;

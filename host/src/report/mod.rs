@@ -1,23 +1,20 @@
-//! What a command reports: one `Serialize` type per outcome, rendered as text for people or
-//! as JSON (`--json`, versioned by `SCHEMA_VERSION`) for scripts, from the same value.
+//! What a command reports: one outcome type (`schema`), rendered as text for people or as
+//! JSON (`--json`, versioned by `SCHEMA_VERSION`) for scripts, from the same value.
 
 mod diff;
+mod schema;
 
 use std::fmt::Write as _;
 
-use serde::Serialize;
-
-use crate::runtime::bindings::hedgehog::fgd_sync::types::{
-    Action, Change, Conflict, ConflictKind, SyncError, SyncReport,
+pub use diff::unified;
+pub use schema::{
+    Action, Change, Conflict, ConflictKind, ErrorDetail, ErrorReport, Report, Resource, SyncOutcome, SCHEMA_VERSION,
 };
 
-pub use diff::unified;
+use crate::wit;
 
 /// Changes listed one per line in text output; the rest are counted (JSON lists all).
 const MAX_LISTED: usize = 25;
-
-/// Bumped when a field of the JSON output changes meaning or goes away.
-pub const SCHEMA_VERSION: u32 = 1;
 
 /// Exit codes, documented in `--help` and the README.
 pub mod exit {
@@ -27,29 +24,6 @@ pub mod exit {
     pub const ERROR: u8 = 1;
     /// Conflicts: the other changes landed, the conflicting paths were left alone.
     pub const CONFLICTS: u8 = 2;
-}
-
-/// The outcome of `plan` / `sync` / `resolve` for one fabric.
-#[derive(Debug, Serialize)]
-pub struct SyncOutcome {
-    pub schema: u32,
-    pub fabric: String,
-    pub remote: String,
-    pub branch: String,
-    pub directory: String,
-    pub dry_run: bool,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub report: Option<SyncReport>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub error: Option<ErrorReport>,
-}
-
-#[derive(Debug, Serialize)]
-pub struct ErrorReport {
-    pub message: String,
-    /// The guest's typed error, when the failure came from the sync itself.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub detail: Option<SyncError>,
 }
 
 impl SyncOutcome {
@@ -85,28 +59,10 @@ impl SyncOutcome {
     }
 }
 
-fn action_word(action: Action) -> &'static str {
-    match action {
-        Action::Create => "create",
-        Action::Update => "update",
-        Action::Delete => "delete",
-        Action::Adopt => "adopt",
-        Action::Forget => "forget",
-    }
-}
-
-fn conflict_words(kind: ConflictKind) -> &'static str {
-    match kind {
-        ConflictKind::ModifiedInGit => "changed in Git since the last sync",
-        ConflictKind::DeletedInGit => "deleted in Git since the last sync",
-        ConflictKind::CreatedInGit => "created in Git with other content",
-    }
-}
-
-fn write_report(out: &mut String, report: &SyncReport, dry_run: bool) {
+fn write_report(out: &mut String, report: &Report, dry_run: bool) {
     let width = report.changes.iter().map(|c| label(c).len()).max().unwrap_or(0);
     for change in report.changes.iter().take(MAX_LISTED) {
-        let _ = writeln!(out, "  {:<7} {:<width$}  {}", action_word(change.action), label(change), change.path);
+        let _ = writeln!(out, "  {:<7} {:<width$}  {}", change.action.as_str(), label(change), change.path);
     }
     for change in report.changes.iter().filter(|c| c.old_content.is_some()) {
         if let (Some(old), Some(new)) = (&change.old_content, &change.new_content) {
@@ -122,7 +78,8 @@ fn write_report(out: &mut String, report: &SyncReport, dry_run: bool) {
     for conflict in &report.conflicts {
         write_conflict(out, conflict);
     }
-    let _ = writeln!(out, "{}", summary(report));
+    let actions = report.changes.iter().map(|c| wit::Action::from(c.action));
+    let _ = writeln!(out, "{}", summarize(actions, report.conflicts.len(), report.unchanged));
     let requests = plural(report.requests, "request");
     let attempts = plural(report.attempts, "attempt");
     match (&report.commit, dry_run) {
@@ -144,7 +101,7 @@ fn write_report(out: &mut String, report: &SyncReport, dry_run: bool) {
 
 fn write_conflict(out: &mut String, c: &Conflict) {
     let r = &c.resource;
-    let _ = writeln!(out, "  CONFLICT {} {}  {}: {}", r.kind, r.name, c.path, conflict_words(c.kind));
+    let _ = writeln!(out, "  CONFLICT {} {}  {}: {}", r.kind, r.name, c.path, c.kind.describe());
     let sha = |s: &Option<String>| s.as_deref().map(short).unwrap_or("(none)").to_string();
     let _ = writeln!(out, "    last synced blob {}, blob in Git now {}", sha(&c.expected_sha), sha(&c.actual_sha));
     match (&c.git_content, &c.hnp_content) {
@@ -166,14 +123,18 @@ fn label(c: &Change) -> String {
 }
 
 /// `3 created, 1 updated; 1 conflict; 12 unchanged`
-pub fn summary(report: &SyncReport) -> String {
-    let count = |a: Action| report.changes.iter().filter(|c| c.action == a).count();
+pub fn summary(report: &wit::SyncReport) -> String {
+    summarize(report.changes.iter().map(|c| c.action), report.conflicts.len(), report.unchanged)
+}
+
+fn summarize(actions: impl Iterator<Item = wit::Action> + Clone, conflicts: usize, unchanged: u32) -> String {
+    let count = |a: wit::Action| actions.clone().filter(|b| *b == a).count();
     let mut parts: Vec<String> = [
-        (Action::Create, "created"),
-        (Action::Update, "updated"),
-        (Action::Delete, "deleted"),
-        (Action::Adopt, "adopted"),
-        (Action::Forget, "forgotten"),
+        (wit::Action::Create, "created"),
+        (wit::Action::Update, "updated"),
+        (wit::Action::Delete, "deleted"),
+        (wit::Action::Adopt, "adopted"),
+        (wit::Action::Forget, "forgotten"),
     ]
     .into_iter()
     .filter(|(a, _)| count(*a) > 0)
@@ -183,10 +144,10 @@ pub fn summary(report: &SyncReport) -> String {
         parts.push("no changes".into());
     }
     let mut text = parts.join(", ");
-    if !report.conflicts.is_empty() {
-        text.push_str(&format!("; {}", plural(report.conflicts.len() as u32, "conflict")));
+    if conflicts > 0 {
+        text.push_str(&format!("; {}", plural(conflicts as u32, "conflict")));
     }
-    text.push_str(&format!("; {} unchanged", report.unchanged));
+    text.push_str(&format!("; {unchanged} unchanged"));
     text
 }
 
@@ -200,60 +161,4 @@ fn plural(n: u32, word: &str) -> String {
 
 fn short(sha: &str) -> &str {
     &sha[..sha.len().min(10)]
-}
-
-/// One line per error, naming what a user must fix.
-pub fn describe_error(e: &SyncError) -> String {
-    match e {
-        SyncError::InvalidResource(e) => {
-            let ns = if e.namespace.is_empty() || e.namespace == "default" {
-                String::new()
-            } else {
-                format!("{}/", e.namespace)
-            };
-            format!(
-                "invalid {} {ns}{:?}: field {}: {}",
-                if e.kind.is_empty() { "resource" } else { &e.kind },
-                e.name,
-                e.field,
-                e.message
-            )
-        }
-        SyncError::InvalidManifest(e) => {
-            format!("invalid manifest {} (document {}): {}", e.source, e.document + 1, e.message)
-        }
-        SyncError::InvalidTarget(m) => format!("invalid target: {m}"),
-        SyncError::BranchNotFound(b) => {
-            format!("branch {b:?} does not exist in the repository (create it first, or pick another with --branch)")
-        }
-        SyncError::Remote(e) => format!("GitHub answered {} to {} {}: {}", e.status, e.method, e.url, e.message),
-        SyncError::RateLimited(r) => format!(
-            "rate limited by GitHub until {} (epoch {}): {}",
-            crate::report::epoch_to_utc(r.reset_at),
-            r.reset_at,
-            r.message
-        ),
-        SyncError::Transport(m) => format!("no answer from GitHub: {m}"),
-        SyncError::TooManyRaces(n) => {
-            format!("another writer kept moving the branch; gave up after {n} attempts (run again)")
-        }
-        SyncError::Source(m) => format!("reading CRs failed: {m}"),
-    }
-}
-
-/// `2026-11-25T23:22:51Z`: epoch seconds as RFC 3339 UTC.
-pub fn epoch_to_utc(secs: u64) -> String {
-    crate::source::netbox::rfc3339_utc(std::time::UNIX_EPOCH + std::time::Duration::from_secs(secs))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn epoch_formatting() {
-        assert_eq!(epoch_to_utc(0), "1970-01-01T00:00:00Z");
-        assert_eq!(epoch_to_utc(1_767_225_600), "2026-01-01T00:00:00Z");
-        assert_eq!(epoch_to_utc(951_782_400), "2000-02-29T00:00:00Z");
-    }
 }

@@ -11,8 +11,8 @@
 //! something else in every store (`GuestImports`): `crate::replay` records a run through it
 //! and plays the run back with no network and no real time.
 
-pub mod bindings;
 mod cache;
+mod hnp;
 mod state;
 
 use std::path::PathBuf;
@@ -25,14 +25,13 @@ use wasmtime::{Config, Engine, Store};
 use wasmtime_wasi::{HostMonotonicClock, HostWallClock};
 use wasmtime_wasi_http::WasiHttpHooks;
 
-use self::bindings::exports::hedgehog::fgd_sync::logic;
-use self::bindings::hedgehog::fgd_sync::types::{
-    CustomResource, InvalidResource, ResourceRef, SyncError, SyncOptions, SyncReport, Target,
-};
-use self::bindings::{FgdSync, FgdSyncPre};
+pub use self::hnp::{BoxFuture, CrSource, Synced};
 pub use self::state::HostState;
 use crate::net::hooks::PolicyHooks;
-use crate::source::CrSource;
+use crate::wit::{
+    CommitPlan, CustomResource, FgdSync, FgdSyncPre, InvalidResource, PlanInput, ResourceRef, SyncError, SyncOptions,
+    SyncReport, Target,
+};
 
 /// The component `fgd-sync` ships, built from `guest/` by `build.rs`.
 pub const COMPONENT: &[u8] = include_bytes!(env!("FGD_SYNC_COMPONENT"));
@@ -283,9 +282,9 @@ impl Runtime {
     pub async fn plan(
         &self,
         context: CallContext,
-        input: logic::PlanInput,
+        input: PlanInput,
         message_prefix: String,
-    ) -> Result<Result<logic::CommitPlan, SyncError>, RuntimeError> {
+    ) -> Result<Result<CommitPlan, SyncError>, RuntimeError> {
         self.call(context, move |i, s| {
             Box::pin(async move { i.hedgehog_fgd_sync_logic().call_plan(s, &input, &message_prefix).await })
         })

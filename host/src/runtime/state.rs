@@ -11,10 +11,8 @@ use wasmtime_wasi::p2::{DynPollable, Pollable};
 use wasmtime_wasi::{HostMonotonicClock, HostWallClock, WasiCtx, WasiCtxView, WasiView};
 use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpHooks, WasiHttpView};
 
-use super::bindings::hedgehog::fgd_sync::hnp;
-use super::bindings::hedgehog::fgd_sync::types::{CustomResource, ResourceRef};
+use super::hnp::CrSource;
 use super::{CallContext, RuntimeConfig};
-use crate::source::{CrSource, Synced};
 
 /// Guest stderr kept per call (panic messages), then sent to the host's log.
 const STDERR_CAPACITY: usize = 64 * 1024;
@@ -25,7 +23,7 @@ pub struct HostState {
     http: WasiHttpCtx,
     /// The `PolicyHooks` of the call, or what `RuntimeConfig::imports` made of them.
     hooks: Box<dyn WasiHttpHooks>,
-    source: std::sync::Arc<dyn CrSource>,
+    pub(super) source: std::sync::Arc<dyn CrSource>,
     limiter: MemoryLimiter,
     stderr: MemoryOutputPipe,
 }
@@ -152,26 +150,3 @@ struct Ready;
 impl Pollable for Ready {
     async fn ready(&mut self) {}
 }
-
-impl hnp::Host for HostState {
-    async fn list_resources(&mut self, fabric: String) -> Result<Vec<CustomResource>, String> {
-        self.source.list(&fabric).await
-    }
-
-    async fn get_resource(&mut self, fabric: String, reference: ResourceRef) -> Result<Option<CustomResource>, String> {
-        self.source.get(&fabric, &reference).await
-    }
-
-    async fn record_synced(
-        &mut self,
-        fabric: String,
-        reference: ResourceRef,
-        path: String,
-        blob_sha: String,
-        commit: String,
-    ) -> Result<(), String> {
-        self.source.record(&fabric, &Synced { reference, path, blob_sha, commit }).await
-    }
-}
-
-impl super::bindings::hedgehog::fgd_sync::types::Host for HostState {}

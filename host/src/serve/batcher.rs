@@ -10,18 +10,10 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-use crate::runtime::bindings::hedgehog::fgd_sync::types::ResourceRef;
+use crate::wit::{RefKey, ResourceRef};
 
 /// A batch is due at most this many windows after its first event.
 pub const MAX_DELAY_WINDOWS: u32 = 5;
-
-/// Identifies a CR in a batch: kind, namespace (never empty), name.
-pub type Key = (String, String, String);
-
-pub fn key(reference: &ResourceRef) -> Key {
-    let namespace = if reference.namespace.is_empty() { "default" } else { reference.namespace.as_str() };
-    (reference.kind.clone(), namespace.to_owned(), reference.name.clone())
-}
 
 /// CRs taken out of the queue to sync together.
 #[derive(Clone, Debug, PartialEq)]
@@ -35,7 +27,7 @@ pub struct Batch {
 #[derive(Debug)]
 pub struct Batcher {
     window: Duration,
-    pending: BTreeMap<Key, ResourceRef>,
+    pending: BTreeMap<RefKey, ResourceRef>,
     first: Option<Instant>,
     last: Option<Instant>,
     /// Not due before this (a retry backoff).
@@ -52,7 +44,7 @@ impl Batcher {
     pub fn push(&mut self, reference: ResourceRef, now: Instant) -> bool {
         self.first.get_or_insert(now);
         self.last = Some(now);
-        self.pending.insert(key(&reference), reference).is_none()
+        self.pending.insert(reference.key(), reference).is_none()
     }
 
     /// Distinct CRs waiting.
@@ -103,7 +95,7 @@ impl Batcher {
             return;
         }
         for reference in batch.refs {
-            self.pending.entry(key(&reference)).or_insert(reference);
+            self.pending.entry(reference.key()).or_insert(reference);
         }
         self.first = Some(self.first.map_or(now, |first| first.min(now)));
         self.last = Some(self.last.map_or(now, |last| last.max(now)));
@@ -160,7 +152,7 @@ mod tests {
         assert_eq!(batcher.due_at(), Some(t0 + ms(50) + WINDOW));
         let batch = batcher.take_all().expect("batch");
         assert_eq!(batch.refs.len(), 250);
-        assert!(batch.refs.windows(2).all(|w| key(&w[0]) < key(&w[1])));
+        assert!(batch.refs.windows(2).all(|w| w[0].key() < w[1].key()));
     }
 
     #[test]

@@ -29,7 +29,7 @@ use tokio::task::JoinSet;
 use super::fabrics::{FabricDirectory, Resolved};
 use super::metrics::{self, Metrics, WebhookResult};
 use super::webhook::{self, Payload, MAX_BODY_BYTES, SIGNATURE_HEADER};
-use super::worker::Queue;
+use super::worker::{stopped, Queue};
 
 pub const WEBHOOK_PATH: &str = "/webhooks/netbox";
 /// Time for a client to send its request headers.
@@ -124,11 +124,6 @@ pub async fn serve(listener: TcpListener, app: Arc<App>, mut stop: watch::Receiv
     if finished.is_err() {
         tracing::warn!(left = connections.len(), "requests still running after {STOP_GRACE:?}; dropping them");
     }
-}
-
-/// Resolves once `stop` is true (or its sender is gone).
-pub async fn stopped(stop: &mut watch::Receiver<bool>) {
-    let _ = stop.wait_for(|s| *s).await;
 }
 
 /// The next connection and its slot; `None` after an accept error (already logged).

@@ -5,9 +5,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::sync::Mutex;
 
-use super::batcher::{key, Key};
-use super::worker::Failure;
-use crate::runtime::bindings::hedgehog::fgd_sync::types::{Action, SyncError, SyncReport, WriteStrategy};
+use crate::wit::{Action, RefKey, SyncError, SyncReport, WriteStrategy};
 
 /// `Content-Type` of the exposition.
 pub const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
@@ -89,7 +87,7 @@ pub struct FabricCounters {
     pub commits: u64,
     pub github_requests: u64,
     /// Paths in conflict now, with their CR: the last full sync's, updated by later batches.
-    pub conflicts: BTreeMap<String, Key>,
+    pub conflicts: BTreeMap<String, RefKey>,
     /// Epoch seconds of the last sync that did not fail.
     pub last_success: Option<f64>,
     /// Distinct CRs waiting; set when a snapshot is taken.
@@ -110,7 +108,7 @@ pub enum Scope {
     /// The whole fabric: its conflicts replace the known ones.
     Fabric,
     /// These CRs: their old conflicts go, the new ones come.
-    Resources(Vec<Key>),
+    Resources(Vec<RefKey>),
 }
 
 /// What one sync adds to a fabric's numbers.
@@ -121,23 +119,25 @@ pub struct SyncRecord {
     pub github_requests: u64,
     pub rate_limit_waits: u64,
     /// `None` after an error: nothing is known about conflicts then.
-    pub conflicts: Option<(Scope, BTreeMap<String, Key>)>,
+    pub conflicts: Option<(Scope, BTreeMap<String, RefKey>)>,
     /// Epoch seconds when it ended.
     pub finished_at: f64,
 }
 
 impl SyncRecord {
-    /// The record of a sync's result. `requests` and `rate_limit_answers` come from the
-    /// hooks (they count failed syncs too); an answer that ended the sync was not waited out.
+    /// The record of a sync's result: its report, or the guest's error if the guest gave
+    /// one (`None`: the sandbox or the source failed). `requests` and `rate_limit_answers`
+    /// come from the hooks (they count failed syncs too); an answer that ended the sync was
+    /// not waited out.
     pub fn of(
-        result: &Result<SyncReport, Failure>,
+        result: Result<&SyncReport, Option<&SyncError>>,
         scope: Scope,
         strategy: WriteStrategy,
         requests: u64,
         rate_limit_answers: u64,
         finished_at: f64,
     ) -> SyncRecord {
-        let gave_up = u64::from(matches!(result, Err(Failure::Sync(SyncError::RateLimited(_)))));
+        let gave_up = u64::from(matches!(result, Err(Some(SyncError::RateLimited(_)))));
         let mut record = SyncRecord {
             outcome: Outcome::Error,
             commits: 0,
@@ -159,7 +159,7 @@ impl SyncRecord {
                 .count()
                 .max(1) as u64,
         };
-        let conflicts = report.conflicts.iter().map(|c| (c.path.clone(), key(&c.resource))).collect();
+        let conflicts = report.conflicts.iter().map(|c| (c.path.clone(), c.resource.key())).collect();
         record.conflicts = Some((scope, conflicts));
         record
     }
@@ -300,7 +300,7 @@ mod tests {
     use pretty_assertions::assert_eq;
 
     use super::*;
-    use crate::runtime::bindings::hedgehog::fgd_sync::types::{Change, Conflict, ConflictKind, RateLimit, ResourceRef};
+    use crate::wit::{Change, Conflict, ConflictKind, RateLimit, ResourceRef};
 
     fn vpc(name: &str) -> ResourceRef {
         ResourceRef { kind: "VPC".into(), namespace: "default".into(), name: name.into() }
@@ -339,26 +339,25 @@ mod tests {
         }
     }
 
-    fn path(name: &str) -> (String, Key) {
-        (format!("d/managed/vpcs/{name}.yaml"), key(&vpc(name)))
+    fn path(name: &str) -> (String, RefKey) {
+        (format!("d/managed/vpcs/{name}.yaml"), vpc(name).key())
     }
 
     #[test]
     fn records_of_results() {
         let batched = WriteStrategy::Batched;
-        let ok = SyncRecord::of(&Ok(report(true, &["a", "b"], &[])), Scope::Fabric, batched, 6, 0, 1.5);
+        let ok = SyncRecord::of(Ok(&report(true, &["a", "b"], &[])), Scope::Fabric, batched, 6, 0, 1.5);
         assert_eq!((ok.outcome, ok.commits), (Outcome::Ok, 1));
         let per_file =
-            SyncRecord::of(&Ok(report(true, &["a", "b"], &[])), Scope::Fabric, WriteStrategy::PerFile, 9, 0, 1.5);
+            SyncRecord::of(Ok(&report(true, &["a", "b"], &[])), Scope::Fabric, WriteStrategy::PerFile, 9, 0, 1.5);
         assert_eq!(per_file.commits, 2);
-        let noop = SyncRecord::of(&Ok(report(false, &[], &[])), Scope::Fabric, batched, 3, 0, 1.5);
+        let noop = SyncRecord::of(Ok(&report(false, &[], &[])), Scope::Fabric, batched, 3, 0, 1.5);
         assert_eq!((noop.outcome, noop.commits), (Outcome::Ok, 0));
-        let conflicts = SyncRecord::of(&Ok(report(true, &["a"], &["b"])), Scope::Fabric, batched, 6, 1, 1.5);
+        let conflicts = SyncRecord::of(Ok(&report(true, &["a"], &["b"])), Scope::Fabric, batched, 6, 1, 1.5);
         assert_eq!((conflicts.outcome, conflicts.rate_limit_waits), (Outcome::Conflicts, 1));
         assert_eq!(conflicts.conflicts, Some((Scope::Fabric, [path("b")].into())));
-        let limited =
-            Err(Failure::Sync(SyncError::RateLimited(RateLimit { reset_at: 1, message: "slow down".into() })));
-        let error = SyncRecord::of(&limited, Scope::Fabric, batched, 4, 3, 1.5);
+        let limited = SyncError::RateLimited(RateLimit { reset_at: 1, message: "slow down".into() });
+        let error = SyncRecord::of(Err(Some(&limited)), Scope::Fabric, batched, 4, 3, 1.5);
         assert_eq!((error.outcome, error.rate_limit_waits, error.conflicts), (Outcome::Error, 2, None));
     }
 
@@ -366,18 +365,17 @@ mod tests {
     fn the_conflict_gauge_follows_full_and_partial_syncs() {
         let metrics = Metrics::new(["dc1"]);
         let batched = WriteStrategy::Batched;
-        let full = SyncRecord::of(&Ok(report(false, &[], &["a", "b"])), Scope::Fabric, batched, 0, 0, 1.0);
+        let full = SyncRecord::of(Ok(&report(false, &[], &["a", "b"])), Scope::Fabric, batched, 0, 0, 1.0);
         metrics.record_sync("dc1", full);
         // A batch with `a` resolves it and finds `c`; `b` was not in it and stays.
-        let scope = Scope::Resources(vec![key(&vpc("a")), key(&vpc("c"))]);
-        metrics.record_sync("dc1", SyncRecord::of(&Ok(report(true, &["a"], &["c"])), scope, batched, 0, 0, 2.0));
+        let scope = Scope::Resources(vec![vpc("a").key(), vpc("c").key()]);
+        metrics.record_sync("dc1", SyncRecord::of(Ok(&report(true, &["a"], &["c"])), scope, batched, 0, 0, 2.0));
         let conflicts = &metrics.snapshot(&BTreeMap::new()).fabrics["dc1"].conflicts;
         assert_eq!(conflicts, &BTreeMap::from([path("b"), path("c")]));
         // An error changes nothing; a clean full sync clears everything.
-        metrics
-            .record_sync("dc1", SyncRecord::of(&Err(Failure::Runtime("x".into())), Scope::Fabric, batched, 0, 0, 3.0));
+        metrics.record_sync("dc1", SyncRecord::of(Err(None), Scope::Fabric, batched, 0, 0, 3.0));
         assert_eq!(metrics.snapshot(&BTreeMap::new()).fabrics["dc1"].conflicts.len(), 2);
-        metrics.record_sync("dc1", SyncRecord::of(&Ok(report(false, &[], &[])), Scope::Fabric, batched, 0, 0, 4.0));
+        metrics.record_sync("dc1", SyncRecord::of(Ok(&report(false, &[], &[])), Scope::Fabric, batched, 0, 0, 4.0));
         let dc1 = &metrics.snapshot(&BTreeMap::new()).fabrics["dc1"];
         assert!(dc1.conflicts.is_empty());
         assert_eq!(dc1.last_success, Some(4.0));
@@ -391,7 +389,7 @@ mod tests {
         metrics.webhook(WebhookResult::Accepted);
         metrics.webhook(WebhookResult::Unauthorized);
         let record = SyncRecord::of(
-            &Ok(report(true, &["a"], &["b"])),
+            Ok(&report(true, &["a"], &["b"])),
             Scope::Fabric,
             WriteStrategy::Batched,
             6,

@@ -32,10 +32,10 @@ use std::sync::Arc;
 pub use self::http::{Secret, WEBHOOK_PATH};
 pub use self::service::{Service, Settings, Signals, Stopped};
 use crate::net::hooks::PolicyHooks;
-use crate::runtime::bindings::hedgehog::fgd_sync::types::Target;
 use crate::runtime::Runtime;
 use crate::source::netbox::NetBoxConfig;
 use crate::source::{BoxFuture, CrSource};
+use crate::wit::Target;
 
 /// Opens a fabric's CR source (a directory source is parsed by the component).
 pub type OpenSource = Arc<dyn Fn(Arc<Runtime>) -> BoxFuture<'static, anyhow::Result<Arc<dyn CrSource>>> + Send + Sync>;

@@ -18,8 +18,8 @@ use super::metrics::Metrics;
 use super::reconcile::Schedule;
 use super::worker::{Queue, Worker};
 use super::FabricSpec;
-use crate::runtime::bindings::hedgehog::fgd_sync::types::SyncOptions;
 use crate::runtime::Runtime;
+use crate::wit::SyncOptions;
 
 /// How the service runs.
 #[derive(Clone, Debug)]

@@ -5,9 +5,8 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use super::batcher::{key, Key};
-use crate::runtime::bindings::hedgehog::fgd_sync::types::{CustomResource, ResourceRef};
 use crate::source::{BoxFuture, CrSource, Synced};
+use crate::wit::{CustomResource, RefKey, ResourceRef};
 
 /// Above this many refs a listing is cheaper than lookups: a listing reads 12 endpoints, a
 /// lookup at least one.
@@ -16,7 +15,7 @@ pub const LISTING_THRESHOLD: usize = 12;
 pub struct BatchSource {
     inner: Arc<dyn CrSource>,
     use_listing: bool,
-    listing: tokio::sync::OnceCell<Result<HashMap<Key, CustomResource>, String>>,
+    listing: tokio::sync::OnceCell<Result<HashMap<RefKey, CustomResource>, String>>,
 }
 
 impl BatchSource {
@@ -24,10 +23,6 @@ impl BatchSource {
     pub fn new(inner: Arc<dyn CrSource>, refs: usize) -> BatchSource {
         BatchSource { inner, use_listing: refs > LISTING_THRESHOLD, listing: tokio::sync::OnceCell::new() }
     }
-}
-
-fn key_of(cr: &CustomResource) -> Key {
-    key(&ResourceRef { kind: cr.kind.clone(), namespace: cr.namespace.clone(), name: cr.name.clone() })
 }
 
 impl CrSource for BatchSource {
@@ -48,11 +43,11 @@ impl CrSource for BatchSource {
                 .listing
                 .get_or_init(|| async {
                     let all = self.inner.list(fabric).await?;
-                    Ok(all.into_iter().map(|cr| (key_of(&cr), cr)).collect())
+                    Ok(all.into_iter().map(|cr| (cr.reference().key(), cr)).collect())
                 })
                 .await;
             match listing {
-                Ok(all) => Ok(all.get(&key(reference)).cloned()),
+                Ok(all) => Ok(all.get(&reference.key()).cloned()),
                 Err(e) => Err(e.clone()),
             }
         })

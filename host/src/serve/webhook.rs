@@ -13,7 +13,9 @@ use hmac::{Hmac, Mac};
 use serde_json::{Map, Value};
 use sha2::Sha512;
 
-use crate::runtime::bindings::hedgehog::fgd_sync::types::ResourceRef;
+use fgd_sync_guest::model::KINDS;
+
+use crate::wit::{ResourceRef, DEFAULT_NAMESPACE};
 
 /// Largest body accepted; NetBox's bodies for a CR are a few KiB.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
@@ -23,22 +25,6 @@ pub const SIGNATURE_HEADER: &str = "x-hook-signature";
 
 /// HNP's Django app label, the first half of a 4.x `object_type`.
 pub const APP_LABEL: &str = "netbox_hedgehog";
-
-/// HNP's Django model names and the Kubernetes kind of each.
-pub const MODELS: [(&str, &str); 12] = [
-    ("vpc", "VPC"),
-    ("external", "External"),
-    ("externalattachment", "ExternalAttachment"),
-    ("externalpeering", "ExternalPeering"),
-    ("ipv4namespace", "IPv4Namespace"),
-    ("vpcattachment", "VPCAttachment"),
-    ("vpcpeering", "VPCPeering"),
-    ("connection", "Connection"),
-    ("server", "Server"),
-    ("switch", "Switch"),
-    ("switchgroup", "SwitchGroup"),
-    ("vlannamespace", "VLANNamespace"),
-];
 
 /// Fields that only fgd-sync (`git_file_path`, `last_synced`), the Hedgehog operator
 /// (`kubernetes_*`, `last_applied`, `sync_error`) or Django (`last_updated`) write. None of
@@ -253,7 +239,7 @@ fn object_kind(body: &Map<String, Value>) -> Result<Result<&'static str, String>
         Some(Value::String(s)) => Ok(Some(s.as_str())),
         Some(other) => Err(field_error(field, format!("expected a string, found {}", type_name(other)))),
     };
-    let kind_of = |model: &str| MODELS.iter().find(|(m, _)| model.eq_ignore_ascii_case(m)).map(|(_, kind)| *kind);
+    let kind_of = |model: &str| KINDS.iter().find(|k| model.eq_ignore_ascii_case(k.netbox_model)).map(|k| k.name);
     if let Some(object_type) = string("object_type")? {
         let kind = object_type
             .split_once('.')
@@ -281,8 +267,8 @@ fn target_of(kind: &str, object: &Map<String, Value>, at: &str) -> Result<Target
         None => return Err(field_error(&format!("{at}.name"), "missing")),
     };
     let namespace = match object.get("namespace") {
-        None | Some(Value::Null) => "default".to_owned(),
-        Some(Value::String(ns)) if ns.is_empty() => "default".to_owned(),
+        None | Some(Value::Null) => DEFAULT_NAMESPACE.to_owned(),
+        Some(Value::String(ns)) if ns.is_empty() => DEFAULT_NAMESPACE.to_owned(),
         Some(Value::String(ns)) if is_label(ns) && ns.len() <= 63 => ns.clone(),
         Some(Value::String(ns)) => {
             return Err(field_error(&format!("{at}.namespace"), format!("{ns:?} is not a lowercase RFC 1123 label")))
@@ -439,7 +425,8 @@ mod tests {
 
     #[test]
     fn every_kind_maps_from_its_model() {
-        for (model, kind) in MODELS {
+        for k in &KINDS {
+            let (model, kind) = (k.netbox_model, k.name);
             let object_type = format!("netbox_hedgehog.{model}");
             let data = json!({"fabric": 3, "name": "x-1", "namespace": "tenant-a"});
             check(

@@ -8,16 +8,15 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use tokio::sync::{watch, Notify};
 
-use super::batcher::{backoff, key, Batch, Batcher, Key};
-use super::http::stopped;
+use super::batcher::{backoff, Batch, Batcher};
 use super::metrics::{Metrics, Outcome, Scope, SyncRecord};
 use super::reconcile::Schedule;
 use super::source::BatchSource;
 use super::FabricSpec;
-use crate::report::{describe_error, summary};
-use crate::runtime::bindings::hedgehog::fgd_sync::types::{ResourceRef, SyncError, SyncOptions, SyncReport};
+use crate::report::summary;
 use crate::runtime::{CallContext, Runtime, SyncCall};
 use crate::source::CrSource;
+use crate::wit::{RefKey, ResourceRef, SyncError, SyncOptions, SyncReport};
 
 /// Syncs of a batch that may fail before its CRs are left to the next reconcile.
 pub const MAX_FAILURES: u32 = 6;
@@ -71,10 +70,20 @@ pub enum Failure {
     Source(String),
 }
 
+impl Failure {
+    /// The guest's typed error, if it gave one.
+    pub fn sync_error(&self) -> Option<&SyncError> {
+        match self {
+            Failure::Sync(e) => Some(e),
+            Failure::Runtime(_) | Failure::Source(_) => None,
+        }
+    }
+}
+
 impl std::fmt::Display for Failure {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Failure::Sync(e) => f.write_str(&describe_error(e)),
+            Failure::Sync(e) => f.write_str(&e.describe()),
             Failure::Runtime(m) | Failure::Source(m) => f.write_str(m),
         }
     }
@@ -86,11 +95,16 @@ pub enum Next {
     /// Landed (possibly with conflicts), or nothing to do.
     Done,
     /// One CR of the batch is invalid: sync the others without it.
-    Without(Key),
+    Without(RefKey),
     /// Try again later: GitHub or NetBox may recover.
     Retry,
     /// Retrying cannot help (a bad target, a refused token); the reconcile will report it too.
     GiveUp,
+}
+
+/// Resolves once `stop` is true (or its sender is gone).
+pub async fn stopped(stop: &mut watch::Receiver<bool>) {
+    let _ = stop.wait_for(|s| *s).await;
 }
 
 /// The decision after a sync of `refs` ended with `result` (pure).
@@ -102,9 +116,8 @@ pub fn next(result: &Result<SyncReport, Failure>, refs: &[ResourceRef]) -> Next 
     };
     match error {
         SyncError::InvalidResource(bad) => {
-            let bad =
-                key(&ResourceRef { kind: bad.kind.clone(), namespace: bad.namespace.clone(), name: bad.name.clone() });
-            if refs.len() > 1 && refs.iter().any(|r| key(r) == bad) {
+            let bad = bad.reference().key();
+            if refs.len() > 1 && refs.iter().any(|r| r.key() == bad) {
                 Next::Without(bad)
             } else {
                 Next::GiveUp
@@ -185,7 +198,7 @@ impl Worker {
     async fn run_batch(&mut self, batch: Batch, last_chance: bool) {
         let mut refs = batch.refs;
         loop {
-            let scope = Scope::Resources(refs.iter().map(key).collect());
+            let scope = Scope::Resources(refs.iter().map(ResourceRef::key).collect());
             let call = SyncCall::Resources { fabric: self.spec.name.clone(), refs: refs.clone() };
             let result = self.sync(call, scope, refs.len()).await;
             match next(&result, &refs) {
@@ -193,7 +206,7 @@ impl Worker {
                 Next::Without(bad) => {
                     tracing::warn!(fabric = %self.spec.name, kind = %bad.0, namespace = %bad.1, name = %bad.2,
                         "syncing the rest of the batch without the invalid CR");
-                    refs.retain(|r| key(r) != bad);
+                    refs.retain(|r| r.key() != bad);
                 }
                 Next::Retry if !last_chance && batch.failures + 1 < MAX_FAILURES => {
                     let failures = batch.failures + 1;
@@ -207,7 +220,7 @@ impl Worker {
                     if last_chance {
                         self.queue.unsynced.fetch_add(refs.len(), Ordering::Relaxed);
                     }
-                    let names: Vec<String> = refs.iter().take(10).map(describe_ref).collect();
+                    let names: Vec<String> = refs.iter().take(10).map(ToString::to_string).collect();
                     tracing::error!(fabric = %self.spec.name, crs = refs.len(), first = %names.join(", "),
                         "giving up on the batch; the next reconcile (or the next edit) syncs these CRs");
                     return;
@@ -245,7 +258,7 @@ impl Worker {
         };
         let elapsed = started.elapsed();
         let record = SyncRecord::of(
-            &result,
+            result.as_ref().map_err(Failure::sync_error),
             scope,
             self.options.strategy,
             u64::from(hooks.requests().wrapping_sub(requests)),
@@ -297,16 +310,12 @@ fn log(
         summary(report)
     );
     for conflict in &report.conflicts {
-        tracing::warn!(fabric, path = %conflict.path, resource = %describe_ref(&conflict.resource), kind = ?conflict.kind,
+        tracing::warn!(fabric, path = %conflict.path, resource = %conflict.resource, kind = ?conflict.kind,
             "conflict: left alone; settle it with `fgd-sync resolve {} --take git|hnp`", conflict.path);
     }
     for warning in &report.warnings {
         tracing::warn!(fabric, "{warning}");
     }
-}
-
-fn describe_ref(r: &ResourceRef) -> String {
-    format!("{}/{}/{}", r.kind, if r.namespace.is_empty() { "default" } else { &r.namespace }, r.name)
 }
 
 fn epoch_seconds(time: SystemTime) -> f64 {
@@ -316,7 +325,7 @@ fn epoch_seconds(time: SystemTime) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::runtime::bindings::hedgehog::fgd_sync::types::{InvalidResource, RemoteError};
+    use crate::wit::{InvalidResource, RemoteError};
 
     fn vpc(name: &str) -> ResourceRef {
         ResourceRef { kind: "VPC".into(), namespace: "default".into(), name: name.into() }
@@ -340,7 +349,7 @@ mod tests {
     fn what_follows_a_sync() {
         let refs = [vpc("a"), vpc("b")];
         let cases: Vec<(SyncError, Next)> = vec![
-            (invalid("b", ""), Next::Without(key(&vpc("b")))),
+            (invalid("b", ""), Next::Without(vpc("b").key())),
             (invalid("zzz", "default"), Next::GiveUp),
             (SyncError::Transport("reset".into()), Next::Retry),
             (SyncError::TooManyRaces(5), Next::Retry),

@@ -8,8 +8,8 @@ use std::sync::Mutex;
 use anyhow::Context;
 
 use super::{BoxFuture, CrSource, Synced};
-use crate::runtime::bindings::hedgehog::fgd_sync::types::{CustomResource, ResourceRef};
 use crate::runtime::{CallContext, Runtime};
+use crate::wit::{namespace_or_default, CustomResource, ResourceRef};
 
 /// Largest manifest file read; the guest refuses larger text anyway.
 const MAX_FILE_BYTES: u64 = 8 * 1024 * 1024;
@@ -69,15 +69,11 @@ pub async fn parse(
     name: &str,
     text: String,
 ) -> anyhow::Result<Vec<CustomResource>> {
-    runtime
-        .parse_manifests(context, name.to_string(), text)
-        .await?
-        .map_err(|e| anyhow::anyhow!(crate::report::describe_error(&e)))
+    runtime.parse_manifests(context, name.to_string(), text).await?.map_err(|e| anyhow::anyhow!(e.describe()))
 }
 
 fn same(r: &CustomResource, kind: &str, namespace: &str, name: &str) -> bool {
-    let ns = |n: &str| if n.is_empty() { "default".to_string() } else { n.to_string() };
-    r.kind == kind && ns(&r.namespace) == ns(namespace) && r.name == name
+    r.kind == kind && namespace_or_default(&r.namespace) == namespace_or_default(namespace) && r.name == name
 }
 
 fn collect(path: &Path, files: &mut Vec<PathBuf>) -> std::io::Result<()> {

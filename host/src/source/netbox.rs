@@ -7,7 +7,7 @@
 use std::collections::HashMap;
 use std::fmt;
 use std::sync::Mutex;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use bytes::Bytes;
 use http::header::{HeaderValue, ACCEPT, AUTHORIZATION, CONTENT_TYPE};
@@ -16,26 +16,12 @@ use serde_json::{json, Value};
 
 use super::{BoxFuture, CrSource, Synced};
 use crate::net::client::{Client, ClientError};
-use crate::runtime::bindings::hedgehog::fgd_sync::types::{CustomResource, ResourceRef};
+use crate::wit::{namespace_or_default, CustomResource, ResourceRef};
+use fgd_sync_guest::model::KINDS;
+use fgd_sync_local_github::{format_utc, unix_now};
 
 /// The HNP API under a NetBox base URL.
 const API_PATH: &str = "/api/plugins/hedgehog/";
-
-/// Each CR kind, as Kubernetes spells it, and its HNP list endpoint.
-const KINDS: [(&str, &str); 12] = [
-    ("VPC", "vpcs/"),
-    ("External", "externals/"),
-    ("ExternalAttachment", "external-attachments/"),
-    ("ExternalPeering", "external-peerings/"),
-    ("IPv4Namespace", "ipv4-namespaces/"),
-    ("VPCAttachment", "vpc-attachments/"),
-    ("VPCPeering", "vpc-peerings/"),
-    ("Connection", "connections/"),
-    ("Server", "servers/"),
-    ("Switch", "switches/"),
-    ("SwitchGroup", "switch-groups/"),
-    ("VLANNamespace", "vlan-namespaces/"),
-];
 
 const FABRICS: &str = "fabrics/";
 
@@ -162,11 +148,11 @@ impl fmt::Display for NetBoxError {
                 f,
                 "{} {}/{} not found in fabric {fabric:?} at {url}",
                 reference.kind,
-                namespace_key(&reference.namespace),
+                namespace_or_default(&reference.namespace),
                 reference.name
             ),
             NetBoxError::UnknownKind(kind) => {
-                write!(f, "unknown kind {kind:?}; HNP has {}", KINDS.map(|(k, _)| k).join(", "))
+                write!(f, "unknown kind {kind:?}; HNP has {}", KINDS.map(|k| k.name).join(", "))
             }
             NetBoxError::ForeignNext { url, next } => write!(
                 f,
@@ -263,8 +249,8 @@ impl NetBoxSource {
         // A full listing re-resolves the fabric: it is the start of every sync.
         let fabric_id = self.resolve_fabric(fabric).await?;
         let mut rows = Vec::new();
-        for (kind, endpoint) in KINDS {
-            rows.extend(self.rows(fabric_id, kind, endpoint).await?);
+        for k in &KINDS {
+            rows.extend(self.rows(fabric_id, k.name, k.netbox_endpoint).await?);
         }
         let mut known = lock(&self.known);
         known.retain(|key, _| key.fabric != fabric_id);
@@ -316,7 +302,7 @@ impl NetBoxSource {
     async fn patch_synced(&self, key: &Key, known: &Known, path: &str) -> Result<(), NetBoxError> {
         let endpoint = kind_of(key.kind)?.1;
         let url = format!("{}{}/", self.endpoint_url(endpoint), known.id);
-        let mut body = json!({ "last_synced": rfc3339_utc(SystemTime::now()) });
+        let mut body = json!({ "last_synced": format_utc(unix_now()) });
         // An unchanged path is not sent, so NetBox logs (and webhooks) show only real changes.
         if known.git_file_path != path {
             body["git_file_path"] = Value::from(path);
@@ -503,19 +489,12 @@ impl Origin {
 
 /// The kind as the table spells it, and its endpoint.
 fn kind_of(kind: &str) -> Result<(&'static str, &'static str), NetBoxError> {
-    KINDS.into_iter().find(|(k, _)| *k == kind).ok_or_else(|| NetBoxError::UnknownKind(kind.to_owned()))
-}
-
-fn namespace_key(namespace: &str) -> &str {
-    if namespace.is_empty() {
-        "default"
-    } else {
-        namespace
-    }
+    let info = KINDS.iter().find(|k| k.name == kind).ok_or_else(|| NetBoxError::UnknownKind(kind.to_owned()))?;
+    Ok((info.name, info.netbox_endpoint))
 }
 
 fn key(fabric: u64, kind: &'static str, namespace: &str, name: &str) -> Key {
-    Key { fabric, kind, namespace: namespace_key(namespace).to_owned(), name: name.to_owned() }
+    Key { fabric, kind, namespace: namespace_or_default(namespace).to_owned(), name: name.to_owned() }
 }
 
 /// The `fabric` of a CR object: a primary key, or a nested `{id, ...}` object.
@@ -622,26 +601,4 @@ fn strip_tags(html: &str) -> String {
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     // The guarded maps are caches: data from a panicked holder is still usable.
     mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
-}
-
-/// `2024-05-01T12:34:56Z`: RFC 3339 in UTC, whole seconds. Times before 1970 give the epoch.
-pub fn rfc3339_utc(time: SystemTime) -> String {
-    let secs = time.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
-    let (year, month, day) = civil_from_days(secs / 86_400);
-    let rem = secs % 86_400;
-    format!("{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z", rem / 3600, rem / 60 % 60, rem % 60)
-}
-
-/// Days since 1970-01-01 to a Gregorian date (Howard Hinnant's `civil_from_days`).
-fn civil_from_days(days: u64) -> (u64, u64, u64) {
-    let z = days + 719_468;
-    let era = z / 146_097;
-    let doe = z % 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + u64::from(month <= 2);
-    (year, month, day)
 }

@@ -7,12 +7,10 @@ use std::sync::Arc;
 
 use fgd_sync::net::hooks::{HttpLimits, PolicyHooks};
 use fgd_sync::net::policy::EgressPolicy;
-use fgd_sync::runtime::bindings::exports::hedgehog::fgd_sync::logic::{CommitPlan, PlanInput};
-use fgd_sync::runtime::bindings::hedgehog::fgd_sync::types::{
-    Action, ConflictKind, CustomResource, InvalidResource, ResourceRef, SyncError,
-};
 use fgd_sync::runtime::{CallContext, Runtime};
 use fgd_sync::source::directory::DirectorySource;
+use fgd_sync::wit::{CommitPlan, PlanInput};
+use fgd_sync::wit::{CustomResource, InvalidResource, ResourceRef, SyncError};
 use serde_json::{json, Value};
 
 const MAX_CONTENT_ROUNDS: usize = 3;
@@ -71,30 +69,12 @@ fn sync_error(e: &SyncError) -> Value {
     json!({"tag": tag, "val": val})
 }
 
-fn action(a: Action) -> &'static str {
-    match a {
-        Action::Create => "create",
-        Action::Update => "update",
-        Action::Delete => "delete",
-        Action::Adopt => "adopt",
-        Action::Forget => "forget",
-    }
-}
-
-fn conflict_kind(k: ConflictKind) -> &'static str {
-    match k {
-        ConflictKind::ModifiedInGit => "modified-in-git",
-        ConflictKind::DeletedInGit => "deleted-in-git",
-        ConflictKind::CreatedInGit => "created-in-git",
-    }
-}
-
 fn commit_plan(p: &CommitPlan) -> Value {
     let changes: Vec<Value> = p
         .changes
         .iter()
         .map(|c| {
-            json!({"path": c.path, "action": action(c.action), "resource": reference(&c.resource),
+            json!({"path": c.path, "action": c.action.as_str(), "resource": reference(&c.resource),
                    "base-sha": c.base_sha, "remote-sha": c.remote_sha, "new-sha": c.new_sha,
                    "old-content": c.old_content, "new-content": c.new_content})
         })
@@ -103,7 +83,7 @@ fn commit_plan(p: &CommitPlan) -> Value {
         .conflicts
         .iter()
         .map(|c| {
-            json!({"path": c.path, "kind": conflict_kind(c.kind), "resource": reference(&c.resource),
+            json!({"path": c.path, "kind": c.kind.as_str(), "resource": reference(&c.resource),
                    "expected-sha": c.expected_sha, "actual-sha": c.actual_sha,
                    "git-content": c.git_content, "hnp-content": c.hnp_content})
         })
@@ -140,7 +120,7 @@ impl<'a> Runner<'a> {
 
     fn resource(&self, c: &CustomResource) -> Value {
         let rendered = self.rt.block_on(self.runtime.render(context(), c.clone())).expect("render: runtime");
-        let r = ResourceRef { kind: c.kind.clone(), namespace: c.namespace.clone(), name: c.name.clone() };
+        let r = c.reference();
         let path = self
             .rt
             .block_on(self.runtime.manifest_path(context(), self.directory.clone(), r))

@@ -27,7 +27,7 @@ fn record_first_sync(dir: &TempDir) -> (cli::Run, std::path::PathBuf) {
 fn a_recorded_sync_replays_byte_for_byte_three_times() {
     let dir = TempDir::new("replay");
     let (sync, cassette) = record_first_sync(&dir);
-    assert!(sync.json()["report"]["commit"].is_string(), "the recorded sync committed: {}", sync.stdout);
+    assert!(sync.report().commit.is_some(), "the recorded sync committed: {}", sync.stdout);
     // Nothing of the repository is needed any more.
     std::fs::remove_dir_all(dir.path().join("fabric.git")).expect("removing the repository");
     for attempt in 1..=3 {
@@ -113,7 +113,7 @@ fn a_replay_never_waits_out_back_offs() {
     let replay = cli::run(cli::command().arg("replay").arg(&edited).arg("--json"));
     let elapsed = started.elapsed();
     // The guest retried through all three (exit 1: the report counts 3 more requests).
-    let requests = |run: &cli::Run| run.json()["report"]["requests"].as_u64().expect("a report");
+    let requests = |run: &cli::Run| run.report().requests;
     assert_eq!(requests(&replay), requests(&sync) + 3, "{}", replay.stderr);
     assert!(elapsed < std::time::Duration::from_secs(5), "the replay slept: {elapsed:?}");
 }

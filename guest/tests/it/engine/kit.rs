@@ -3,8 +3,8 @@
 
 use std::collections::VecDeque;
 
-use fgd_sync_guest::engine::{Environment, Source};
-use fgd_sync_guest::github::{HttpRequest, HttpResponse, Transport};
+use fgd_sync_guest::engine::Source;
+use fgd_sync_guest::github::{Environment, HttpRequest, HttpResponse, Transport};
 use fgd_sync_guest::model::{Identity, RawResource, ResourceRef, SyncOptions, Target};
 
 use super::fake::{Clock, BASE, OWNER, REPO};

@@ -9,7 +9,7 @@
 
 use std::collections::BTreeSet;
 
-use fgd_sync::runtime::bindings::hedgehog::fgd_sync::types::{SyncError, SyncReport};
+use fgd_sync::wit::{SyncError, SyncReport};
 use serde_json::Value;
 
 use crate::player::Logged;
@@ -158,7 +158,7 @@ pub fn violations(log: &[Logged], outcome: &Result<SyncReport, SyncError>, dry_r
 
 #[cfg(test)]
 mod tests {
-    use fgd_sync::runtime::bindings::hedgehog::fgd_sync::types::{Conflict, ConflictKind, ResourceRef, SyncReport};
+    use fgd_sync::wit::{Conflict, ConflictKind, ResourceRef, SyncReport};
 
     use super::{decode, violations, Logged};
 
@@ -173,9 +173,7 @@ mod tests {
         }
     }
 
-    fn report(
-        conflicts: &[&str],
-    ) -> Result<SyncReport, fgd_sync::runtime::bindings::hedgehog::fgd_sync::types::SyncError> {
+    fn report(conflicts: &[&str]) -> Result<SyncReport, fgd_sync::wit::SyncError> {
         let conflict = |path: &&str| Conflict {
             path: path.to_string(),
             kind: ConflictKind::ModifiedInGit,

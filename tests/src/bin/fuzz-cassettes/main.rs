@@ -23,8 +23,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use fgd_sync::replay::{Cassette, Replay};
-use fgd_sync::runtime::bindings::hedgehog::fgd_sync::types::{SyncError, SyncReport};
 use fgd_sync::runtime::{Runtime, RuntimeConfig};
+use fgd_sync::wit::{SyncError, SyncReport};
 use serde::{Deserialize, Serialize};
 
 use crate::mutate::Rng;

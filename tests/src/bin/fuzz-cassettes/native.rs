@@ -1,16 +1,18 @@
 //! The guest's sync engine run natively (`fgd_sync_guest::engine::run`) against a player, with
 //! the same answers the component gets through `wasi:http`, `hnp`, the clocks and
-//! `wasi:random`; and the conversions that let its report be compared with the component's.
+//! `wasi:random`. Its inputs and report cross to and from the host's WIT types with the
+//! shared serde round trip (`fgd_sync_tests::convert`).
 
 use std::sync::Arc;
 
 use fgd_sync::replay::cassette::{HttpAnswer, HttpRequest as Recorded, Operation, TransportError};
 use fgd_sync::replay::{Invocation, Script};
-use fgd_sync::runtime::bindings::hedgehog::fgd_sync::types as wit;
 use fgd_sync::source::Synced;
-use fgd_sync_guest::engine::{self, Environment, Selection, Source};
-use fgd_sync_guest::github::{HttpRequest, HttpResponse, Transport};
+use fgd_sync::wit;
+use fgd_sync_guest::engine::{self, Selection, Source};
+use fgd_sync_guest::github::{Environment, HttpRequest, HttpResponse, Transport};
 use fgd_sync_guest::model;
+use fgd_sync_tests::convert::convert;
 
 use crate::player::Player;
 
@@ -18,7 +20,7 @@ use crate::player::Player;
 pub fn run(invocation: &Invocation, player: Arc<Player>) -> Result<Result<wit::SyncReport, wit::SyncError>, String> {
     let invocation = invocation.clone();
     let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || {
-        let mut options = options(&invocation.options);
+        let mut options: model::SyncOptions = convert(&invocation.options);
         let selection = match invocation.operation {
             Operation::PlanFabric => {
                 options.dry_run = true;
@@ -32,7 +34,7 @@ pub fn run(invocation: &Invocation, player: Arc<Player>) -> Result<Result<wit::S
                     .map(|r| fgd_sync_guest::validate::resource_ref(&r.kind, &r.namespace, &r.name));
                 match refs.collect::<Result<Vec<_>, _>>() {
                     Ok(refs) => Selection::Resources(refs),
-                    Err(e) => return Err(error(model::SyncError::InvalidResource(e))),
+                    Err(e) => return Err(convert(&model::SyncError::InvalidResource(e))),
                 }
             }
         };
@@ -40,10 +42,10 @@ pub fn run(invocation: &Invocation, player: Arc<Player>) -> Result<Result<wit::S
         let mut transport = NativeTransport(player.clone());
         let mut source = NativeSource(player.clone());
         let mut env = NativeEnv { player, pool, cursor: 0 };
-        let target = target(&invocation.target);
+        let target: model::Target = convert(&invocation.target);
         engine::run(&invocation.fabric, &selection, &target, &options, &mut transport, &mut source, &mut env)
-            .map(report)
-            .map_err(error)
+            .map(|report| convert(&report))
+            .map_err(|e| convert(&e))
     }));
     outcome.map_err(|panic| {
         panic
@@ -104,11 +106,11 @@ struct NativeSource(Arc<Player>);
 
 impl Source for NativeSource {
     fn list(&mut self, fabric: &str) -> Result<Vec<model::RawResource>, String> {
-        Ok(self.0.list(fabric)?.into_iter().map(raw).collect())
+        Ok(self.0.list(fabric)?.iter().map(convert).collect())
     }
 
     fn get(&mut self, fabric: &str, reference: &model::ResourceRef) -> Result<Option<model::RawResource>, String> {
-        Ok(self.0.get(fabric, &wit_ref(reference))?.map(raw))
+        Ok(self.0.get(fabric, &convert(reference))?.as_ref().map(convert))
     }
 
     fn record(
@@ -120,7 +122,7 @@ impl Source for NativeSource {
         commit: &str,
     ) -> Result<(), String> {
         let synced =
-            Synced { reference: wit_ref(r), path: path.into(), blob_sha: blob_sha.into(), commit: commit.into() };
+            Synced { reference: convert(r), path: path.into(), blob_sha: blob_sha.into(), commit: commit.into() };
         self.0.record(fabric, &synced)
     }
 }
@@ -147,139 +149,5 @@ impl Environment for NativeEnv {
             self.cursor += 1;
         }
         value
-    }
-}
-
-// ---- WIT <-> model, as guest/src/component/conv.rs does it.
-
-fn raw(c: wit::CustomResource) -> model::RawResource {
-    model::RawResource {
-        kind: c.kind,
-        api_version: c.api_version,
-        name: c.name,
-        namespace: c.namespace,
-        labels: c.labels,
-        annotations: c.annotations,
-        spec: c.spec,
-    }
-}
-
-fn wit_ref(r: &model::ResourceRef) -> wit::ResourceRef {
-    wit::ResourceRef { kind: r.kind.as_str().into(), namespace: r.namespace.clone(), name: r.name.clone() }
-}
-
-fn target(t: &wit::Target) -> model::Target {
-    model::Target {
-        api_base: t.api_base.clone(),
-        owner: t.owner.clone(),
-        repo: t.repo.clone(),
-        branch: t.branch.clone(),
-        directory: t.directory.clone(),
-        committer: t.committer.as_ref().map(|i| model::Identity { name: i.name.clone(), email: i.email.clone() }),
-        message_prefix: t.message_prefix.clone(),
-    }
-}
-
-fn options(o: &wit::SyncOptions) -> model::SyncOptions {
-    model::SyncOptions {
-        dry_run: o.dry_run,
-        strategy: match o.strategy {
-            wit::WriteStrategy::Batched => model::Strategy::Batched,
-            wit::WriteStrategy::PerFile => model::Strategy::PerFile,
-        },
-        max_attempts: o.max_attempts,
-        max_rate_limit_wait_secs: o.max_rate_limit_wait_secs,
-        resolutions: o
-            .resolutions
-            .iter()
-            .map(|r| model::Resolution {
-                path: r.path.clone(),
-                take: match r.take {
-                    wit::Side::Git => model::Side::Git,
-                    wit::Side::Hnp => model::Side::Hnp,
-                },
-            })
-            .collect(),
-    }
-}
-
-fn report(r: model::SyncReport) -> wit::SyncReport {
-    wit::SyncReport {
-        base_commit: r.base_commit,
-        commit: r.commit,
-        message: r.message,
-        changes: r
-            .changes
-            .into_iter()
-            .map(|c| wit::Change {
-                path: c.path,
-                action: match c.action {
-                    model::Action::Create => wit::Action::Create,
-                    model::Action::Update => wit::Action::Update,
-                    model::Action::Delete => wit::Action::Delete,
-                    model::Action::Adopt => wit::Action::Adopt,
-                    model::Action::Forget => wit::Action::Forget,
-                },
-                resource: wit_ref(&c.resource),
-                base_sha: c.base_sha,
-                remote_sha: c.remote_sha,
-                new_sha: c.new_sha,
-                old_content: c.old_content,
-                new_content: c.new_content,
-            })
-            .collect(),
-        conflicts: r
-            .conflicts
-            .into_iter()
-            .map(|c| wit::Conflict {
-                path: c.path,
-                kind: match c.kind {
-                    model::ConflictKind::ModifiedInGit => wit::ConflictKind::ModifiedInGit,
-                    model::ConflictKind::DeletedInGit => wit::ConflictKind::DeletedInGit,
-                    model::ConflictKind::CreatedInGit => wit::ConflictKind::CreatedInGit,
-                },
-                resource: wit_ref(&c.resource),
-                expected_sha: c.expected_sha,
-                actual_sha: c.actual_sha,
-                git_content: c.git_content,
-                hnp_content: c.hnp_content,
-            })
-            .collect(),
-        unchanged: r.unchanged,
-        requests: r.requests,
-        attempts: r.attempts,
-        warnings: r.warnings,
-    }
-}
-
-fn error(e: model::SyncError) -> wit::SyncError {
-    let invalid = |e: model::InvalidResource| wit::InvalidResource {
-        kind: e.kind,
-        namespace: e.namespace,
-        name: e.name,
-        field: e.field,
-        message: e.message,
-    };
-    match e {
-        model::SyncError::InvalidResource(e) => wit::SyncError::InvalidResource(invalid(e)),
-        model::SyncError::InvalidManifest(m) => wit::SyncError::InvalidManifest(wit::InvalidManifest {
-            source: m.source,
-            document: m.document,
-            message: m.message,
-        }),
-        model::SyncError::InvalidTarget(m) => wit::SyncError::InvalidTarget(m),
-        model::SyncError::BranchNotFound(b) => wit::SyncError::BranchNotFound(b),
-        model::SyncError::Remote(r) => wit::SyncError::Remote(wit::RemoteError {
-            method: r.method,
-            url: r.url,
-            status: r.status,
-            message: r.message,
-        }),
-        model::SyncError::RateLimited(r) => {
-            wit::SyncError::RateLimited(wit::RateLimit { reset_at: r.reset_at, message: r.message })
-        }
-        model::SyncError::Transport(m) => wit::SyncError::Transport(m),
-        model::SyncError::TooManyRaces(n) => wit::SyncError::TooManyRaces(n),
-        model::SyncError::Source(m) => wit::SyncError::Source(m),
     }
 }

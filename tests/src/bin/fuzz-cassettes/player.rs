@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use fgd_sync::replay::cassette::{Body, Event, HnpExchange, HttpAnswer, HttpRequest, HttpResponse, TransportError};
 use fgd_sync::replay::{Cassette, Script};
-use fgd_sync::runtime::bindings::hedgehog::fgd_sync::types::{CustomResource, ResourceRef};
 use fgd_sync::source::Synced;
+use fgd_sync::wit::{CustomResource, ResourceRef};
 
 /// Requests after which every answer is "connection refused", so a run always ends.
 pub const MAX_REQUESTS: usize = 400;

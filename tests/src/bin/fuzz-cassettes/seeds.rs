@@ -12,11 +12,9 @@ use fgd_sync::net::hooks::{HttpLimits, InProcessRemote, PolicyHooks};
 use fgd_sync::net::policy::EgressPolicy;
 use fgd_sync::remote::{LocalRemote, Remote, LOCAL_API_BASE, LOCAL_OWNER, LOCAL_REPO};
 use fgd_sync::replay::{Cassette, Invocation, Recorder};
-use fgd_sync::runtime::bindings::hedgehog::fgd_sync::types::{
-    CustomResource, Identity, Resolution, ResourceRef, Side, SyncOptions, Target, WriteStrategy,
-};
 use fgd_sync::runtime::{CallContext, Runtime, RuntimeConfig, SyncCall};
 use fgd_sync::source::directory::DirectorySource;
+use fgd_sync::wit::{CustomResource, Identity, Resolution, Side, SyncOptions, Target, WriteStrategy};
 
 const SAMPLES: [(&str, &str); 2] = [
     ("vpc-demo.yaml", include_str!("../../../data/hedgehog/samples/vpc-demo.yaml")),
@@ -57,10 +55,6 @@ impl Recording {
 
 fn options(strategy: WriteStrategy) -> SyncOptions {
     SyncOptions { dry_run: false, strategy, max_attempts: 3, max_rate_limit_wait_secs: 60, resolutions: Vec::new() }
-}
-
-fn reference(cr: &CustomResource) -> ResourceRef {
-    ResourceRef { kind: cr.kind.clone(), namespace: cr.namespace.clone(), name: cr.name.clone() }
 }
 
 /// Gives `cr` a new spec key, so its rendering changes.
@@ -140,13 +134,13 @@ pub async fn record(work: &Path, config: RuntimeConfig) -> anyhow::Result<Vec<(S
     let plan = SyncOptions { dry_run: true, ..options(WriteStrategy::Batched) };
     rec.run("plan", SyncCall::Plan { fabric: FABRIC.into() }, plan, &crs).await?;
 
-    let refs = vec![reference(&crs[6]), reference(&gone)];
+    let refs = vec![crs[6].reference(), gone.reference()];
     rec.run("resources", SyncCall::Resources { fabric: FABRIC.into(), refs }, options(WriteStrategy::Batched), &crs)
         .await?;
 
     let mut resolve = options(WriteStrategy::Batched);
     resolve.resolutions.push(Resolution { path: conflicted, take: Side::Hnp });
-    let refs = vec![reference(&crs[2])];
+    let refs = vec![crs[2].reference()];
     rec.run("resolve", SyncCall::Resources { fabric: FABRIC.into(), refs }, resolve, &crs).await?;
     Ok(rec.cassettes)
 }
@@ -158,7 +152,7 @@ async fn manifest_path(rec: &Recording, cr: &CustomResource) -> anyhow::Result<S
         source: Arc::new(DirectorySource::new(Vec::new())),
     };
     rec.runtime
-        .manifest_path(offline, DIRECTORY.into(), reference(cr))
+        .manifest_path(offline, DIRECTORY.into(), cr.reference())
         .await?
         .map_err(|e| anyhow::anyhow!("manifest-path: {}", e.message))
 }
