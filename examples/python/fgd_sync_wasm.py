@@ -66,6 +66,9 @@ class PlanInput:
     deleted: list[ResourceRef] = field(default_factory=list)
     complete: bool = True
     resolutions: list[tuple[str, str]] = field(default_factory=list)  # (path, "git" | "hnp")
+    fabric: str = ""  # recorded in the sync state; empty: not checked
+    untrusted: list[str] = field(default_factory=list)  # paths whose base is not trusted
+    unreadable: list[str] = field(default_factory=list)  # blob SHAs that cannot be read
 
 
 class InvalidResource(Exception):
@@ -257,7 +260,10 @@ class FgdSync:
             desired=[_cr_to_wit(cr) for cr in plan_input.desired],
             deleted=[_ref_to_wit(r) for r in plan_input.deleted],
             complete=plan_input.complete,
-            resolutions=[_record(path=p, take=t) for p, t in plan_input.resolutions],
+            resolutions=[_record(path=p, take=t, expect=None) for p, t in plan_input.resolutions],
+            fabric=plan_input.fabric,
+            untrusted=list(plan_input.untrusted),
+            unreadable=list(plan_input.unreadable),
         )
         value = self._call("logic", "plan", wit_input, message_prefix)
         if isinstance(value, Variant):  # result<record, variant> comes back untagged

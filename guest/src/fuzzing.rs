@@ -353,11 +353,14 @@ pub fn plan(data: &[u8]) {
                 _ => Some(blob_sha(rendered(&desired).as_bytes())),
             };
             let rendered = rendered_sha.filter(|r| *r != base_sha);
-            state.files.insert(relative.clone(), StateEntry { resource: reference.clone(), sha: base_sha, rendered });
+            state.files.insert(
+                relative.clone(),
+                StateEntry { resource: reference.clone(), sha: base_sha, rendered, deleted: false },
+            );
         }
         if what & 0x30 != 0 {
             let take = if what & 0x10 != 0 { Side::Git } else { Side::Hnp };
-            input.resolutions.push(Resolution { path: file.clone(), take });
+            input.resolutions.push(Resolution { path: file.clone(), take, expect: None });
         }
         // Neither desired nor deleted nor in the state: the plan must not touch the file.
         if what % 4 == 0 && !state.files.contains_key(&relative) {

@@ -93,6 +93,75 @@ pub fn same_data(a: &str, b: &str) -> bool {
     non_empty(a) == non_empty(b)
 }
 
+/// True when the text parses as YAML (or JSON); `same_data` can compare only such texts.
+pub fn is_yaml(text: &str) -> bool {
+    load(text).is_ok()
+}
+
+/// True when the text carries more than its data: comments, which a file rewritten from
+/// its data (an update) or removed (a delete) would lose. Formatting (quoting, key order,
+/// indentation, flow or block style, `---`) is not more than data.
+///
+/// Conservative, because a wrong `false` loses work and a wrong `true` only stops for a
+/// person: a `#` outside every scalar is a comment, and so is a `#` anywhere in a block
+/// scalar (`|`, `>`), where comment-like lines are hard to tell from text; text that does
+/// not parse carries more than data too. JSON has no comments.
+pub fn carries_more_than_data(text: &str) -> bool {
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    if !text.contains('#') {
+        return false;
+    }
+    if text.trim_start().starts_with(['{', '[']) && load_json(text).is_ok() {
+        return false;
+    }
+    // A `#` is data only inside a quoted scalar, or inside a plain one after a non-blank
+    // (a comment needs a blank before it). Quoted scalars are delimited here, from their
+    // opening quote: saphyr's spans of quoted scalars run on to the end of the line.
+    let chars: Vec<char> = text.chars().collect();
+    let mut quoted = vec![false; chars.len()];
+    let mut plain = vec![false; chars.len()];
+    for event in Parser::new_from_str(text) {
+        let Ok((Event::Scalar(_, style, ..), span)) = event else {
+            if event.is_err() {
+                return true;
+            }
+            continue;
+        };
+        let (start, end) = (span.start.index().min(chars.len()), span.end.index().min(chars.len()));
+        match style {
+            ScalarStyle::Plain => plain[start..end].iter_mut().for_each(|c| *c = true),
+            ScalarStyle::SingleQuoted | ScalarStyle::DoubleQuoted => {
+                let quote = if style == ScalarStyle::SingleQuoted { '\'' } else { '"' };
+                let Some(open) = chars[start..].iter().position(|&c| c == quote).map(|p| start + p) else {
+                    return true;
+                };
+                let close = closing_quote(&chars, open, quote);
+                quoted[open..=close.min(chars.len() - 1)].iter_mut().for_each(|c| *c = true);
+            }
+            // Block scalars are not marked: any `#` in one counts as a comment.
+            _ => {}
+        }
+    }
+    (0..chars.len()).any(|i| {
+        let after_blank = i == 0 || chars[i - 1].is_whitespace();
+        chars[i] == '#' && !quoted[i] && !(plain[i] && !after_blank)
+    })
+}
+
+/// The index of the quote that closes the scalar opened at `open` (or the last character).
+fn closing_quote(chars: &[char], open: usize, quote: char) -> usize {
+    let mut i = open + 1;
+    while i < chars.len() {
+        match chars[i] {
+            '\\' if quote == '"' => i += 2,
+            '\'' if quote == '\'' && chars.get(i + 1) == Some(&'\'') => i += 2,
+            c if c == quote => return i,
+            _ => i += 1,
+        }
+    }
+    chars.len().saturating_sub(1)
+}
+
 /// The rendering of the one valid CR in `documents`, if that is what they are.
 fn canonical(documents: &[Value]) -> Option<String> {
     let mut docs = documents.iter().filter(|d| !d.is_null());
@@ -670,6 +739,45 @@ mod tests {
         assert_eq!(docs, vec![json!({"a": 1}), Value::Null, json!({"b": 2})]);
         let err = load("a: 1\n---\nb: [\n").unwrap_err();
         assert_eq!(err.document, 1);
+    }
+
+    #[test]
+    fn comments_are_more_than_data() {
+        let more = |t: &str| carries_more_than_data(t);
+        // Formatting alone.
+        for text in [
+            "a: 1\n",
+            "{\"a\": \"x # y\", \"b#\": 1}",
+            "a: 'x # y'\nb: \"#\"\nc: a#b\nd: [x#, '#']\n\"e#\": 1\n",
+            "a: \"one\n  #two\"\n",
+            "---\nkind: VPC\nspec: {a: 1}\n",
+            "a: |\n  no hash here\n",
+            "ü: 'é#'\n",
+            "a: 'it''s # x'\nb: \"q\\\" # y\"\n",
+            "a: &x 'v#'\nb: *x\n",
+        ] {
+            assert!(!more(text), "{text:?}");
+        }
+        // Comments, and what cannot be told from them.
+        for text in [
+            "# note\na: 1\n",
+            "a: 1 # note\n",
+            "a:\n  - x  # note\n",
+            "a: [x, # note\n  y]\n",
+            "a: 'x'# not valid YAML\n",
+            "a: |\n  # in a block scalar\n",
+            "a: |\n  x#y\n",
+            "a: >\n  text\n# after a block scalar\n",
+            "ü: 'é'  # ä\n",
+            "a: 'x'  # y\n",
+            "a: \"x\\\\\"  # y\n",
+            "a: 'it''s'  # y\n",
+            "a: b\n  c # d\n",
+            "a: [1\n# unparseable\n",
+            "a: 1\n---\n# a document of comments only\n",
+        ] {
+            assert!(more(text), "{text:?}");
+        }
     }
 
     #[test]

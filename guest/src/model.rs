@@ -253,12 +253,18 @@ pub enum ConflictKind {
     ModifiedInGit,
     DeletedInGit,
     CreatedInGit,
+    /// Git's file, or its base, cannot be read (not UTF-8, not YAML, gone from history).
+    Unreadable,
+    /// The state's entry was changed by a commit fgd-sync did not make.
+    UntrustedBase,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Conflict {
     pub path: String,
     pub kind: ConflictKind,
+    /// One line for people: why writing would lose work.
+    pub reason: String,
     pub resource: ResourceRef,
     pub expected_sha: Option<String>,
     pub actual_sha: Option<String>,
@@ -276,34 +282,47 @@ pub enum Side {
 pub struct Resolution {
     pub path: String,
     pub take: Side,
+    /// What Git held when the user decided; `None`: pinned to what the sync reads first.
+    pub expect: Option<GitVersion>,
 }
 
-/// Mirrors WIT `write-strategy`.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub enum Strategy {
-    #[default]
-    Batched,
-    PerFile,
+/// The Git side of a conflict as the user saw it. Mirrors WIT `git-version`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum GitVersion {
+    Absent,
+    Blob(String),
+}
+
+/// Which CRs a sync covers. Mirrors WIT `selection`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Selection {
+    /// The whole fabric: files in the sync state whose CR is gone are deleted.
+    Fabric,
+    /// Just these; a ref whose CR is gone deletes its file.
+    Resources(Vec<ResourceRef>),
+}
+
+/// What a sync does with its plan. Mirrors the two functions of WIT `sync`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    /// Read and plan; write nothing, record nothing.
+    Plan,
+    /// Write the plan as one commit.
+    Sync,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SyncOptions {
-    pub dry_run: bool,
-    pub strategy: Strategy,
     pub max_attempts: u32,
     pub max_rate_limit_wait_secs: u64,
     pub resolutions: Vec<Resolution>,
+    /// Most managed files one sync may delete; `None`: the default guard (`engine::guard`).
+    pub max_deletions: Option<u32>,
 }
 
 impl Default for SyncOptions {
     fn default() -> Self {
-        SyncOptions {
-            dry_run: false,
-            strategy: Strategy::Batched,
-            max_attempts: 5,
-            max_rate_limit_wait_secs: 300,
-            resolutions: Vec::new(),
-        }
+        SyncOptions { max_attempts: 5, max_rate_limit_wait_secs: 300, resolutions: Vec::new(), max_deletions: None }
     }
 }
 
@@ -314,6 +333,7 @@ pub struct SyncReport {
     pub message: Option<String>,
     pub changes: Vec<Change>,
     pub conflicts: Vec<Conflict>,
+    pub invalid: Vec<InvalidResource>,
     pub unchanged: u32,
     pub requests: u32,
     pub attempts: u32,
@@ -375,6 +395,25 @@ pub enum SyncError {
     Transport(String),
     TooManyRaces(u32),
     Source(String),
+    TooManyDeletions(DeletionGuard),
+    BranchProtected(RemoteError),
+    ForeignState(ForeignState),
+}
+
+/// Mirrors WIT `deletion-guard`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeletionGuard {
+    pub deletions: u32,
+    pub managed: u32,
+    pub limit: u32,
+}
+
+/// Mirrors WIT `foreign-state`: what a state file of another fabric or directory names.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ForeignState {
+    pub path: String,
+    pub fabric: String,
+    pub directory: String,
 }
 
 impl From<InvalidResource> for SyncError {
@@ -399,6 +438,23 @@ impl fmt::Display for SyncError {
                 write!(f, "another writer kept moving the branch; gave up after {n} attempts")
             }
             SyncError::Source(m) => write!(f, "HNP lookup failed: {m}"),
+            SyncError::TooManyDeletions(g) => write!(
+                f,
+                "refusing to delete {} of {} managed files (the limit is {}); if HNP really lost \
+                 these CRs, allow it with --allow-deletions {} (config: max_deletions)",
+                g.deletions, g.managed, g.limit, g.deletions
+            ),
+            SyncError::BranchProtected(e) => write!(
+                f,
+                "the branch is protected: GitHub refused {} {} ({}): {}",
+                e.method, e.url, e.status, e.message
+            ),
+            SyncError::ForeignState(s) => write!(
+                f,
+                "{} belongs to fabric {:?} in directory {:?}, not to this one; a copied directory \
+                 or two fabrics configured on one directory",
+                s.path, s.fabric, s.directory
+            ),
         }
     }
 }

@@ -14,11 +14,12 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::{Deserialize, Serialize, Serializer};
 
 use crate::blob;
-use crate::classify::{self, FileVersion, Verdict};
+use crate::classify::{self, Explained, FileVersion, Verdict};
 use crate::model::{
-    Action, Change, Conflict, ConflictKind, InvalidManifest, InvalidResource, RawResource, Resolution, ResourceRef,
-    Side, SyncError,
+    Action, Change, Conflict, ConflictKind, ForeignState, GitVersion, InvalidManifest, InvalidResource, RawResource,
+    Resolution, ResourceRef, Side, SyncError,
 };
+use crate::manifest;
 use crate::path;
 use crate::render;
 use crate::state::{StateEntry, SyncState};
@@ -42,6 +43,12 @@ pub struct PlanInput {
     pub deleted: Vec<ResourceRef>,
     pub complete: bool,
     pub resolutions: Vec<Resolution>,
+    /// The fabric; the state file records it and a state naming another is refused.
+    pub fabric: String,
+    /// Paths whose state entry a commit not made by fgd-sync changed (see `engine`).
+    pub untrusted: BTreeSet<String>,
+    /// Blob SHAs whose text cannot be had (not UTF-8, gone from history).
+    pub unreadable: BTreeSet<String>,
 }
 
 /// WIT `list<tuple<string, string>>`.
@@ -60,6 +67,8 @@ pub struct FileWrite {
 pub struct CommitPlan {
     pub changes: Vec<Change>,
     pub conflicts: Vec<Conflict>,
+    /// Desired CRs that fail validation; their paths are left alone.
+    pub invalid: Vec<InvalidResource>,
     pub unchanged: u32,
     /// Blob SHAs whose text is needed before the plan can decide (call again with them).
     pub need_contents: Vec<String>,
@@ -88,19 +97,26 @@ enum Outcome {
     Unchanged,
     Untracked,
     Apply(Action),
-    Conflict(ConflictKind),
+    /// A conflict, with its reason when more needs saying than the kind's default.
+    Conflict(ConflictKind, Option<&'static str>),
+    /// A conflict whose resolution was decided on another Git version: reported again, with
+    /// a reason that says what the user saw.
+    Stale(ConflictKind, String),
+}
+
+/// The checks of `plan` that need nothing from the branch. A CR that fails validation (kind,
+/// name, a field) or rendering is returned in the list (`plan` reports it and leaves its path
+/// alone); errors are what no single CR explains: a bad directory, two different CRs on one
+/// path, a CR both wanted and deleted. A sync runs them before its first request, so such
+/// input writes nothing (not even an empty repository's first commit).
+pub fn check(directory: &str, desired: &[RawResource], deleted: &[ResourceRef]) -> Result<Vec<InvalidResource>, SyncError> {
+    let directory = path::normalize_directory(directory)?;
+    let desired = render_desired(&directory, desired)?;
+    deleted_refs(&directory, deleted, &desired)?;
+    Ok(desired.invalid)
 }
 
 /// See WIT `logic.plan`. Multiple resolutions for one path: the last one counts.
-/// The checks of `plan` that need nothing from the branch: every CR valid and renderable,
-/// no two different CRs on one path, no CR both wanted and deleted. A sync runs them before
-/// its first request, so bad input writes nothing (not even an empty repository's first commit).
-pub fn check(directory: &str, desired: &[RawResource], deleted: &[ResourceRef]) -> Result<(), SyncError> {
-    let directory = path::normalize_directory(directory)?;
-    let rendered = render_desired(&directory, desired)?;
-    deleted_refs(&directory, deleted, &rendered).map(drop)
-}
-
 pub fn plan(input: &PlanInput, message_prefix: &str) -> Result<CommitPlan, SyncError> {
     let directory = path::normalize_directory(&input.directory)?;
     let desired = render_desired(&directory, &input.desired)?;
@@ -112,18 +128,29 @@ pub fn plan(input: &PlanInput, message_prefix: &str) -> Result<CommitPlan, SyncE
             SyncError::InvalidManifest(InvalidManifest { source: state_path.clone(), document: 0, message })
         })?,
     };
-    let resolutions: BTreeMap<&str, Side> = input.resolutions.iter().map(|r| (r.path.as_str(), r.take)).collect();
+    owned(&state, &input.fabric, &directory, &state_path)?;
+    let resolutions: BTreeMap<&str, &Resolution> = input.resolutions.iter().map(|r| (r.path.as_str(), r)).collect();
 
     let subjects = subjects(&directory, &desired, deleted, &state, input.complete);
+    let invalid = desired.invalid.clone();
     let texts = Texts(&input.contents);
     let mut needs = BTreeSet::new();
     let mut outcomes = Vec::with_capacity(subjects.len());
     for (path, subject) in &subjects {
-        let base = version(subject.entry.map(|e| e.sha.as_str()), path, &texts)?;
+        // A tombstone is no base: Git has no file there on purpose.
+        let tombstone = subject.entry.filter(|e| e.deleted);
+        let live = subject.entry.filter(|e| !e.deleted);
+        let base = version(live.map(|e| e.sha.as_str()), path, &texts)?;
         let remote = version(input.remote_files.get(path).map(String::as_str), path, &texts)?;
         let desired = subject.desired.map(|d| FileVersion { sha: d.sha.clone(), content: Some(d.text.clone()) });
-        let rendered_at_base = subject.entry.and_then(|e| e.rendered.as_deref());
-        let outcome = match classify::classify(base.as_ref(), rendered_at_base, remote.as_ref(), desired.as_ref()) {
+        let rendered_at_base = live.and_then(|e| e.rendered.as_deref());
+        let explained = match tombstone {
+            Some(t) => tombstoned(&t.sha, remote.as_ref(), desired.as_ref()).into(),
+            None => classify::explain(base.as_ref(), rendered_at_base, remote.as_ref(), desired.as_ref()),
+        };
+        let sides = Sides { base: base.as_ref(), remote: remote.as_ref(), desired: desired.as_ref() };
+        let Explained { verdict, reason: why } = overrule(input, path, explained, &sides);
+        let outcome = match verdict {
             Verdict::NeedContent(need) => {
                 if let (true, Some(base)) = (need.base, &base) {
                     needs.insert(base.sha.clone());
@@ -134,13 +161,20 @@ pub fn plan(input: &PlanInput, message_prefix: &str) -> Result<CommitPlan, SyncE
                 continue;
             }
             Verdict::Conflict(kind) => match resolutions.get(path.as_str()) {
-                Some(&side) => Outcome::Apply(resolve(side, desired.is_some(), remote.is_some())),
-                None => {
-                    // A conflict is reported with both versions.
+                Some(r) if pinned(r.expect.as_ref(), remote.as_ref()) => {
+                    Outcome::Apply(resolve(r.take, desired.is_some(), remote.is_some()))
+                }
+                found => {
+                    // A conflict is reported with both versions (those that can be read).
                     if let Some(FileVersion { sha, content: None }) = &remote {
-                        needs.insert(sha.clone());
+                        if !input.unreadable.contains(sha) {
+                            needs.insert(sha.clone());
+                        }
                     }
-                    Outcome::Conflict(kind)
+                    match found {
+                        Some(r) => Outcome::Stale(kind, stale(r, remote.as_ref())),
+                        None => Outcome::Conflict(kind, why),
+                    }
                 }
             },
             Verdict::Unchanged => Outcome::Unchanged,
@@ -153,13 +187,80 @@ pub fn plan(input: &PlanInput, message_prefix: &str) -> Result<CommitPlan, SyncE
         return Ok(CommitPlan { need_contents: needs.into_iter().collect(), ..CommitPlan::default() });
     }
 
-    let (mut plan, new_state) = settle(&directory, &state, outcomes);
+    let (mut plan, mut new_state) = settle(&directory, &state, outcomes);
+    plan.invalid = invalid;
     if new_state != state {
+        // Whenever the state is written it names its owner (a version 1 state is adopted here).
+        if !input.fabric.is_empty() {
+            new_state.fabric = Some(input.fabric.clone());
+        }
+        new_state.directory = Some(directory.clone());
         plan.writes.push(FileWrite { path: state_path, content: Some(new_state.to_text()) });
     }
     plan.writes.sort_by(|a, b| a.path.cmp(&b.path));
     plan.message = message::message(message_prefix, &directory, &plan.changes);
     Ok(plan)
+}
+
+/// The sides of one path, as classified.
+struct Sides<'v> {
+    base: Option<&'v FileVersion>,
+    remote: Option<&'v FileVersion>,
+    desired: Option<&'v FileVersion>,
+}
+
+/// What the engine learned beyond the texts overrules a verdict, before any resolution:
+/// 1. a path whose remote or base blob cannot be read is an `unreadable` conflict unless
+///    its verdict writes no file (nothing is ever compared with, or asked of, such a blob);
+/// 2. a path whose state entry a foreign commit changed (a revert, a hand edit) is never
+///    created, updated or deleted from that base: an `untrusted-base` conflict. Adopting
+///    stays only when Git already holds HNP's data (it writes no file and trusts no base).
+fn overrule(input: &PlanInput, path: &str, explained: Explained, sides: &Sides<'_>) -> Explained {
+    let Explained { verdict, .. } = explained;
+    let unreadable = |v: Option<&FileVersion>| v.is_some_and(|v| input.unreadable.contains(&v.sha));
+    let why = if unreadable(sides.remote) {
+        Some("Git's file cannot be read as text (not UTF-8?)")
+    } else if unreadable(sides.base) {
+        Some("the base blob the sync state records cannot be read (gone from history?)")
+    } else {
+        None
+    };
+    if let Some(why) = why {
+        let writes_nothing = match verdict {
+            Verdict::Unchanged | Verdict::Untracked | Verdict::Apply(Action::Forget) => true,
+            Verdict::Apply(Action::Adopt) => sides.remote.zip(sides.desired).is_some_and(|(r, d)| r.sha == d.sha),
+            _ => false,
+        };
+        if !writes_nothing {
+            return Explained { verdict: Verdict::Conflict(ConflictKind::Unreadable), reason: Some(why) };
+        }
+    }
+    if input.untrusted.contains(path) {
+        let untrusted = Explained { verdict: Verdict::Conflict(ConflictKind::UntrustedBase), reason: None };
+        return match verdict {
+            Verdict::Apply(Action::Create | Action::Update | Action::Delete) => untrusted,
+            Verdict::Apply(Action::Adopt) => match in_git_is_hnp(sides) {
+                Some(true) => explained,
+                // Adopted on a comparison with the base alone: its content is known.
+                None => Verdict::NeedContent(classify::ContentNeeded { base: false, remote: true }).into(),
+                Some(false) => untrusted,
+            },
+            _ => explained,
+        };
+    }
+    explained
+}
+
+/// Whether Git's file holds HNP's data; `None` when Git's text is needed to tell.
+fn in_git_is_hnp(sides: &Sides<'_>) -> Option<bool> {
+    match (sides.remote, sides.desired) {
+        (Some(r), Some(d)) if r.sha == d.sha => Some(true),
+        (Some(r), Some(d)) => match (&r.content, &d.content) {
+            (Some(git), Some(hnp)) => Some(manifest::same_data(git, hnp)),
+            _ => None,
+        },
+        _ => Some(false),
+    }
 }
 
 /// One path, classified.
@@ -185,10 +286,19 @@ fn settle(directory: &str, state: &SyncState, outcomes: Vec<Classified<'_>>) -> 
                 plan.unchanged += u32::from(subject.desired.is_some());
                 continue;
             }
-            Outcome::Conflict(kind) => {
+            Outcome::Conflict(kind, _) | Outcome::Stale(kind, _) => {
+                let reason = match outcome {
+                    Outcome::Stale(_, why) => why,
+                    Outcome::Conflict(_, Some(why)) => why.to_string(),
+                    _ if subject.entry.is_some_and(|e| e.deleted) => {
+                        "deleted in Git and kept so with `resolve --take git`; HNP changed the CR since".to_string()
+                    }
+                    _ => reason(kind).to_string(),
+                };
                 plan.conflicts.push(Conflict {
                     path: path.clone(),
                     kind,
+                    reason,
                     resource: subject.resource.clone(),
                     expected_sha: base.map(|b| b.sha),
                     actual_sha: remote_sha,
@@ -216,6 +326,11 @@ fn settle(directory: &str, state: &SyncState, outcomes: Vec<Classified<'_>>) -> 
                 plan.writes.push(FileWrite { path: path.clone(), content: None });
                 new_state.files.remove(&relative);
             }
+            (Action::Forget, Some(d)) if remote_sha.is_none() => {
+                // Git's deletion kept while HNP has the CR: a tombstone with HNP's rendering, so
+                // the next sync neither recreates the file nor asks again until HNP changes it.
+                new_state.files.insert(relative, StateEntry::tombstone(subject.resource.clone(), &d.sha));
+            }
             _ => {
                 new_state.files.remove(&relative);
             }
@@ -238,25 +353,53 @@ fn settle(directory: &str, state: &SyncState, outcomes: Vec<Classified<'_>>) -> 
     (plan, new_state)
 }
 
-/// Validates and renders the desired CRs, keyed by repository path. Sorted first, so that
-/// the first error and every message are the same for any order of `desired`.
-fn render_desired(directory: &str, desired: &[RawResource]) -> Result<BTreeMap<String, Rendered>, SyncError> {
+/// The desired CRs: the valid ones rendered, keyed by repository path; the invalid ones
+/// listed, with the paths they would have (when their kind and name allow one) held.
+struct Desired {
+    rendered: BTreeMap<String, Rendered>,
+    invalid: Vec<InvalidResource>,
+    /// Paths of invalid CRs: never created, updated or deleted by this plan.
+    held: BTreeSet<String>,
+}
+
+/// Validates and renders the desired CRs. Sorted first, so that the first error and every
+/// message are the same for any order of `desired`. A CR that fails validation or rendering
+/// is listed, not an error: one bad CR must not block its fabric.
+fn render_desired(directory: &str, desired: &[RawResource]) -> Result<Desired, SyncError> {
     let mut sorted: Vec<&RawResource> = desired.iter().collect();
     sorted.sort_by(|a, b| sort_key(a).cmp(&sort_key(b)));
-    let mut out: BTreeMap<String, Rendered> = BTreeMap::new();
+    let mut out = Desired { rendered: BTreeMap::new(), invalid: Vec::new(), held: BTreeSet::new() };
     for raw in sorted {
-        let resource = validate::resource(raw)?;
-        let text = render::render(&resource)?;
-        let reference = resource.reference();
+        let rendering = validate::resource(raw).and_then(|r| Ok((render::render(&r)?, r.reference())));
+        let (text, reference) = match rendering {
+            Ok(ok) => ok,
+            Err(e) => {
+                // Its file, found by the raw kind, namespace and name, stays as it is (even in a
+                // whole-fabric plan, where its absence would otherwise delete it). A name that
+                // gives no path can match no state entry either.
+                if let Ok(r) = validate::resource_ref(&raw.kind, &raw.namespace, &raw.name) {
+                    out.held.insert(path::manifest_path(directory, &r));
+                }
+                if !out.invalid.contains(&e) {
+                    out.invalid.push(e);
+                }
+                continue;
+            }
+        };
         let path = path::manifest_path(directory, &reference);
-        if let Some(seen) = out.get(&path) {
+        if let Some(seen) = out.rendered.get(&path) {
             if seen.text == text {
                 continue;
             }
             return Err(invalid(&reference, format!("two different CRs are given for {path}")).into());
         }
         let sha = blob::blob_sha(text.as_bytes());
-        out.insert(path, Rendered { resource: reference, text, sha });
+        out.rendered.insert(path, Rendered { resource: reference, text, sha });
+    }
+    // A valid and an invalid CR on one path are two different CRs too.
+    if let Some(path) = out.held.iter().find(|p| out.rendered.contains_key(*p)) {
+        let reference = &out.rendered[path].resource;
+        return Err(invalid(reference, format!("two different CRs are given for {path}")).into());
     }
     Ok(out)
 }
@@ -269,7 +412,7 @@ fn sort_key(r: &RawResource) -> (&str, &str, &str, Option<&str>, &str, &str, &st
 fn deleted_refs(
     directory: &str,
     deleted: &[ResourceRef],
-    desired: &BTreeMap<String, Rendered>,
+    desired: &Desired,
 ) -> Result<BTreeMap<String, ResourceRef>, SyncError> {
     let mut checked = Vec::with_capacity(deleted.len());
     for r in deleted {
@@ -279,7 +422,7 @@ fn deleted_refs(
     let mut out = BTreeMap::new();
     for r in checked {
         let path = path::manifest_path(directory, &r);
-        if desired.contains_key(&path) {
+        if desired.rendered.contains_key(&path) || desired.held.contains(&path) {
             return Err(invalid(&r, format!("is both desired and deleted ({path})")).into());
         }
         out.insert(path, r);
@@ -298,17 +441,18 @@ fn invalid(r: &ResourceRef, message: String) -> InvalidResource {
 }
 
 /// Every path this plan decides on, by repository path: desired CRs, deleted refs and, for a
-/// whole fabric, every file in the state. Nothing else under the directory is looked at.
+/// whole fabric, every file in the state but those of invalid CRs. Nothing else under the
+/// directory is looked at.
 fn subjects<'a>(
     directory: &str,
-    desired: &'a BTreeMap<String, Rendered>,
+    desired: &'a Desired,
     deleted: BTreeMap<String, ResourceRef>,
     state: &'a SyncState,
     complete: bool,
 ) -> BTreeMap<String, Subject<'a>> {
     let entry = |path: &str| state.files.get(relative(directory, path));
     let mut out = BTreeMap::new();
-    for (path, d) in desired {
+    for (path, d) in &desired.rendered {
         out.insert(path.clone(), Subject { resource: d.resource.clone(), desired: Some(d), entry: entry(path) });
     }
     for (path, resource) in deleted {
@@ -318,6 +462,9 @@ fn subjects<'a>(
     if complete {
         for (relative, e) in &state.files {
             let path = path::join(directory, relative);
+            if desired.held.contains(&path) {
+                continue;
+            }
             out.entry(path).or_insert_with(|| Subject { resource: e.resource.clone(), desired: None, entry: Some(e) });
         }
     }
@@ -330,7 +477,75 @@ fn relative<'p>(directory: &str, path: &'p str) -> &'p str {
 }
 
 fn entry(subject: &Subject<'_>, sha: &str, rendered: Option<&str>) -> StateEntry {
-    StateEntry { resource: subject.resource.clone(), sha: sha.to_string(), rendered: rendered.map(str::to_string) }
+    StateEntry {
+        resource: subject.resource.clone(),
+        sha: sha.to_string(),
+        rendered: rendered.map(str::to_string),
+        deleted: false,
+    }
+}
+
+/// Refuses a state recorded for another fabric or directory: a directory copied with its
+/// state (or two fabrics on one directory) would otherwise let one fabric's sync delete the
+/// other's files. An empty `fabric` (a caller that does not know it) checks the directory only.
+fn owned(state: &SyncState, fabric: &str, directory: &str, state_path: &str) -> Result<(), SyncError> {
+    let other_fabric = !fabric.is_empty() && state.fabric.as_deref().is_some_and(|f| f != fabric);
+    let other_directory = state.directory.as_deref().is_some_and(|d| d != directory);
+    if other_fabric || other_directory {
+        return Err(SyncError::ForeignState(ForeignState {
+            path: state_path.to_string(),
+            fabric: state.fabric.clone().unwrap_or_default(),
+            directory: state.directory.clone().unwrap_or_default(),
+        }));
+    }
+    Ok(())
+}
+
+/// The verdict for a path whose entry is a tombstone (`rendered`: HNP's rendering when Git's
+/// deletion was kept).
+fn tombstoned(rendered: &str, remote: Option<&FileVersion>, desired: Option<&FileVersion>) -> Verdict {
+    match (desired, remote) {
+        // The CR is gone from HNP: so goes the tombstone. A file Git made since is not ours.
+        (None, _) => Verdict::Apply(Action::Forget),
+        (Some(d), None) if d.sha == rendered => Verdict::Unchanged,
+        // HNP changed the CR after the deletion was kept: the user decides again.
+        (Some(_), None) => Verdict::Conflict(ConflictKind::DeletedInGit),
+        // Git made the file again: compared as any file created in Git.
+        (Some(_), Some(_)) => classify::classify(None, None, remote, desired),
+    }
+}
+
+/// Whether Git still holds what the user saw when deciding (`None`: pinned by the caller).
+fn pinned(expect: Option<&GitVersion>, remote: Option<&FileVersion>) -> bool {
+    match (expect, remote) {
+        (None, _) => true,
+        (Some(GitVersion::Absent), None) => true,
+        (Some(GitVersion::Blob(sha)), Some(remote)) => *sha == remote.sha,
+        _ => false,
+    }
+}
+
+/// Why a resolution decided on another Git version does not apply.
+fn stale(resolution: &Resolution, remote: Option<&FileVersion>) -> String {
+    let saw = match &resolution.expect {
+        Some(GitVersion::Blob(sha)) => format!("blob {sha}"),
+        _ => "no file".to_string(),
+    };
+    let now = remote.map_or("no file".to_string(), |r| format!("blob {}", r.sha));
+    format!("changed in Git after the resolution was decided (it expected {saw}, Git now has {now}); review it and resolve again")
+}
+
+/// One line for people: why writing this path would lose work.
+fn reason(kind: ConflictKind) -> &'static str {
+    match kind {
+        ConflictKind::ModifiedInGit => "changed in Git since the last sync",
+        ConflictKind::DeletedInGit => "deleted in Git since the last sync, while HNP still has the CR",
+        ConflictKind::CreatedInGit => "created in Git, not by fgd-sync, with other data than HNP's",
+        ConflictKind::Unreadable => "Git's file or its base cannot be read",
+        ConflictKind::UntrustedBase => {
+            "the sync state's entry was changed by a commit fgd-sync did not make (a revert or a hand edit): check the file, then `fgd-sync resolve`"
+        }
+    }
 }
 
 /// The action a user's resolution turns a conflict into.
@@ -342,10 +557,9 @@ fn resolve(side: Side, has_desired: bool, has_remote: bool) -> Action {
         (Side::Hnp, false, true) => Action::Delete,
         // Git wins: its file becomes the base, with HNP's rendering recorded next to it.
         (Side::Git, true, true) => Action::Adopt,
-        // Git wins and one side is gone: the sync stops tracking the path. A file Git kept
-        // for a CR HNP deleted becomes untracked (never deleted). For a file Git deleted while
-        // HNP still has the CR, the state cannot record "deleted on purpose": the next sync
-        // creates it again unless HNP drops the CR first.
+        // Git wins and one side is gone. A file Git kept for a CR HNP deleted becomes
+        // untracked (never deleted). A file Git deleted while HNP still has the CR leaves a
+        // tombstone (`settle`): not recreated while HNP's rendering stays the same.
         (_, _, _) => Action::Forget,
     }
 }

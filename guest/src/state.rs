@@ -1,21 +1,47 @@
-//! The sync state file (`<directory>/.hnp/sync-state.json`): for every file the sync wrote or
-//! confirmed, the blob SHA it had then. It is the "base" of the three-way compare, lives in
-//! the repository so every host shares it, and changes in the same commit as the files.
+//! The sync state file (`<directory>/.hnp/sync-state.json`): which fabric and directory it
+//! belongs to and, for every file the sync wrote or confirmed, the blob SHA it had then. It is
+//! the "base" of the three-way compare, lives in the repository so every host shares it, and
+//! changes in the same commit as the files.
+//!
+//! Version 2 (written since issue 10):
 //!
 //! ```json
 //! {
-//!   "version": 1,
+//!   "version": 2,
 //!   "generator": "fgd-sync",
+//!   "fabric": "dc1",
+//!   "directory": "fabrics/dc1/gitops",
 //!   "files": {
 //!     "managed/vpcs/vpc-1.yaml": {
 //!       "kind": "VPC",
 //!       "namespace": "default",
 //!       "name": "vpc-1",
 //!       "sha": "<40 hex>"
+//!     },
+//!     "managed/vpcs/vpc-2.yaml": {
+//!       "kind": "VPC",
+//!       "namespace": "default",
+//!       "name": "vpc-2",
+//!       "sha": "<40 hex>",
+//!       "deleted": true
 //!     }
 //!   }
 //! }
 //! ```
+//!
+//! - `fabric` and `directory` name the owner; a plan for another fabric or directory refuses
+//!   the state (`SyncError::ForeignState`): a directory copied with its state must not let the
+//!   new fabric delete the old one's files. Either is left out while unknown (a state written
+//!   by the engine's first commit, or a `logic.plan` caller that does not name its fabric) and
+//!   recorded by the next plan that writes the state.
+//! - An entry's optional `rendered` is the blob SHA of fgd-sync's rendering when it differs
+//!   from `sha` (a file adopted in other formatting, or Git's version kept in a conflict).
+//! - `"deleted": true` is a tombstone: the user kept Git's deletion of a file whose CR HNP
+//!   still has (`resolve --take git`); `sha` is then HNP's rendering at that time, and there
+//!   is no file. Tombstones are not managed files.
+//!
+//! Version 1 (no `fabric`, `directory` or `deleted`) is still read; the next plan that writes
+//! the state writes version 2. Any other version, and any unknown field, is refused.
 
 use std::collections::BTreeMap;
 
@@ -26,13 +52,21 @@ use crate::model::{Kind, ResourceRef};
 use crate::path;
 use crate::validate;
 
-pub const STATE_VERSION: u32 = 1;
+/// The version this fgd-sync writes.
+pub const STATE_VERSION: u32 = 2;
+
+/// Versions this fgd-sync reads.
+const READS: [u32; 2] = [1, 2];
 
 /// Written into every state file; any value is accepted on reading.
 pub const GENERATOR: &str = "fgd-sync";
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct SyncState {
+    /// The fabric the state belongs to; `None` while not recorded.
+    pub fabric: Option<String>,
+    /// The fabric directory (normalized) the state belongs to; `None` while not recorded.
+    pub directory: Option<String>,
     /// Keyed by path relative to the fabric directory (`managed/vpcs/vpc-1.yaml`).
     pub files: BTreeMap<String, StateEntry>,
 }
@@ -40,11 +74,29 @@ pub struct SyncState {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StateEntry {
     pub resource: ResourceRef,
-    /// Blob SHA of the file in Git when the sync last wrote or confirmed it.
+    /// Blob SHA of the file in Git when the sync last wrote or confirmed it; for a tombstone,
+    /// the blob SHA of HNP's rendering when Git's deletion was kept.
     pub sha: String,
     /// Blob SHA of fgd-sync's rendering at that time, when it differs from `sha` (the file
     /// was adopted with other formatting, or the user kept Git's version of a conflict).
+    /// Always `None` for a tombstone.
     pub rendered: Option<String>,
+    /// A tombstone: Git's deletion was kept while HNP still had the CR (see the module doc).
+    pub deleted: bool,
+}
+
+impl StateEntry {
+    /// A tombstone for a file Git deleted on purpose while HNP has the CR rendered as `rendered`.
+    pub fn tombstone(resource: ResourceRef, rendered: &str) -> StateEntry {
+        StateEntry { resource, sha: rendered.to_string(), rendered: None, deleted: true }
+    }
+}
+
+impl SyncState {
+    /// Files the sync manages (wrote or confirmed and may delete): every entry but tombstones.
+    pub fn managed(&self) -> impl Iterator<Item = (&String, &StateEntry)> {
+        self.files.iter().filter(|(_, e)| !e.deleted)
+    }
 }
 
 /// The file as stored. Field order here is the order in the file.
@@ -53,6 +105,10 @@ pub struct StateEntry {
 struct StateFile {
     version: u32,
     generator: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    fabric: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    directory: Option<String>,
     files: BTreeMap<String, FileRecord>,
 }
 
@@ -67,6 +123,8 @@ struct FileRecord {
     sha: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     rendered: Option<String>,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    deleted: bool,
 }
 
 impl SyncState {
@@ -77,30 +135,55 @@ impl SyncState {
         let value: serde_json::Value =
             serde_json::from_str(text).map_err(|e| format!("sync state is not valid JSON: {e}"))?;
         // The version is checked before the shape: another version may have another shape.
-        match value.get("version") {
-            Some(serde_json::Value::Number(n)) if n.as_u64() == Some(u64::from(STATE_VERSION)) => {}
+        let version = match value.get("version") {
+            Some(serde_json::Value::Number(n))
+                if n.as_u64().is_some_and(|v| READS.iter().any(|r| u64::from(*r) == v)) =>
+            {
+                n.as_u64().unwrap_or_default()
+            }
             Some(other) => {
                 return Err(format!(
-                    "sync state version {other} is not supported (this fgd-sync reads version {STATE_VERSION})"
+                    "sync state version {other} is not supported (this fgd-sync reads versions 1 and {STATE_VERSION})"
                 ))
             }
             None => return Err("sync state has no `version`".to_string()),
-        }
+        };
         let file: StateFile = serde_json::from_value(value).map_err(|e| format!("sync state: {e}"))?;
+        if version == 1 {
+            // Version 1 had none of these: a file that has them is not what it says it is.
+            let newer = file.fabric.is_some() || file.directory.is_some() || file.files.values().any(|r| r.deleted);
+            if newer {
+                return Err("sync state version 1 has no `fabric`, `directory` or `deleted` (version 2 has)".into());
+            }
+        }
+        if let Some(fabric) = &file.fabric {
+            if fabric.is_empty() || fabric.chars().any(char::is_control) {
+                return Err(format!("sync state `fabric` {fabric:?} is not a fabric name"));
+            }
+        }
+        if let Some(directory) = &file.directory {
+            if path::normalize_directory(directory).ok().as_ref() != Some(directory) {
+                return Err(format!(
+                    "sync state `directory` {directory:?} is not a normalized directory (no leading or trailing `/`, `.`, `..` or empty segments)"
+                ));
+            }
+        }
         let mut files = BTreeMap::new();
         for (key, record) in file.files {
             let entry = entry(&key, record)?;
             files.insert(key, entry);
         }
-        Ok(SyncState { files })
+        Ok(SyncState { fabric: file.fabric, directory: file.directory, files })
     }
 
     /// Canonical text: pretty JSON (2-space indent), fields in a fixed order, files sorted by
-    /// path, trailing newline. Same state, same bytes.
+    /// path, trailing newline. Same state, same bytes. Always the current version.
     pub fn to_text(&self) -> String {
         let file = StateFile {
             version: STATE_VERSION,
             generator: GENERATOR.to_string(),
+            fabric: self.fabric.clone(),
+            directory: self.directory.clone(),
             files: self
                 .files
                 .iter()
@@ -111,6 +194,7 @@ impl SyncState {
                         name: e.resource.name.clone(),
                         sha: e.sha.clone(),
                         rendered: e.rendered.clone(),
+                        deleted: e.deleted,
                     };
                     (key.clone(), record)
                 })
@@ -142,6 +226,11 @@ fn entry(key: &str, record: FileRecord) -> Result<StateEntry, String> {
                 "sync state path {key:?}: `rendered` {rendered:?} is not a 40-digit lowercase hex SHA"
             ));
         }
+        if record.deleted {
+            return Err(format!(
+                "sync state path {key:?}: a `deleted` entry has no `rendered` (its `sha` is HNP's rendering)"
+            ));
+        }
     }
     let resource = validate::resource_ref(record.kind.as_str(), &record.namespace, &record.name)
         .map_err(|e| format!("sync state path {key:?}: {e}"))?;
@@ -154,7 +243,7 @@ fn entry(key: &str, record: FileRecord) -> Result<StateEntry, String> {
     }
     // `rendered` equal to `sha` says nothing more: keep one spelling of each state.
     let rendered = record.rendered.filter(|r| *r != record.sha);
-    Ok(StateEntry { resource, sha: record.sha, rendered })
+    Ok(StateEntry { resource, sha: record.sha, rendered, deleted: record.deleted })
 }
 
 #[cfg(test)]
@@ -164,33 +253,37 @@ mod tests {
     const SHA1: &str = "3f3f005b29247e51a4f4d6b8ce07b67646cd6074";
     const SHA2: &str = "ce013625030ba8dba906f756967f9e9ca394464a";
 
+    fn vpc(name: &str) -> ResourceRef {
+        ResourceRef { kind: Kind::Vpc, namespace: "default".into(), name: name.into() }
+    }
+
     fn sample() -> SyncState {
         let mut files = BTreeMap::new();
         files.insert(
             "managed/vpcs/vpc-1.yaml".to_string(),
-            StateEntry {
-                resource: ResourceRef { kind: Kind::Vpc, namespace: "default".into(), name: "vpc-1".into() },
-                sha: SHA1.into(),
-                rendered: None,
-            },
+            StateEntry { resource: vpc("vpc-1"), sha: SHA1.into(), rendered: None, deleted: false },
         );
+        files.insert("managed/vpcs/vpc-2.yaml".to_string(), StateEntry::tombstone(vpc("vpc-2"), SHA2));
         files.insert(
             "managed/switches/team-a/leaf-01.yaml".to_string(),
             StateEntry {
                 resource: ResourceRef { kind: Kind::Switch, namespace: "team-a".into(), name: "leaf-01".into() },
                 sha: SHA1.into(),
                 rendered: Some(SHA2.into()),
+                deleted: false,
             },
         );
-        SyncState { files }
+        SyncState { fabric: Some("dc1".into()), directory: Some("fabrics/dc1/gitops".into()), files }
     }
 
     #[test]
     fn canonical_text() {
         let want = format!(
             r#"{{
-  "version": 1,
+  "version": 2,
   "generator": "fgd-sync",
+  "fabric": "dc1",
+  "directory": "fabrics/dc1/gitops",
   "files": {{
     "managed/switches/team-a/leaf-01.yaml": {{
       "kind": "Switch",
@@ -204,6 +297,13 @@ mod tests {
       "namespace": "default",
       "name": "vpc-1",
       "sha": "{SHA1}"
+    }},
+    "managed/vpcs/vpc-2.yaml": {{
+      "kind": "VPC",
+      "namespace": "default",
+      "name": "vpc-2",
+      "sha": "{SHA2}",
+      "deleted": true
     }}
   }}
 }}
@@ -211,11 +311,15 @@ mod tests {
         );
         assert_eq!(sample().to_text(), want);
         assert_eq!(SyncState::parse(&want).unwrap(), sample());
+        let state = sample();
+        let managed: Vec<&str> = state.managed().map(|(k, _)| k.as_str()).collect();
+        assert_eq!(managed, ["managed/switches/team-a/leaf-01.yaml", "managed/vpcs/vpc-1.yaml"], "no tombstone");
     }
 
     #[test]
     fn round_trips() {
-        for state in [SyncState::default(), sample()] {
+        let root = SyncState { fabric: Some("dc1".into()), directory: Some(String::new()), ..sample() };
+        for state in [SyncState::default(), sample(), root] {
             let text = state.to_text();
             let back = SyncState::parse(&text).unwrap();
             assert_eq!(back, state);
@@ -223,7 +327,8 @@ mod tests {
         }
         assert_eq!(
             SyncState::default().to_text(),
-            "{\n  \"version\": 1,\n  \"generator\": \"fgd-sync\",\n  \"files\": {}\n}\n"
+            "{\n  \"version\": 2,\n  \"generator\": \"fgd-sync\",\n  \"files\": {}\n}\n",
+            "an owner not yet known is left out"
         );
     }
 
@@ -238,12 +343,24 @@ mod tests {
         assert_eq!(entry.rendered, None, "`rendered` equal to `sha` is dropped");
     }
 
+    #[test]
+    fn reads_version_1_without_an_owner_and_writes_version_2() {
+        let text = format!(
+            r#"{{"version": 1, "generator": "fgd-sync", "files": {{"managed/vpcs/vpc-1.yaml": {}}}}}"#,
+            record("VPC", "default", "vpc-1", SHA1)
+        );
+        let state = SyncState::parse(&text).unwrap();
+        assert_eq!((state.fabric.as_deref(), state.directory.as_deref()), (None, None));
+        assert!(!state.files["managed/vpcs/vpc-1.yaml"].deleted);
+        assert!(state.to_text().starts_with("{\n  \"version\": 2,\n"));
+    }
+
     fn error(text: &str) -> String {
         SyncState::parse(text).expect_err(text)
     }
 
     fn with_file(key: &str, record: &str) -> String {
-        format!(r#"{{"version": 1, "generator": "fgd-sync", "files": {{"{key}": {record}}}}}"#)
+        format!(r#"{{"version": 2, "generator": "fgd-sync", "files": {{"{key}": {record}}}}}"#)
     }
 
     fn record(kind: &str, namespace: &str, name: &str, sha: &str) -> String {
@@ -253,13 +370,25 @@ mod tests {
     #[test]
     fn refuses_what_it_does_not_understand() {
         let vpc = record("VPC", "default", "vpc-1", SHA1);
+        let tombstone =
+            format!(r#"{{"kind": "VPC", "namespace": "default", "name": "vpc-1", "sha": "{SHA1}", "deleted": true}}"#);
         let cases: Vec<(String, &str)> = vec![
             ("not json".into(), "not valid JSON"),
             ("[]".into(), "no `version`"),
-            (r#"{"version": 2, "generator": "fgd-sync", "files": {}}"#.into(), "version 2 is not supported"),
+            (r#"{"version": 3, "generator": "fgd-sync", "files": {}}"#.into(), "version 3 is not supported"),
+            (r#"{"version": 0, "generator": "fgd-sync", "files": {}}"#.into(), "version 0 is not supported"),
             (r#"{"version": "1", "files": {}}"#.into(), "version \"1\" is not supported"),
-            (r#"{"version": 1, "files": {}}"#.into(), "generator"),
-            (r#"{"version": 1, "generator": "g", "files": {}, "extra": 1}"#.into(), "extra"),
+            (r#"{"version": 2, "files": {}}"#.into(), "generator"),
+            (r#"{"version": 2, "generator": "g", "files": {}, "extra": 1}"#.into(), "extra"),
+            (r#"{"version": 1, "generator": "g", "fabric": "dc1", "files": {}}"#.into(), "version 1 has no"),
+            (r#"{"version": 1, "generator": "g", "directory": "a", "files": {}}"#.into(), "version 1 has no"),
+            (
+                format!(r#"{{"version": 1, "generator": "g", "files": {{"managed/vpcs/vpc-1.yaml": {tombstone}}}}}"#),
+                "version 1 has no",
+            ),
+            (r#"{"version": 2, "generator": "g", "fabric": "", "files": {}}"#.into(), "not a fabric name"),
+            (r#"{"version": 2, "generator": "g", "directory": "/a/", "files": {}}"#.into(), "not a normalized"),
+            (r#"{"version": 2, "generator": "g", "directory": "a/../b", "files": {}}"#.into(), "not a normalized"),
             (
                 with_file("managed/vpcs/vpc-1.yaml", &record("VPC", "default", "vpc-1", "abc")),
                 "\"managed/vpcs/vpc-1.yaml\": `sha`",
@@ -276,6 +405,24 @@ mod tests {
                     ),
                 ),
                 "`rendered` \"x\"",
+            ),
+            (
+                with_file(
+                    "managed/vpcs/vpc-1.yaml",
+                    &format!(
+                        r#"{{"kind": "VPC", "namespace": "default", "name": "vpc-1", "sha": "{SHA1}", "rendered": "{SHA2}", "deleted": true}}"#
+                    ),
+                ),
+                "a `deleted` entry has no `rendered`",
+            ),
+            (
+                with_file(
+                    "managed/vpcs/vpc-1.yaml",
+                    &format!(
+                        r#"{{"kind": "VPC", "namespace": "default", "name": "vpc-1", "sha": "{SHA1}", "deleted": 1}}"#
+                    ),
+                ),
+                "expected a boolean",
             ),
             (
                 with_file(

@@ -20,6 +20,11 @@ pub const MAX_NAMESPACE_LEN: usize = 63;
 /// serde_json's nesting limit, reported as such.
 pub const MAX_SPEC_DEPTH: usize = 128;
 
+/// Longest file name ext4 and APFS accept, in bytes.
+pub const MAX_FILE_NAME_BYTES: usize = 255;
+/// A CR's managed file is `<name>` with this suffix (`path::managed_relative_path`).
+const FILE_SUFFIX: &str = ".yaml";
+
 const MAX_QUALIFIED_NAME_LEN: usize = 63;
 const MAX_LABEL_VALUE_LEN: usize = 63;
 const MAX_PREFIX_LEN: usize = 253;
@@ -129,10 +134,24 @@ fn api_version(at: &At, kind: Kind, version: &str) -> Result<(), InvalidResource
 }
 
 fn name(at: &At, kind: Kind, text: &str) -> Result<(), InvalidResource> {
-    match label_problem(text, kind.max_name_len(), &format!("{kind} names")) {
-        None => Ok(()),
-        Some(problem) => Err(at.err("metadata.name", format!("name {text:?} {problem}"))),
+    if let Some(problem) = label_problem(text, kind.max_name_len(), &format!("{kind} names")) {
+        return Err(at.err("metadata.name", format!("name {text:?} {problem}")));
     }
+    // The fabric accepts names up to 253 characters for most kinds, but the file that holds
+    // the CR in Git must fit a file system's name limit, or no one could check it out.
+    let file = text.len() + FILE_SUFFIX.len();
+    if file > MAX_FILE_NAME_BYTES {
+        let longest = MAX_FILE_NAME_BYTES - FILE_SUFFIX.len();
+        return Err(at.err(
+            "metadata.name",
+            format!(
+                "name {text:?} is {} characters long: its file `{text}{FILE_SUFFIX}` would have {file} bytes, and \
+                 file systems (ext4, APFS) allow at most {MAX_FILE_NAME_BYTES} in a file name; use at most {longest} characters",
+                text.len()
+            ),
+        ));
+    }
+    Ok(())
 }
 
 fn namespace(at: &At, text: &str) -> Result<String, InvalidResource> {
@@ -356,6 +375,24 @@ mod tests {
         for bad in ["a b", "-a", "a/b", &"x".repeat(64)] {
             assert!(label_value_problem(bad).is_some(), "{bad:?} accepted");
         }
+    }
+
+    #[test]
+    fn file_names_fit_a_file_system() {
+        // 250 characters + `.yaml` is 255 bytes, the most ext4 and APFS take.
+        assert!(resource_ref("Switch", "", &"x".repeat(250)).is_ok());
+        for kind in Kind::ALL.into_iter().filter(|k| k.max_name_len() + FILE_SUFFIX.len() > MAX_FILE_NAME_BYTES) {
+            let name = "x".repeat(251);
+            let e = resource_ref(kind.as_str(), "", &name).unwrap_err();
+            assert_eq!(
+                (e.kind.as_str(), e.name.as_str(), e.field.as_str()),
+                (kind.as_str(), name.as_str(), "metadata.name")
+            );
+            assert!(e.message.contains("would have 256 bytes"), "{}", e.message);
+            assert!(e.message.contains("(ext4, APFS) allow at most 255"), "{}", e.message);
+        }
+        // Kinds whose names are short anyway are not concerned.
+        assert!(Kind::ALL.iter().any(|k| k.max_name_len() < 250));
     }
 
     #[test]

@@ -8,9 +8,9 @@ use std::time::{Duration, Instant};
 use fgd_sync::net::hooks::{HttpLimits, PolicyHooks};
 use fgd_sync::net::policy::EgressPolicy;
 use fgd_sync::remote::Remote;
-use fgd_sync::runtime::{CallContext, Runtime, RuntimeConfig, SyncCall, COMPONENT};
+use fgd_sync::runtime::{CallContext, Operation, Runtime, RuntimeConfig, SyncCall, COMPONENT};
 use fgd_sync::source::directory::DirectorySource;
-use fgd_sync::wit::{CustomResource, SyncOptions, Target, WriteStrategy};
+use fgd_sync::wit::{CustomResource, Selection, SyncOptions, Target};
 
 fn median(mut runs: Vec<Duration>) -> Duration {
     runs.sort();
@@ -91,20 +91,15 @@ fn main() -> anyhow::Result<()> {
         committer: None,
         message_prefix: String::new(),
     };
-    let options = SyncOptions {
-        dry_run: false,
-        strategy: WriteStrategy::Batched,
-        max_attempts: 3,
-        max_rate_limit_wait_secs: 0,
-        resolutions: Vec::new(),
-    };
+    let options =
+        SyncOptions { max_attempts: 3, max_rate_limit_wait_secs: 0, max_deletions: None, resolutions: Vec::new() };
     let sync = |call: SyncCall| rt.block_on(runtime.sync(context.clone(), call, target.clone(), options.clone()));
-    sync(SyncCall::Fabric { fabric: "bench".into() })?.map_err(|e| anyhow::anyhow!("{e:?}"))?;
+    sync(SyncCall::new(Operation::Sync, "bench", Selection::Fabric))?.map_err(|e| anyhow::anyhow!("{e:?}"))?;
     let noop = median(
         (0..20)
             .map(|_| {
                 let start = Instant::now();
-                let report = sync(SyncCall::Fabric { fabric: "bench".into() }).unwrap().unwrap();
+                let report = sync(SyncCall::new(Operation::Sync, "bench", Selection::Fabric)).unwrap().unwrap();
                 assert!(report.commit.is_none());
                 start.elapsed()
             })

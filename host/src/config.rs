@@ -16,7 +16,12 @@
 //! directory = "fabrics/dc1/gitops"          # default fabrics/<name>/gitops
 //! source = "netbox"                         # or: source_dir = "crs/dc1"
 //! github_token_env = "DC1_GITHUB_TOKEN"     # default GITHUB_TOKEN
+//! max_deletions = 40                        # lifts the mass-deletion guard (--allow-deletions)
 //! ```
+//!
+//! Two fabrics may share a repository and branch only in directories apart: equal or nested
+//! directories (`a` and `a/b`, or the root `""` and anything) are refused when the file is
+//! loaded, as each fabric's sync would take the other's files for its own.
 
 use std::path::{Path, PathBuf};
 
@@ -39,6 +44,8 @@ pub struct Defaults {
     pub netbox_url: Option<String>,
     pub message_prefix: Option<String>,
     pub committer: Option<Committer>,
+    /// Most managed files one sync of a fabric may delete (replaces the default guard).
+    pub max_deletions: Option<u32>,
 }
 
 #[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
@@ -64,6 +71,9 @@ pub struct FabricEntry {
     pub github_token_env: Option<String>,
     pub netbox_token_env: Option<String>,
     pub message_prefix: Option<String>,
+    /// Most managed files one sync of this fabric may delete (replaces the default guard,
+    /// which refuses to delete every managed file, or more than 10 and over 10 % of them).
+    pub max_deletions: Option<u32>,
 }
 
 impl ConfigFile {
@@ -90,12 +100,70 @@ impl ConfigFile {
                 fabric.name
             );
         }
+        config.refuse_overlapping_directories().with_context(|| format!("config {}", path.display()))?;
         Ok(config)
+    }
+
+    /// Two fabrics on one repository and branch need directories apart (neither equal nor
+    /// one inside the other): each fabric's sync owns its directory's `managed/` files and
+    /// state, and would delete or overwrite the other's.
+    fn refuse_overlapping_directories(&self) -> anyhow::Result<()> {
+        let place = |f: &FabricEntry| {
+            let repository = match (&f.local, &f.repository) {
+                (Some(local), _) => format!("local {}", normalize_path(local)),
+                (None, Some(repository)) => {
+                    let api = f.github_api.as_ref().or(self.defaults.github_api.as_ref());
+                    let api = api.map(|a| a.trim_end_matches('/').to_ascii_lowercase()).unwrap_or_default();
+                    format!("github {api} {}", repository.to_ascii_lowercase())
+                }
+                // Given on the command line: not known here.
+                (None, None) => return None,
+            };
+            let branch = f.branch.clone().unwrap_or_else(|| "main".into());
+            let directory = f.directory.clone().unwrap_or_else(|| default_directory(&f.name));
+            Some((repository, branch, normalize_directory(&directory)))
+        };
+        let places: Vec<_> = self.fabrics.iter().map(|f| (f, place(f))).collect();
+        for (i, (a, pa)) in places.iter().enumerate() {
+            for (b, pb) in &places[i + 1..] {
+                let (Some((ra, ba, da)), Some((rb, bb, db))) = (pa, pb) else { continue };
+                if ra == rb && ba == bb && nested(da, db) {
+                    anyhow::bail!(
+                        "fabrics {:?} (directory {:?}) and {:?} (directory {:?}) overlap on branch {ba}: \
+                         one directory is the other or inside it, so each fabric's sync would take the \
+                         other's files; give each fabric a directory of its own",
+                        a.name,
+                        if da.is_empty() { "/" } else { da.as_str() },
+                        b.name,
+                        if db.is_empty() { "/" } else { db.as_str() },
+                    );
+                }
+            }
+        }
+        Ok(())
     }
 
     pub fn fabric(&self, name: &str) -> Option<&FabricEntry> {
         self.fabrics.iter().find(|f| f.name == name)
     }
+}
+
+/// `a//b/./c/` -> `a/b/c`; the root is `""`.
+fn normalize_directory(directory: &str) -> String {
+    directory.split('/').filter(|s| !s.is_empty() && *s != ".").collect::<Vec<_>>().join("/")
+}
+
+/// A path without `.` and trailing separators (not resolved on disk: it may not exist yet).
+fn normalize_path(path: &Path) -> String {
+    path.components().collect::<PathBuf>().display().to_string()
+}
+
+/// Equal, or one inside the other at a `/` boundary (the root holds everything).
+fn nested(a: &str, b: &str) -> bool {
+    let inside = |outer: &str, inner: &str| {
+        outer.is_empty() || inner == outer || inner.strip_prefix(outer).is_some_and(|rest| rest.starts_with('/'))
+    };
+    inside(a, b) || inside(b, a)
 }
 
 /// The FGD's default location in the repository, as HNP lays it out.
@@ -128,6 +196,68 @@ mod tests {
         assert_eq!(config.fabrics.len(), 2);
         assert_eq!(config.fabric("lab").unwrap().source_dir.as_deref(), Some(Path::new("crs")));
         assert_eq!(default_directory("DC1"), "fabrics/dc1/gitops");
+    }
+
+    #[test]
+    fn nested_directories() {
+        let cases = [
+            ("a", "a", true),
+            ("a", "a/b", true),
+            ("a/b", "a", true),
+            ("", "x/y", true),
+            ("a", "ab", false),
+            ("a/b", "a/c", false),
+            ("fabrics/dc1/gitops", "fabrics/dc1/gitops-2", false),
+        ];
+        for (a, b, expected) in cases {
+            assert_eq!(nested(a, b), expected, "{a:?} {b:?}");
+        }
+        assert_eq!(normalize_directory("/a//b/./c/"), "a/b/c");
+        assert_eq!(normalize_directory("/"), "");
+    }
+
+    fn load(text: &str) -> anyhow::Result<ConfigFile> {
+        static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let tmp = std::env::temp_dir().join(format!("fgd-sync-config-{}-{n}", std::process::id()));
+        std::fs::create_dir_all(&tmp)?;
+        let path = tmp.join("fabrics.toml");
+        std::fs::write(&path, text)?;
+        let result = ConfigFile::load(&path);
+        let _ = std::fs::remove_dir_all(&tmp);
+        result
+    }
+
+    #[test]
+    fn overlapping_directories_of_one_repository_and_branch_are_refused() {
+        let refused = [
+            // The same default directory (names differ only in case).
+            "[[fabric]]\nname = \"dc1\"\nlocal = \"f.git\"\n[[fabric]]\nname = \"DC1\"\nlocal = \"./f.git\"\n",
+            // Nested, on GitHub.
+            "[[fabric]]\nname = \"a\"\nrepository = \"acme/f\"\ndirectory = \"sites\"\n\
+             [[fabric]]\nname = \"b\"\nrepository = \"Acme/F\"\ndirectory = \"sites/b/\"\n",
+            // The root holds everything.
+            "[[fabric]]\nname = \"a\"\nlocal = \"f.git\"\ndirectory = \"\"\n\
+             [[fabric]]\nname = \"b\"\nlocal = \"f.git\"\n",
+        ];
+        for text in refused {
+            let error = format!("{:#}", load(text).unwrap_err());
+            assert!(error.contains("overlap") && error.contains("fabrics \""), "{error}");
+        }
+        let allowed = [
+            // Other branch.
+            "[[fabric]]\nname = \"a\"\nlocal = \"f.git\"\ndirectory = \"x\"\n\
+             [[fabric]]\nname = \"b\"\nlocal = \"f.git\"\ndirectory = \"x\"\nbranch = \"b\"\n",
+            // Other repository (another GitHub API).
+            "[[fabric]]\nname = \"a\"\nrepository = \"acme/f\"\ndirectory = \"x\"\n\
+             [[fabric]]\nname = \"b\"\nrepository = \"acme/f\"\ndirectory = \"x\"\ngithub_api = \"http://h\"\n",
+            // Siblings that share a prefix but not a directory.
+            "[[fabric]]\nname = \"a\"\nlocal = \"f.git\"\ndirectory = \"x\"\n\
+             [[fabric]]\nname = \"b\"\nlocal = \"f.git\"\ndirectory = \"x-2\"\nmax_deletions = 3\n",
+        ];
+        for text in allowed {
+            load(text).unwrap_or_else(|e| panic!("{e:#}\n{text}"));
+        }
     }
 
     #[test]

@@ -20,8 +20,9 @@ mod bindings {
 
 pub use bindings::exports::hedgehog::fgd_sync::logic::{CommitPlan, FileWrite, PlanInput};
 pub use bindings::hedgehog::fgd_sync::types::{
-    Action, Change, Conflict, ConflictKind, CustomResource, Identity, InvalidManifest, InvalidResource, RateLimit,
-    RemoteError, Resolution, ResourceRef, Side, SyncError, SyncOptions, SyncReport, Target, WriteStrategy,
+    Action, Change, Conflict, ConflictKind, CustomResource, DeletionGuard, ForeignState, GitVersion, Identity,
+    InvalidManifest, InvalidResource, RateLimit, RemoteError, Resolution, ResourceRef, Selection, Side, SyncError,
+    SyncOptions, SyncReport, Target,
 };
 /// What `runtime` links and calls; not for other modules.
 pub(crate) use bindings::hedgehog::fgd_sync::{hnp::Host as HnpHost, types::Host as TypesHost};
@@ -87,12 +88,15 @@ impl Action {
 }
 
 impl ConflictKind {
-    /// As the WIT spells it: `modified-in-git`, `deleted-in-git`, `created-in-git`.
+    /// As the WIT spells it: `modified-in-git`, `deleted-in-git`, `created-in-git`,
+    /// `unreadable`, `untrusted-base`.
     pub fn as_str(self) -> &'static str {
         match self {
             ConflictKind::ModifiedInGit => "modified-in-git",
             ConflictKind::DeletedInGit => "deleted-in-git",
             ConflictKind::CreatedInGit => "created-in-git",
+            ConflictKind::Unreadable => "unreadable",
+            ConflictKind::UntrustedBase => "untrusted-base",
         }
     }
 
@@ -102,6 +106,8 @@ impl ConflictKind {
             ConflictKind::ModifiedInGit => "changed in Git since the last sync",
             ConflictKind::DeletedInGit => "deleted in Git since the last sync",
             ConflictKind::CreatedInGit => "created in Git with other content",
+            ConflictKind::Unreadable => "unreadable in Git",
+            ConflictKind::UntrustedBase => "its base was changed outside fgd-sync",
         }
     }
 }
@@ -144,6 +150,21 @@ impl SyncError {
                 format!("another writer kept moving the branch; gave up after {n} attempts (run again)")
             }
             SyncError::Source(m) => format!("reading CRs failed: {m}"),
+            SyncError::TooManyDeletions(g) => format!(
+                "refusing to delete {} of the fabric's {} managed files (the limit is {}): HNP may have \
+                 answered with too few CRs (a permission change, a proxy, a plugin upgrade); if the CRs \
+                 are really gone, allow it with --allow-deletions {} (config file: max_deletions)",
+                g.deletions, g.managed, g.limit, g.deletions
+            ),
+            SyncError::BranchProtected(e) => format!(
+                "the branch is protected: GitHub refused to move it ({} to {} {}): {}",
+                e.status, e.method, e.url, e.message
+            ),
+            SyncError::ForeignState(s) => format!(
+                "{} belongs to fabric {:?} (directory {:?}), not to this fabric: a copied directory, or \
+                 two fabrics configured on one directory; give this fabric its own directory",
+                s.path, s.fabric, s.directory
+            ),
         }
     }
 }

@@ -8,9 +8,10 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use fgd_sync::report::{ErrorDetail, Report, SyncOutcome};
-use fgd_sync_tests::cli::{self, run, Run, TempDir};
+use fgd_sync_tests::cli::{self, run, Run};
 use fgd_sync_tests::github::conformance::check_all;
 use fgd_sync_tests::github::{Action, Faults, Match, Rule, StandIn, StandInOptions, When};
+use fgd_sync_tests::TempDir;
 use pretty_assertions::assert_eq;
 use serde_json::Value;
 
@@ -49,7 +50,7 @@ impl World {
     }
 
     pub fn with(options: StandInOptions) -> World {
-        World { gh: StandIn::start(options).expect("stand-in"), tmp: TempDir::new("gh-e2e") }
+        World { gh: StandIn::start(options).expect("stand-in"), tmp: TempDir::new("gh-e2e").expect("temp dir") }
     }
 
     /// A source directory `label` holding one manifest per document.
@@ -146,17 +147,14 @@ fn check_http_log(w: &World, log: &Path, token: &str) {
     }
 }
 
-fn strategies() -> [(&'static str, &'static str); 2] {
-    [("batched", "batched"), ("per-file", "per-file")]
-}
-
 #[test]
-fn create_update_delete_and_conflict_over_http_for_both_strategies() {
-    for (label, strategy) in strategies() {
+fn create_update_delete_and_conflict_over_http() {
+    {
+        let label = "create-update-delete";
         let w = World::new();
         let log = w.tmp.path().join(format!("{label}.jsonl"));
         let log_arg = log.display().to_string();
-        let args = ["--strategy", strategy, "--http-log", &log_arg, "--message-prefix", "[hnp] "];
+        let args = ["--http-log", &log_arg, "--message-prefix", "[hnp] "];
         let (v1, v2, v3, v4) =
             (managed("vpcs", "vpc-1"), managed("vpcs", "vpc-2"), managed("vpcs", "vpc-3"), managed("vpcs", "vpc-4"));
 
@@ -171,12 +169,8 @@ fn create_update_delete_and_conflict_over_http_for_both_strategies() {
         assert!(w.file(&v1).unwrap().contains("vlan: 1001"));
         check_http_log(&w, &log, w.gh.token());
         let requests = r.requests;
-        match strategy {
-            // GET ref (409), PUT state, 3 reads, tree, commit, ref.
-            "batched" => assert_eq!(requests, 8),
-            // GET ref (409), PUT state, 3 reads, GET + PUT per file, the state.
-            _ => assert_eq!(requests, 2 + 3 + 2 * 3 + 1),
-        }
+        // GET ref (409), PUT state, 3 reads, tree, commit, ref.
+        assert_eq!(requests, 8);
 
         // 2. Update one, delete one, create one.
         std::fs::remove_file(&log).unwrap();
@@ -196,24 +190,8 @@ fn create_update_delete_and_conflict_over_http_for_both_strategies() {
         assert!(w.file(&v4).is_some());
         let new_commits = w.gh.repo().log("main").len() - before;
         let subjects: Vec<String> = w.gh.repo().log("main").into_iter().take(new_commits).map(|c| c.subject).collect();
-        match strategy {
-            "batched" => {
-                assert_eq!((new_commits, r.requests), (1, 6), "{label}");
-                assert_eq!(subjects, ["[hnp] Sync 3 resources: 1 created, 1 updated, 1 deleted"]);
-            }
-            _ => {
-                assert_eq!((new_commits, r.requests), (4, 3 + 2 * 3 + 1), "{label}");
-                assert_eq!(
-                    subjects,
-                    [
-                        "[hnp] Update fgd-sync state",
-                        "[hnp] Create VPC vpc-4",
-                        "[hnp] Delete VPC vpc-2",
-                        "[hnp] Update VPC vpc-1"
-                    ]
-                );
-            }
-        }
+        assert_eq!((new_commits, r.requests), (1, 6), "{label}");
+        assert_eq!(subjects, ["[hnp] Sync 3 resources: 1 created, 1 updated, 1 deleted"]);
         check_http_log(&w, &log, w.gh.token());
 
         // 3. Nothing to do: three reads, no commit.
@@ -382,10 +360,9 @@ fn faulty(seed: u64) -> Faults {
 #[test]
 fn faults_at_high_rates_converge_or_fail_clearly_without_partial_or_duplicate_commits() {
     let wanted: Vec<String> = (0..12).map(|i| attachment(&format!("att-{i:02}"), i)).collect();
-    let cases: [(&str, u64); 4] = [("batched", 1), ("batched", 2), ("batched", 3), ("per-file", 4)];
-    for (strategy, seed) in cases {
+    for seed in 1..=4 {
         let w = World::new();
-        let args = ["--strategy", strategy, "--committer-name", "hnp", "--committer-email", "hnp@example.com"];
+        let args = ["--committer-name", "hnp", "--committer-email", "hnp@example.com"];
         expect(&w.sync(&w.source("empty", &[]), &args), 0);
         let before = w.gh.repo().log("main").len();
         w.gh.faults().set(faulty(seed));
@@ -394,7 +371,7 @@ fn faults_at_high_rates_converge_or_fail_clearly_without_partial_or_duplicate_co
         let faults: u32 = w.gh.faults().current().rules.iter().map(|r| r.fired).sum();
         let outcome = first.outcome();
         let message = outcome.error.as_ref().map(|e| e.message.as_str());
-        eprintln!("{strategy} seed {seed}: exit {}, {faults} faults, error {message:?}", first.code);
+        eprintln!("seed {seed}: exit {}, {faults} faults, error {message:?}", first.code);
         match first.code {
             0 => assert_eq!(outcome.report.map(|r| r.changes.len()), Some(12)),
             1 => assert!(message.is_some_and(|m| !m.is_empty()), "{outcome:#?}"),
@@ -412,21 +389,11 @@ fn faults_at_high_rates_converge_or_fail_clearly_without_partial_or_duplicate_co
         let log = w.gh.repo().log("main");
         let ours: Vec<String> = log.iter().filter(|c| c.author == "hnp").map(|c| c.subject.clone()).collect();
         let new = log.len() - before;
-        match strategy {
-            "batched" => {
-                // One commit with all twelve, whichever run made it; never a partial one.
-                assert_eq!(new, 1, "{ours:#?}");
-                let head = w.gh.repo().head("main").unwrap();
-                let changed = w.gh.repo().git(&["diff-tree", "--no-commit-id", "--name-only", "-r", &head]).unwrap();
-                assert_eq!(changed.lines().filter(|l| l.contains("/vpcattachments/")).count(), 12);
-            }
-            _ => {
-                for i in 0..12 {
-                    let subject = format!("Create VPCAttachment att-{i:02}");
-                    assert_eq!(ours.iter().filter(|s| **s == subject).count(), 1, "{subject}: {ours:#?}");
-                }
-            }
-        }
+        // One commit with all twelve, whichever run made it; never a partial one.
+        assert_eq!(new, 1, "{ours:#?}");
+        let head = w.gh.repo().head("main").unwrap();
+        let changed = w.gh.repo().git(&["diff-tree", "--no-commit-id", "--name-only", "-r", &head]).unwrap();
+        assert_eq!(changed.lines().filter(|l| l.contains("/vpcattachments/")).count(), 12);
         let third = w.sync(&src, &args);
         assert_eq!(report(&third).changes.len(), 0);
         w.assert_sound();

@@ -14,8 +14,9 @@ use std::path::{Path, PathBuf};
 
 use base64::Engine as _;
 use fgd_sync::net::client::{Client, Timeouts};
-use fgd_sync_tests::cli::{self, run, Run, TempDir};
+use fgd_sync_tests::cli::{self, run, Run};
 use fgd_sync_tests::github::{StandIn, StandInOptions};
+use fgd_sync_tests::TempDir;
 use http::{HeaderMap, HeaderValue, Method};
 use serde_json::{json, Value};
 
@@ -41,7 +42,7 @@ impl Live {
             branch: format!("fgd-sync-live-{stamp}-{}", std::process::id()),
             client: Client::new(Timeouts::default()),
             tokio: tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap(),
-            tmp: TempDir::new("live"),
+            tmp: TempDir::new("live").expect("temp dir"),
         }
     }
 
@@ -146,7 +147,7 @@ fn vpc(vlan: u32, label: &str) -> String {
 const SWITCH: &str = "apiVersion: wiring.githedgehog.com/v1beta1\nkind: Switch\nmetadata:\n  name: leaf-01\nspec:\n  role: server-leaf\n  asn: 65101\n";
 const ALL_KINDS: &str = include_str!("../data/corpus/all-kinds.yaml");
 
-/// Create, no-op, update, conflict, resolve, delete, per-file: each checked on the remote.
+/// Create, no-op, update, conflict, resolve, delete, many files: each checked on the remote.
 fn matrix(live: &Live) {
     let vpc_path = format!("{DIRECTORY}/managed/vpcs/vpc-1.yaml");
     let switch_path = format!("{DIRECTORY}/managed/switches/leaf-01.yaml");
@@ -196,7 +197,7 @@ fn matrix(live: &Live) {
     assert_eq!(live.commit(&live.head())["message"], "Delete Switch leaf-01");
     assert!(live.file(&switch_path).is_none());
 
-    // Many files, one commit; then the per-file strategy for comparison.
+    // Many files, one commit; then an update of one of them.
     let source = live.source(&[("all.yaml", ALL_KINDS.replace("name: vpc-1\n", "name: vpc-2\n"))]);
     let before = live.head();
     let out = live.fgd_sync(&source, &["sync"]);
@@ -207,7 +208,7 @@ fn matrix(live: &Live) {
         "all.yaml",
         ALL_KINDS.replace("name: vpc-1\n", "name: vpc-2\n").replace("vlan: 1001", "vlan: 1004"),
     )]);
-    let out = live.fgd_sync(&source, &["sync", "--strategy", "per-file"]);
+    let out = live.fgd_sync(&source, &["sync"]);
     assert_eq!(out.code, 0, "{out:?}");
     assert!(live.file(&format!("{DIRECTORY}/managed/vpcs/vpc-2.yaml")).unwrap().1.contains("vlan: 1004"));
 }

@@ -5,8 +5,9 @@
 use std::path::{Path, PathBuf};
 
 use fgd_sync::report::{Action, ConflictKind, ErrorDetail};
-use fgd_sync_tests::cli::{self, git, run, Run, TempDir};
+use fgd_sync_tests::cli::{self, git, run, Run};
 use fgd_sync_tests::github::GitRepo;
+use fgd_sync_tests::TempDir;
 use pretty_assertions::assert_eq;
 
 const DIRECTORY: &str = "fabrics/dc1/gitops";
@@ -22,7 +23,7 @@ struct Fixture {
 
 impl Fixture {
     fn new(label: &str) -> Fixture {
-        let tmp = TempDir::new(label);
+        let tmp = TempDir::new(label).expect("temp dir");
         let repo = tmp.path().join("fabric.git");
         let crs = tmp.path().join("crs");
         std::fs::create_dir_all(&crs).unwrap();
@@ -196,7 +197,11 @@ fn a_file_changed_in_git_is_a_conflict_and_stays_untouched() {
     let text = f.run_with(&["plan"]);
     assert_eq!(text.code, 2);
     assert!(text.stdout.contains("-      vlan: 1999") && text.stdout.contains("+      vlan: 1555"), "{}", text.stdout);
-    assert!(text.stdout.contains(&format!("fgd-sync resolve {path} --take git|hnp")));
+    let seen = conflict.actual_sha.as_deref().unwrap();
+    for take in ["git", "hnp"] {
+        let command = format!("fgd-sync resolve {path} --fabric dc1 --take {take} --expect {seen}");
+        assert!(text.stdout.contains(&command), "{}", text.stdout);
+    }
 
     // Take HNP's version: one commit, on top of the Git edit.
     let resolved = f.run_with(&["resolve", &path, "--take", "hnp", "--json"]);
@@ -296,7 +301,7 @@ fn render_prints_canonical_yaml_and_paths() {
 
 #[test]
 fn demo_runs_on_an_embedded_fabric() {
-    let tmp = TempDir::new("demo");
+    let tmp = TempDir::new("demo").expect("temp dir");
     let mut cmd = cli::command();
     cmd.arg("demo").arg("--dir").arg(tmp.path().join("d"));
     let out = run(&mut cmd);
@@ -319,14 +324,14 @@ fn demo_runs_on_an_embedded_fabric() {
 fn every_command_has_help_with_only_its_own_flags() {
     const SANDBOX: &[&str] = &["--memory-limit", "--timeout", "--fuel", "--cache-dir"];
     const FABRIC: &[&str] = &["--config", "--fabric", "--repo", "--local-repo", "--source-dir", "--netbox-url"];
-    const WRITE: &[&str] = &["--strategy", "--max-attempts", "--max-rate-limit-wait"];
+    const WRITE: &[&str] = &["--max-attempts", "--max-rate-limit-wait", "--allow-deletions"];
     const SYNC: &[&str] = &["--only", "--json", "--record", "--http-log"];
     let commands: [(&str, Vec<&[&str]>); 7] = [
         ("demo", vec![&["--dir", "--http-log"], SANDBOX]),
         ("render", vec![&["--path", "--directory"], SANDBOX]),
         ("plan", vec![FABRIC, &["--directory"], SYNC, WRITE, SANDBOX]),
-        ("sync", vec![FABRIC, &["--directory", "--dry-run"], SYNC, WRITE, SANDBOX]),
-        ("resolve", vec![FABRIC, &["--directory", "--take"], SYNC, WRITE, SANDBOX]),
+        ("sync", vec![FABRIC, &["--directory"], SYNC, WRITE, SANDBOX]),
+        ("resolve", vec![FABRIC, &["--directory", "--take", "--expect"], SYNC, WRITE, SANDBOX]),
         ("replay", vec![&["--json"], SANDBOX]),
         ("serve", vec![FABRIC, &["--directory", "--listen", "--secret-env", "--http-log"], WRITE, SANDBOX]),
     ];
@@ -359,7 +364,7 @@ fn every_command_has_help_with_only_its_own_flags() {
 fn a_closed_stdout_ends_quietly() {
     use std::io::{BufRead, BufReader};
     use std::process::Stdio;
-    let tmp = TempDir::new("pipe");
+    let tmp = TempDir::new("pipe").expect("temp dir");
     let (_, _, vpc) = documents().into_iter().find(|(k, _, _)| k == "VPC").unwrap();
     // Far more than a pipe buffer (64 KiB), so the writer is still writing when the reader leaves.
     let many: Vec<String> = (0..2000).map(|i| vpc.replace("name: vpc-1", &format!("name: vpc-{i}"))).collect();
@@ -406,7 +411,7 @@ fn http_log_has_one_json_line_per_exchange() {
 
 #[test]
 fn a_config_file_syncs_several_fabrics() {
-    let tmp = TempDir::new("config");
+    let tmp = TempDir::new("config").expect("temp dir");
     for fabric in ["dc1", "dc2"] {
         std::fs::create_dir_all(tmp.path().join(fabric)).unwrap();
         std::fs::write(tmp.path().join(fabric).join("crs.yaml"), ALL_KINDS).unwrap();

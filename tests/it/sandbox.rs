@@ -10,9 +10,9 @@ use std::time::Duration;
 
 use fgd_sync::net::hooks::{HttpLimits, PolicyHooks};
 use fgd_sync::net::policy::{EgressPolicy, Origin, Token};
-use fgd_sync::runtime::{CallContext, Runtime, RuntimeConfig, RuntimeError, SyncCall};
+use fgd_sync::runtime::{CallContext, Operation, Runtime, RuntimeConfig, RuntimeError, SyncCall};
 use fgd_sync::source::directory::DirectorySource;
-use fgd_sync::wit::{CustomResource, SyncError, SyncOptions, Target, WriteStrategy};
+use fgd_sync::wit::{CustomResource, Selection, SyncError, SyncOptions, Target};
 use fgd_sync_tests::cli::cache_dir;
 
 fn runtime(config: RuntimeConfig) -> Runtime {
@@ -51,13 +51,7 @@ fn target(api_base: &str) -> Target {
 }
 
 fn options() -> SyncOptions {
-    SyncOptions {
-        dry_run: false,
-        strategy: WriteStrategy::Batched,
-        max_attempts: 1,
-        max_rate_limit_wait_secs: 0,
-        resolutions: Vec::new(),
-    }
+    SyncOptions { max_attempts: 1, max_rate_limit_wait_secs: 0, max_deletions: None, resolutions: Vec::new() }
 }
 
 /// Many small documents: real parsing work for the guest.
@@ -107,7 +101,8 @@ fn time_limit_covers_host_calls_that_never_answer() {
     let context = CallContext { hooks: PolicyHooks::new(policy, HttpLimits::default()), ..offline() };
     let started = std::time::Instant::now();
     let error =
-        block_on(rt.sync(context, SyncCall::Fabric { fabric: "dc1".into() }, target(&url), options())).unwrap_err();
+        block_on(rt.sync(context, SyncCall::new(Operation::Sync, "dc1", Selection::Fabric), target(&url), options()))
+            .unwrap_err();
     assert!(matches!(error, RuntimeError::Deadline(_)), "{error:?}");
     assert!(started.elapsed() < Duration::from_secs(5), "stopped near the deadline, not after a network timeout");
 }
@@ -154,7 +149,8 @@ fn origins_outside_the_policy_are_refused_and_never_contacted() {
     let context = CallContext { hooks: PolicyHooks::new(policy, HttpLimits::default()), ..offline() };
     // The guest is pointed at another origin than the one the host allows.
     let result =
-        block_on(rt.sync(context, SyncCall::Fabric { fabric: "dc1".into() }, target(&other), options())).unwrap();
+        block_on(rt.sync(context, SyncCall::new(Operation::Sync, "dc1", Selection::Fabric), target(&other), options()))
+            .unwrap();
     match result {
         Err(SyncError::Transport(message)) => {
             assert!(message.contains("refused by the host's network policy"), "{message}")
@@ -173,8 +169,13 @@ fn the_token_is_added_by_the_host_for_the_allowed_origin_only() {
     policy.allow(Origin::parse(&allowed).unwrap(), Some(Token::new("s3cret-token")));
     let context = CallContext { hooks: PolicyHooks::new(policy, HttpLimits::default()), ..offline() };
     // The guest knows no token (`target` has no field for one); GitHub answers 404 here.
-    let result =
-        block_on(rt.sync(context, SyncCall::Fabric { fabric: "dc1".into() }, target(&allowed), options())).unwrap();
+    let result = block_on(rt.sync(
+        context,
+        SyncCall::new(Operation::Sync, "dc1", Selection::Fabric),
+        target(&allowed),
+        options(),
+    ))
+    .unwrap();
     assert!(matches!(result, Err(SyncError::BranchNotFound(_))), "{result:?}");
     let seen = requests.lock().unwrap().clone();
     assert_eq!(seen.len(), 1);

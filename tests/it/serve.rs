@@ -11,10 +11,10 @@ use std::process::{Child, ExitStatus, Stdio};
 use std::sync::{mpsc, Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use fgd_sync_tests::cli::{self, TempDir};
 use fgd_sync_tests::github::client::{self, Response};
 use fgd_sync_tests::github::{Faults, StandIn, StandInOptions};
 use fgd_sync_tests::hnp::{signature, webhook_body, Cr, Event, Hnp, Webhook, WebhookStyle};
+use fgd_sync_tests::{cli, TempDir};
 use serde_json::{json, Value};
 
 const NETBOX_TOKEN: &str = "0123456789abcdef0123456789abcdef01234567";
@@ -58,7 +58,7 @@ impl World {
         gh.seed(&[("README.md", "fabric repository\n")], "initial").expect("seed");
         let hnp = Hnp::start(NETBOX_TOKEN).expect("HNP stand-in");
         let fabric = hnp.add_fabric("dc1");
-        let tmp = TempDir::new("serve");
+        let tmp = TempDir::new("serve").expect("temp dir");
         let config = tmp.path().join("fgd-sync.toml");
         let text = format!(
             "[[fabric]]\nname = \"dc1\"\nrepository = \"acme/fabric\"\ngithub_api = \"{}\"\nnetbox_url = \"{}\"\nsource = \"netbox\"\n",

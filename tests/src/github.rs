@@ -23,8 +23,7 @@ pub mod repo;
 mod server;
 
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -37,6 +36,8 @@ pub use repo::{GitRepo, LogEntry, RefMove};
 pub use server::Exchange;
 
 use server::{lock, Shared};
+
+use crate::TempDir;
 
 /// A token in GitHub's fine-grained format; any string works.
 pub const TOKEN: &str = "github_pat_11STANDIN0123456789_abcdefghijklmnopqrstuvwxyz0123456789ABCDEFGHIJKLMNOPQRSTUV";
@@ -115,7 +116,7 @@ impl StandIn {
         let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
         listener.set_nonblocking(true)?;
         let addr = listener.local_addr()?;
-        let dir = TempDir::new("fgd-gh-standin")?;
+        let dir = TempDir::new("github-standin")?;
         let git_dir = dir.path().join(format!("{}.git", options.repo));
         let local = Options {
             api_base: format!("http://{addr}"),
@@ -250,32 +251,5 @@ impl Drop for StandIn {
         if let Some(thread) = self.thread.take() {
             let _ = thread.join();
         }
-    }
-}
-
-/// A directory removed on drop.
-pub struct TempDir(PathBuf);
-
-impl TempDir {
-    pub fn new(prefix: &str) -> std::io::Result<TempDir> {
-        static N: AtomicU64 = AtomicU64::new(0);
-        let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.subsec_nanos());
-        let path = std::env::temp_dir().join(format!(
-            "{prefix}-{}-{}-{nanos}",
-            std::process::id(),
-            N.fetch_add(1, Ordering::Relaxed)
-        ));
-        std::fs::create_dir_all(&path)?;
-        Ok(TempDir(path))
-    }
-
-    pub fn path(&self) -> &Path {
-        &self.0
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
     }
 }

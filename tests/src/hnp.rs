@@ -85,6 +85,19 @@ pub enum Fault {
     Slow(Duration),
     /// Answer normally, but point `next` at another origin (a misconfigured proxy).
     ForeignNext,
+    /// Answer normally, but point `next` at the page just served (a broken proxy or plugin).
+    NextLoop,
+}
+
+/// A change made while a client pages through an endpoint, between two of its page requests:
+/// what makes offset paging skip (or repeat) rows in a real NetBox.
+#[derive(Clone, Debug)]
+pub enum DuringListing {
+    /// Once `after_pages` list pages of the kind's endpoint were served, delete this row.
+    Delete { kind: String, id: u64, after_pages: usize },
+    /// After every list page of the kind's endpoint, add a new row of `fabric` (a listing never
+    /// sees the same `count` twice), until `stop_changes_during_listing`.
+    CreateOnEveryPage { kind: String, fabric: u64 },
 }
 
 /// One request as the stand-in saw it.
@@ -157,6 +170,12 @@ struct State {
     next_id: HashMap<&'static str, u64>,
     seen: Vec<Seen>,
     faults: VecDeque<Fault>,
+    /// Changes armed for later list pages, with the pages served since each was armed.
+    during_listing: Vec<(DuringListing, usize)>,
+    /// NetBox's `MAX_PAGE_SIZE`: the largest `limit` honoured.
+    max_limit: usize,
+    /// This request's list page links `next` to itself (`Fault::NextLoop`).
+    next_loop: bool,
     nested_fabric: bool,
     webhook: Option<Webhook>,
     deliveries: Vec<Delivery>,
@@ -187,6 +206,9 @@ impl Hnp {
             next_id: HashMap::new(),
             seen: Vec::new(),
             faults: VecDeque::new(),
+            during_listing: Vec::new(),
+            max_limit: MAX_LIMIT,
+            next_loop: false,
             nested_fabric: false,
             webhook: None,
             deliveries: Vec::new(),
@@ -304,6 +326,42 @@ impl Hnp {
     /// Queues a fault for the next request that has none yet.
     pub fn push_fault(&self, fault: Fault) {
         self.lock().faults.push_back(fault);
+    }
+
+    /// Makes a change between two list pages of an endpoint (see `DuringListing`).
+    pub fn change_during_listing(&self, change: DuringListing) {
+        self.lock().during_listing.push((change, 0));
+    }
+
+    /// Disarms every `DuringListing` change not made yet.
+    pub fn stop_changes_during_listing(&self) {
+        self.lock().during_listing.clear();
+    }
+
+    /// NetBox's `MAX_PAGE_SIZE` setting (default 1000): a larger `limit` is cut to it.
+    pub fn set_max_page_size(&self, size: usize) {
+        self.lock().max_limit = size.max(1);
+    }
+
+    /// Sets one field of a stored row as the REST API will show it, or removes it with
+    /// `None` (a corrupt or unusual row: `fabric` null, no `name`...). False when there is no
+    /// such object.
+    pub fn set_field(&self, kind_name: &str, id: u64, field: &str, value: Option<Value>) -> bool {
+        let (_, endpoint, _) = kind(kind_name);
+        let mut state = self.lock();
+        let Some(object) = state.objects.get_mut(endpoint).and_then(|o| o.get_mut(&id)) else {
+            return false;
+        };
+        match (value, object.as_object_mut()) {
+            (Some(value), Some(map)) => {
+                map.insert(field.to_owned(), value);
+            }
+            (None, Some(map)) => {
+                map.remove(field);
+            }
+            _ => return false,
+        }
+        true
     }
 
     /// Serialize `fabric` as a nested `{id, url, display, name}` object, as NetBox does for
@@ -520,6 +578,7 @@ async fn handle(state: Arc<Mutex<State>>, request: http::Request<hyper::body::In
         state.faults.pop_front()
     };
     let mut foreign_next = false;
+    let mut next_loop = false;
     match fault {
         Some(Fault::Status(status)) => {
             let page = "<!doctype html>\n<html><body><h1>Server Error (500)</h1></body></html>\n";
@@ -528,6 +587,7 @@ async fn handle(state: Arc<Mutex<State>>, request: http::Request<hyper::body::In
         Some(Fault::MalformedJson) => return Ok(raw(200, "application/json", r#"{"count": 2, "results": [{"id": 1,"#)),
         Some(Fault::Slow(delay)) => tokio::time::sleep(delay).await,
         Some(Fault::ForeignNext) => foreign_next = true,
+        Some(Fault::NextLoop) => next_loop = true,
         None => {}
     }
     let host = parts.headers.get("host").and_then(|h| h.to_str().ok()).unwrap_or("localhost");
@@ -545,7 +605,10 @@ async fn handle(state: Arc<Mutex<State>>, request: http::Request<hyper::body::In
         Some(token) if token != state.token => return Ok(detail(403, "Invalid token.")),
         Some(_) => {}
     }
-    Ok(state.route(&seen, &origin, &body))
+    state.next_loop = next_loop;
+    let reply = state.route(&seen, &origin, &body);
+    state.next_loop = false;
+    Ok(reply)
 }
 
 impl State {
@@ -581,7 +644,9 @@ impl State {
                     "GET" => {
                         let all = self.objects.get(endpoint).map(|o| o.values().cloned().collect::<Vec<_>>());
                         let all: Vec<Value> = all.unwrap_or_default().iter().map(|o| self.render(o, origin)).collect();
-                        self.page(&all, seen, origin)
+                        let page = self.page(&all, seen, origin);
+                        self.listed_a_page(kind);
+                        page
                     }
                     "POST" => self.write(kind, endpoint, None, body, true, origin),
                     _ => not_allowed(method),
@@ -614,6 +679,48 @@ impl State {
         }
     }
 
+    /// One list page of `kind` was served: makes the armed changes that are due.
+    fn listed_a_page(&mut self, kind: &'static str) {
+        let mut due = Vec::new();
+        self.during_listing.retain_mut(|(change, pages)| match change {
+            DuringListing::Delete { kind: k, id, after_pages } if k == kind => {
+                *pages += 1;
+                if *pages < *after_pages {
+                    return true;
+                }
+                due.push(DuringListing::Delete { kind: k.clone(), id: *id, after_pages: *after_pages });
+                false
+            }
+            DuringListing::CreateOnEveryPage { kind: k, .. } if k == kind => {
+                *pages += 1;
+                due.push(change.clone());
+                true
+            }
+            _ => true,
+        });
+        let (_, endpoint, _) = self::kind(kind);
+        for change in due {
+            match change {
+                DuringListing::Delete { id, .. } => {
+                    if let Some(before) = self.objects.get_mut(endpoint).and_then(|o| o.remove(&id)) {
+                        self.changed(Event::Deleted, kind, endpoint, id, Some(before));
+                    }
+                }
+                DuringListing::CreateOnEveryPage { fabric, .. } => {
+                    let id = self.new_id(endpoint);
+                    let now = format_utc(unix_now());
+                    let mut object = json!({
+                        "id": id, "url": format!("{API}{endpoint}/{id}/"), "kubernetes_status": "pending",
+                        "last_synced": null, "sync_error": "", "git_file_path": "", "created": now,
+                    });
+                    set_cr_fields(&mut object, &Cr::new(kind, fabric, &format!("churn-{id}"), json!({})), &now);
+                    self.objects.entry(endpoint).or_default().insert(id, object);
+                    self.changed(Event::Created, kind, endpoint, id, None);
+                }
+            }
+        }
+    }
+
     /// DRF's LimitOffsetPagination over `all`.
     fn page(&self, all: &[Value], seen: &Seen, origin: &str) -> Reply {
         let params: BTreeMap<String, String> = seen
@@ -624,9 +731,9 @@ impl State {
             .collect();
         let number = |key: &str| params.get(key).and_then(|v| v.parse::<usize>().ok());
         let limit = match number("limit") {
-            Some(0) => MAX_LIMIT,
-            Some(n) => n.min(MAX_LIMIT),
-            None => DEFAULT_LIMIT,
+            Some(0) => self.max_limit,
+            Some(n) => n.min(self.max_limit),
+            None => DEFAULT_LIMIT.min(self.max_limit),
         };
         let offset = number("offset").unwrap_or(0);
         let link = |offset: Option<usize>| {
@@ -639,7 +746,13 @@ impl State {
             let query: Vec<String> = params.iter().map(|(k, v)| format!("{k}={v}")).collect();
             json!(format!("{origin}{}?{}", seen.path, query.join("&")))
         };
-        let next = if offset + limit < all.len() { link(Some(offset + limit)) } else { Value::Null };
+        let next = if self.next_loop {
+            json!(format!("{origin}{}?{}", seen.path, seen.query))
+        } else if offset + limit < all.len() {
+            link(Some(offset + limit))
+        } else {
+            Value::Null
+        };
         let previous = match offset {
             0 => Value::Null,
             o if o <= limit => link(None),

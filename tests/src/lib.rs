@@ -6,3 +6,7 @@ pub mod cli;
 pub mod convert;
 pub mod github;
 pub mod hnp;
+
+/// The workspace's one temporary directory for tests: private (0700, unpredictable name,
+/// never an existing directory), removed on drop.
+pub use fgd_sync_local_github::testing::TempDir;

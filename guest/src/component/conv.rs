@@ -83,22 +83,36 @@ impl From<wit::Side> for model::Side {
 
 impl From<wit::Resolution> for model::Resolution {
     fn from(r: wit::Resolution) -> Self {
-        model::Resolution { path: r.path, take: r.take.into() }
+        let expect = r.expect.map(|v| match v {
+            wit::GitVersion::Absent => model::GitVersion::Absent,
+            wit::GitVersion::Blob(sha) => model::GitVersion::Blob(sha),
+        });
+        model::Resolution { path: r.path, take: r.take.into(), expect }
+    }
+}
+
+/// Refs of a selection are validated like every other ref from the host.
+impl TryFrom<wit::Selection> for model::Selection {
+    type Error = model::InvalidResource;
+
+    fn try_from(s: wit::Selection) -> Result<Self, Self::Error> {
+        Ok(match s {
+            wit::Selection::Fabric => model::Selection::Fabric,
+            wit::Selection::Resources(refs) => {
+                model::Selection::Resources(refs.iter().map(resource_ref).collect::<Result<_, _>>()?)
+            }
+        })
     }
 }
 
 impl From<wit::SyncOptions> for model::SyncOptions {
     fn from(o: wit::SyncOptions) -> Self {
         model::SyncOptions {
-            dry_run: o.dry_run,
-            strategy: match o.strategy {
-                wit::WriteStrategy::Batched => model::Strategy::Batched,
-                wit::WriteStrategy::PerFile => model::Strategy::PerFile,
-            },
             // `engine::run` makes at least one attempt whatever this says.
             max_attempts: o.max_attempts,
             max_rate_limit_wait_secs: o.max_rate_limit_wait_secs,
             resolutions: o.resolutions.into_iter().map(Into::into).collect(),
+            max_deletions: o.max_deletions,
         }
     }
 }
@@ -121,6 +135,8 @@ impl From<model::ConflictKind> for wit::ConflictKind {
             model::ConflictKind::ModifiedInGit => wit::ConflictKind::ModifiedInGit,
             model::ConflictKind::DeletedInGit => wit::ConflictKind::DeletedInGit,
             model::ConflictKind::CreatedInGit => wit::ConflictKind::CreatedInGit,
+            model::ConflictKind::Unreadable => wit::ConflictKind::Unreadable,
+            model::ConflictKind::UntrustedBase => wit::ConflictKind::UntrustedBase,
         }
     }
 }
@@ -145,6 +161,7 @@ impl From<model::Conflict> for wit::Conflict {
         wit::Conflict {
             path: c.path,
             kind: c.kind.into(),
+            reason: c.reason,
             resource: (&c.resource).into(),
             expected_sha: c.expected_sha,
             actual_sha: c.actual_sha,
@@ -162,6 +179,7 @@ impl From<model::SyncReport> for wit::SyncReport {
             message: r.message,
             changes: r.changes.into_iter().map(Into::into).collect(),
             conflicts: r.conflicts.into_iter().map(Into::into).collect(),
+            invalid: r.invalid.into_iter().map(Into::into).collect(),
             unchanged: r.unchanged,
             requests: r.requests,
             attempts: r.attempts,
@@ -200,6 +218,22 @@ impl From<model::SyncError> for wit::SyncError {
             E::Transport(m) => wit::SyncError::Transport(m),
             E::TooManyRaces(n) => wit::SyncError::TooManyRaces(n),
             E::Source(m) => wit::SyncError::Source(m),
+            E::TooManyDeletions(g) => wit::SyncError::TooManyDeletions(wit::DeletionGuard {
+                deletions: g.deletions,
+                managed: g.managed,
+                limit: g.limit,
+            }),
+            E::BranchProtected(e) => wit::SyncError::BranchProtected(wit::RemoteError {
+                method: e.method,
+                url: e.url,
+                status: e.status,
+                message: e.message,
+            }),
+            E::ForeignState(s) => wit::SyncError::ForeignState(wit::ForeignState {
+                path: s.path,
+                fabric: s.fabric,
+                directory: s.directory,
+            }),
         }
     }
 }
@@ -224,6 +258,9 @@ impl TryFrom<wl::PlanInput> for PlanInput {
             deleted: input.deleted.iter().map(resource_ref).collect::<Result<Vec<_>, _>>()?,
             complete: input.complete,
             resolutions: input.resolutions.into_iter().map(Into::into).collect(),
+            fabric: input.fabric,
+            untrusted: input.untrusted.into_iter().collect(),
+            unreadable: input.unreadable.into_iter().collect(),
         })
     }
 }
@@ -259,6 +296,7 @@ impl From<CommitPlan> for wl::CommitPlan {
         wl::CommitPlan {
             changes: p.changes.into_iter().map(Into::into).collect(),
             conflicts: p.conflicts.into_iter().map(Into::into).collect(),
+            invalid: p.invalid.into_iter().map(Into::into).collect(),
             unchanged: p.unchanged,
             need_contents: p.need_contents,
             writes: p.writes.into_iter().map(Into::into).collect(),

@@ -6,8 +6,8 @@ use super::bindings::hedgehog::fgd_sync::hnp;
 use super::bindings::hedgehog::fgd_sync::types as wit;
 use super::conv;
 use super::wasi::{WasiEnvironment, WasiHttp};
-use crate::engine::{self, Selection, Source};
-use crate::model::{self, RawResource, ResourceRef};
+use crate::engine::{self, Source};
+use crate::model::{Mode, RawResource, ResourceRef, Selection};
 use crate::plan::PlanInput;
 use crate::{blob, classify, manifest, path, plan, render};
 
@@ -55,43 +55,36 @@ impl logic::Guest for Component {
 }
 
 impl sync::Guest for Component {
-    fn plan_fabric(
+    fn plan(
         fabric: String,
+        selection: wit::Selection,
         target: wit::Target,
         options: wit::SyncOptions,
     ) -> Result<wit::SyncReport, wit::SyncError> {
-        let mut options: model::SyncOptions = options.into();
-        options.dry_run = true;
-        run(&fabric, &Selection::Fabric, target, options)
+        run(&fabric, Mode::Plan, selection, target, options)
     }
 
-    fn sync_fabric(
+    fn sync(
         fabric: String,
+        selection: wit::Selection,
         target: wit::Target,
         options: wit::SyncOptions,
     ) -> Result<wit::SyncReport, wit::SyncError> {
-        run(&fabric, &Selection::Fabric, target, options.into())
-    }
-
-    fn sync_resources(
-        fabric: String,
-        refs: Vec<wit::ResourceRef>,
-        target: wit::Target,
-        options: wit::SyncOptions,
-    ) -> Result<wit::SyncReport, wit::SyncError> {
-        let refs = refs.iter().map(conv::resource_ref).collect::<Result<Vec<_>, _>>()?;
-        run(&fabric, &Selection::Resources(refs), target, options.into())
+        run(&fabric, Mode::Sync, selection, target, options)
     }
 }
 
 fn run(
     fabric: &str,
-    selection: &Selection,
+    mode: Mode,
+    selection: wit::Selection,
     target: wit::Target,
-    options: model::SyncOptions,
+    options: wit::SyncOptions,
 ) -> Result<wit::SyncReport, wit::SyncError> {
+    let selection: Selection = selection.try_into()?;
+    let (target, options) = (target.into(), options.into());
     let report =
-        engine::run(fabric, selection, &target.into(), &options, &mut WasiHttp, &mut HnpImport, &mut WasiEnvironment)?;
+        engine::run(fabric, mode, &selection, &target, &options, &mut WasiHttp, &mut HnpImport, &mut WasiEnvironment)?;
     Ok(report.into())
 }
 

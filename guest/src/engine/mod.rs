@@ -14,26 +14,24 @@
 //!
 //! Planning may ask for the text of some blobs (formatting-only edits are not conflicts);
 //! those are the only extra reads.
-//!
-//! `Strategy::PerFile` shares the reads and the plan, then writes each file with its own
-//! Contents-API commit instead of steps 4-6 (see `per_file`).
 
-mod per_file;
 mod read;
+mod trust;
 mod write;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use crate::github::client::{backoff_ms, Client, MAX_RETRIES};
 use crate::github::requests::Repo;
 use crate::github::{Environment, Transport};
 use crate::model::{
-    Action, RawResource, RemoteError, ResourceRef, Strategy, SyncError, SyncOptions, SyncReport, Target,
+    Action, DeletionGuard, GitVersion, Mode, RawResource, RemoteError, ResourceRef, Selection, SyncError, SyncOptions,
+    SyncReport, Target,
 };
 use crate::plan::{self, CommitPlan, PlanInput};
-use crate::{path, state};
+use crate::{blob, path, state};
 
-use read::Head;
+use read::{BlobText, Head};
 use write::{Init, RefUpdate};
 
 /// Rounds of blob reads that planning may ask for before its answer must be final.
@@ -41,6 +39,9 @@ pub const MAX_CONTENT_ROUNDS: u32 = 2;
 
 /// Updated files whose before/after texts a dry run reads to show a diff.
 pub const MAX_PREVIEWS: usize = 20;
+
+/// A head read this many seconds before the ref update is read again first.
+pub const FRESH_HEAD_SECS: u64 = 5;
 
 /// CR lookups (WIT `hnp`).
 pub trait Source {
@@ -56,17 +57,9 @@ pub trait Source {
     ) -> Result<(), String>;
 }
 
-/// Which CRs a sync covers.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Selection {
-    /// The whole fabric: files in the sync state whose CR is gone are deleted.
-    Fabric,
-    /// Just these; a ref whose CR is gone deletes its file.
-    Resources(Vec<ResourceRef>),
-}
-
 pub fn run(
     fabric: &str,
+    mode: Mode,
     selection: &Selection,
     target: &Target,
     options: &SyncOptions,
@@ -76,24 +69,23 @@ pub fn run(
 ) -> Result<SyncReport, SyncError> {
     let directory = path::normalize_directory(&target.directory)?;
     let repo = Repo::from_target(target)?;
-    // HNP is read once: every attempt plans the same wanted state against a fresh branch.
-    let wanted = wanted(fabric, selection, source)?;
-    // Refuse bad CRs before the first request, with the planner's own checks.
-    plan::check(&directory, &wanted.desired, &wanted.deleted)?;
     let mut sync = Session {
         target,
-        options,
+        mode,
+        fabric,
+        selection,
+        max_deletions: options.max_deletions,
         state_path: path::state_path(&directory),
         input: PlanInput {
             directory,
-            desired: wanted.desired,
-            deleted: wanted.deleted,
-            complete: wanted.complete,
             resolutions: options.resolutions.clone(),
+            fabric: fabric.to_string(),
             ..PlanInput::default()
         },
+        pinned: false,
         repo,
         blob_cache: BTreeMap::new(),
+        trust_cache: BTreeMap::new(),
     };
     let mut client = Client::new(transport, env, options.max_rate_limit_wait_secs);
     let max_attempts = options.max_attempts.max(1);
@@ -103,9 +95,11 @@ pub fn run(
     loop {
         let head = match read::head(&mut client, &sync.repo)? {
             Head::Commit(sha) => Some(sha),
-            Head::Empty if options.dry_run => None,
+            Head::Empty if mode == Mode::Plan => None,
             Head::Empty => match &init {
                 None => {
+                    // Bad input writes nothing, not even the first commit.
+                    sync.read_hnp(source)?;
                     init = Some(sync.initialize(&mut client)?);
                     continue;
                 }
@@ -121,8 +115,11 @@ pub fn run(
                 }
             },
         };
+        let read_at = client.env().now_epoch_secs();
         attempts += 1;
-        match sync.attempt(&mut client, head.as_deref())? {
+        // HNP after the head: what we write is never older than what another writer saw.
+        sync.read_hnp(source)?;
+        match sync.attempt(&mut client, source, head.as_deref(), read_at)? {
             Attempt::Done { plan, commit } => {
                 let mut report = SyncReport {
                     base_commit: head,
@@ -138,6 +135,7 @@ pub fn run(
                 report.commit = commit;
                 report.changes = plan.changes;
                 report.conflicts = plan.conflicts;
+                report.invalid = plan.invalid;
                 return Ok(report);
             }
             Attempt::Lost if attempts >= max_attempts => return Err(SyncError::TooManyRaces(attempts)),
@@ -211,28 +209,61 @@ enum Attempt {
 /// What stays the same across attempts of one sync.
 struct Session<'a> {
     target: &'a Target,
-    options: &'a SyncOptions,
+    mode: Mode,
+    fabric: &'a str,
+    selection: &'a Selection,
+    max_deletions: Option<u32>,
     repo: Repo,
     state_path: String,
-    /// The wanted CRs; each attempt fills in the branch as read.
+    /// The wanted CRs as last read from HNP; each attempt fills in the branch as read.
     input: PlanInput,
-    /// Blob SHA -> text. A SHA names its content forever, so reads carry across attempts.
-    blob_cache: BTreeMap<String, String>,
+    /// Resolutions without `expect` were pinned to what the first attempt read.
+    pinned: bool,
+    /// Blob SHA -> text (`None`: unreadable). A SHA names its content forever, so reads
+    /// carry across attempts.
+    blob_cache: BTreeMap<String, Option<String>>,
+    /// Head commit -> the paths whose state entries it does not vouch for.
+    trust_cache: BTreeMap<String, BTreeSet<String>>,
 }
 
 impl Session<'_> {
-    fn attempt(&mut self, client: &mut Client<'_>, head: Option<&str>) -> Result<Attempt, SyncError> {
+    /// Reads HNP afresh and checks every CR before anything is written.
+    fn read_hnp(&mut self, source: &mut dyn Source) -> Result<(), SyncError> {
+        let wanted = wanted(self.fabric, self.selection, source)?;
+        plan::check(&self.input.directory, &wanted.desired, &wanted.deleted)?;
+        self.input.desired = wanted.desired;
+        self.input.deleted = wanted.deleted;
+        self.input.complete = wanted.complete;
+        Ok(())
+    }
+
+    fn attempt(
+        &mut self,
+        client: &mut Client<'_>,
+        source: &mut dyn Source,
+        head: Option<&str>,
+        read_at: u64,
+    ) -> Result<Attempt, SyncError> {
         let files = match head {
             Some(head) => read::files(client, &self.repo, head, &self.input.directory)?,
             None => read::Files::default(),
         };
         let state = match files.blobs.get(&self.state_path) {
-            Some(sha) => Some(self.blob(client, sha)?),
+            Some(sha) => Some(self.state_text(client, sha)?),
             None => None,
         };
-        let mut input = PlanInput { remote_files: files.blobs, state, ..self.input.clone() };
+        self.pin_resolutions(&files.blobs);
+        let mut input = PlanInput { remote_files: files.blobs.clone(), state, ..self.input.clone() };
         let mut plan = self.plan(client, &mut input)?;
-        if self.options.dry_run {
+        plan = self.confirm_deletions(client, source, &mut input, plan)?;
+        if let (Some(head), true) = (head, writes_files(&plan)) {
+            let untrusted = self.untrusted(client, head, &files.blobs, input.state.as_deref())?;
+            if !untrusted.is_empty() {
+                input.untrusted = untrusted;
+                plan = self.plan(client, &mut input)?;
+            }
+        }
+        if self.mode == Mode::Plan {
             self.preview(client, &mut plan)?;
             return Ok(Attempt::Done { plan, commit: None });
         }
@@ -243,36 +274,128 @@ impl Session<'_> {
         let Some(head) = head else {
             return Ok(Attempt::Done { plan, commit: None });
         };
-        if self.options.strategy == Strategy::PerFile {
-            let state_sha = input.remote_files.get(&self.state_path).map(String::as_str);
-            let state = input.state.as_deref();
-            let written = per_file::write(client, &self.repo, self.target, &input.directory, plan, state, state_sha)?;
-            return Ok(Attempt::Done { plan: written.plan, commit: written.commit });
-        }
         let identity = self.target.committer.as_ref();
+        let state_sha = plan
+            .writes
+            .iter()
+            .find(|w| w.path == self.state_path)
+            .and_then(|w| w.content.as_deref())
+            .map(|text| blob::blob_sha(text.as_bytes()))
+            .or_else(|| files.blobs.get(&self.state_path).cloned());
+        let message = with_trailer(&plan.message, state_sha.as_deref());
         let tree = write::create_tree(client, &self.repo, &files.root_tree, &plan.writes)?;
-        let commit = write::create_commit(client, &self.repo, &plan.message, &tree, head, identity)?;
+        let commit = write::create_commit(client, &self.repo, &message, &tree, head, identity)?;
+        // `force: false` is a fast-forward check, not a compare-and-swap: after a slow
+        // stretch (rate-limit wait, back-off, slow planning) make sure the head is still ours.
+        if client.env().now_epoch_secs().saturating_sub(read_at) >= FRESH_HEAD_SECS {
+            match read::head(client, &self.repo)? {
+                Head::Commit(now) if now == head => {}
+                _ => return Ok(Attempt::Lost),
+            }
+        }
         Ok(match write::update_ref(client, &self.repo, &commit)? {
             RefUpdate::Moved => Attempt::Done { plan, commit: Some(commit) },
-            RefUpdate::Lost => Attempt::Lost,
+            RefUpdate::Lost => match write::landed(client, &self.repo, &commit)? {
+                true => Attempt::Done { plan, commit: Some(commit) },
+                false => Attempt::Lost,
+            },
         })
     }
 
-    /// Plans, reading the blobs the plan asks for, at most `MAX_CONTENT_ROUNDS` times.
+    /// On the first attempt, a resolution that names no Git version is pinned to the one
+    /// read now: a later attempt that finds another version reports the conflict again.
+    fn pin_resolutions(&mut self, remote: &BTreeMap<String, String>) {
+        if self.pinned {
+            return;
+        }
+        self.pinned = true;
+        for r in &mut self.input.resolutions {
+            if r.expect.is_none() {
+                r.expect = Some(match remote.get(&r.path) {
+                    Some(sha) => GitVersion::Blob(sha.clone()),
+                    None => GitVersion::Absent,
+                });
+            }
+        }
+    }
+
+    /// A whole-fabric sync infers deletions from one listing; each is confirmed with
+    /// `get-resource` before it is planned (one lookup per deletion, after the guard has
+    /// bounded their number). A CR found after all is wanted, and the plan is made again.
+    fn confirm_deletions(
+        &mut self,
+        client: &mut Client<'_>,
+        source: &mut dyn Source,
+        input: &mut PlanInput,
+        plan: CommitPlan,
+    ) -> Result<CommitPlan, SyncError> {
+        self.guard(input, &plan)?;
+        if !input.complete {
+            return Ok(plan);
+        }
+        let mut found = Vec::new();
+        for change in plan.changes.iter().filter(|c| c.action == Action::Delete) {
+            let r = &change.resource;
+            match source.get(self.fabric, r) {
+                Ok(None) => {}
+                Ok(Some(cr)) => found.push(cr),
+                Err(e) => return Err(SyncError::Source(format!("get-resource {:?} {r}: {e}", self.fabric))),
+            }
+        }
+        if found.is_empty() {
+            return Ok(plan);
+        }
+        input.desired.extend(found);
+        plan::check(&input.directory, &input.desired, &input.deleted)?;
+        self.input.desired = input.desired.clone();
+        let plan = self.plan(client, input)?;
+        self.guard(input, &plan)?;
+        Ok(plan)
+    }
+
+    /// Refuses a plan that deletes more managed files than allowed (see `deletion_limit`).
+    fn guard(&self, input: &PlanInput, plan: &CommitPlan) -> Result<(), SyncError> {
+        let deletions = plan.changes.iter().filter(|c| c.action == Action::Delete).count() as u32;
+        if deletions == 0 {
+            return Ok(());
+        }
+        let managed = match &input.state {
+            Some(text) => state::SyncState::parse(text).map(|s| s.managed().count() as u32).unwrap_or(0),
+            None => 0,
+        };
+        let limit = self.max_deletions.unwrap_or_else(|| deletion_limit(managed));
+        if deletions > limit {
+            return Err(SyncError::TooManyDeletions(DeletionGuard { deletions, managed, limit }));
+        }
+        Ok(())
+    }
+
+    /// Plans, reading the blobs the plan asks for, at most `MAX_CONTENT_ROUNDS` times. A
+    /// blob that cannot be read (gone from history, not UTF-8) is named in `unreadable`.
     fn plan(&mut self, client: &mut Client<'_>, input: &mut PlanInput) -> Result<CommitPlan, SyncError> {
         let prefix = &self.target.message_prefix;
         let mut plan = plan::plan(input, prefix)?;
         let mut rounds = 0;
         while !plan.need_contents.is_empty() {
-            let missing: Vec<String> =
-                plan.need_contents.iter().filter(|sha| !input.contents.contains_key(*sha)).cloned().collect();
+            let missing: Vec<String> = plan
+                .need_contents
+                .iter()
+                .filter(|sha| !input.contents.contains_key(*sha) && !input.unreadable.contains(*sha))
+                .cloned()
+                .collect();
             if rounds >= MAX_CONTENT_ROUNDS || missing.is_empty() {
                 return Err(self.contents_loop(&plan.need_contents));
             }
             rounds += 1;
             for sha in missing {
-                let text = self.blob(client, &sha)?;
-                input.contents.insert(sha, text);
+                match self.blob(client, &sha)? {
+                    Some(text) => {
+                        input.contents.insert(sha, text);
+                    }
+                    None => {
+                        input.unreadable.insert(sha);
+                    }
+                }
             }
             plan = plan::plan(input, prefix)?;
         }
@@ -289,7 +412,9 @@ impl Session<'_> {
             plan.changes.iter().enumerate().filter(|(_, c)| c.action == Action::Update).take(MAX_PREVIEWS)
         {
             let (Some(sha), Some(text)) = (&change.remote_sha, new.get(change.path.as_str())) else { continue };
-            previews.push((i, self.blob(client, sha)?, text.to_string()));
+            if let Some(old) = self.blob(client, sha)? {
+                previews.push((i, old, text.to_string()));
+            }
         }
         for (i, old, new) in previews {
             plan.changes[i].old_content = Some(old);
@@ -298,18 +423,67 @@ impl Session<'_> {
         Ok(())
     }
 
-    fn blob(&mut self, client: &mut Client<'_>, sha: &str) -> Result<String, SyncError> {
+    /// A blob's text; `None` when it cannot be had (gone from history, not UTF-8).
+    fn blob(&mut self, client: &mut Client<'_>, sha: &str) -> Result<Option<String>, SyncError> {
         if let Some(text) = self.blob_cache.get(sha) {
             return Ok(text.clone());
         }
-        let text = read::blob_text(client, &self.repo, sha)?;
+        let text = match read::blob_text(client, &self.repo, sha)? {
+            BlobText::Text(text) => Some(text),
+            BlobText::Gone(_) | BlobText::NotUtf8 => None,
+        };
         self.blob_cache.insert(sha.to_string(), text.clone());
         Ok(text)
     }
 
+    /// The state file's text; one that cannot be read stops the sync (it is every base).
+    fn state_text(&mut self, client: &mut Client<'_>, sha: &str) -> Result<String, SyncError> {
+        if let Some(Some(text)) = self.blob_cache.get(sha) {
+            return Ok(text.clone());
+        }
+        match read::blob_text(client, &self.repo, sha)? {
+            BlobText::Text(text) => {
+                self.blob_cache.insert(sha.to_string(), Some(text.clone()));
+                Ok(text)
+            }
+            BlobText::Gone(e) => Err(e),
+            BlobText::NotUtf8 => {
+                let request = self.repo.get_blob(sha);
+                Err(SyncError::Remote(RemoteError {
+                    method: request.method,
+                    url: request.url,
+                    status: 200,
+                    message: format!("the sync state {} (blob {sha}) is not UTF-8 text", self.state_path),
+                }))
+            }
+        }
+    }
+
+    /// The repository paths whose state entries the commit that last changed the state
+    /// does not vouch for (see `trust`); cached per head, so a re-plan asks nothing again.
+    fn untrusted(
+        &mut self,
+        client: &mut Client<'_>,
+        head: &str,
+        remote: &BTreeMap<String, String>,
+        state: Option<&str>,
+    ) -> Result<BTreeSet<String>, SyncError> {
+        if let Some(cached) = self.trust_cache.get(head) {
+            return Ok(cached.clone());
+        }
+        let (Some(state_sha), Some(state)) = (remote.get(&self.state_path), state) else {
+            return Ok(BTreeSet::new());
+        };
+        let relative = trust::untrusted(client, &self.repo, head, &self.state_path, state_sha, state)?;
+        let paths: BTreeSet<String> = relative.into_iter().map(|p| path::join(&self.input.directory, &p)).collect();
+        self.trust_cache.insert(head.to_string(), paths.clone());
+        Ok(paths)
+    }
+
     fn initialize(&self, client: &mut Client<'_>) -> Result<Init, SyncError> {
-        let message = format!("{}Initialize fgd-sync state", self.target.message_prefix);
         let text = state::SyncState::default().to_text();
+        let sha = blob::blob_sha(text.as_bytes());
+        let message = with_trailer(&format!("{}Initialize fgd-sync state", self.target.message_prefix), Some(&sha));
         write::initialize(client, &self.repo, &self.state_path, &text, &message, self.target.committer.as_ref())
     }
 
@@ -332,5 +506,25 @@ impl Session<'_> {
             status: 200,
             message: format!("planning still needs {} blob(s) after {MAX_CONTENT_ROUNDS} rounds of reads", shas.len()),
         })
+    }
+}
+
+/// Whether the plan creates, updates or deletes a file (not only the state).
+fn writes_files(plan: &CommitPlan) -> bool {
+    plan.changes.iter().any(|c| matches!(c.action, Action::Create | Action::Update | Action::Delete))
+}
+
+/// The default mass-deletion limit for a fabric with `managed` files: never all of them,
+/// and more than 10 only when that is at most 10 % of them.
+pub fn deletion_limit(managed: u32) -> u32 {
+    managed.saturating_sub(1).min((managed / 10).max(10))
+}
+
+/// `message`, a blank line, and `Fgd-Sync-State: <sha>`: the mark by which a later sync
+/// knows that fgd-sync wrote this state (a revert or a hand edit does not carry it).
+pub fn with_trailer(message: &str, state_sha: Option<&str>) -> String {
+    match state_sha {
+        Some(sha) => format!("{}\n\n{}: {sha}\n", message.trim_end(), trust::TRAILER),
+        None => message.to_string(),
     }
 }

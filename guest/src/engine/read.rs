@@ -116,14 +116,22 @@ fn blobs_under(directory: &str, prefix: &str, listing: &Tree) -> BTreeMap<String
         .collect()
 }
 
-/// A blob's text. Files are YAML and JSON; bytes that are not UTF-8 are replaced rather than
-/// failing the sync, so such a file compares as different (a conflict), never as equal.
-pub(crate) fn blob_text(client: &mut Client<'_>, repo: &Repo, sha: &str) -> Result<String, SyncError> {
+/// A blob as read.
+pub(crate) enum BlobText {
+    Text(String),
+    /// GitHub no longer has it (404/422: history rewritten); the answer as an error.
+    Gone(SyncError),
+    NotUtf8,
+}
+
+/// A blob's text, or why it cannot be had. The planner reports a path whose blob cannot be
+/// had as `unreadable` rather than comparing a lossy copy or failing the whole sync.
+pub(crate) fn blob_text(client: &mut Client<'_>, repo: &Repo, sha: &str) -> Result<BlobText, SyncError> {
     let request = repo.get_blob(sha);
     let response = client.send(&request)?;
+    if matches!(response.status, 404 | 422) {
+        return Ok(BlobText::Gone(responses::remote_error(&request, &response)));
+    }
     let bytes = responses::parse_blob(&request, &response)?;
-    Ok(match String::from_utf8(bytes) {
-        Ok(text) => text,
-        Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
-    })
+    Ok(String::from_utf8(bytes).map_or(BlobText::NotUtf8, BlobText::Text))
 }

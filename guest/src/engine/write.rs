@@ -40,28 +40,55 @@ pub(crate) fn create_commit(
 }
 
 /// `force: false` always: GitHub refuses to move the branch unless `commit` descends from
-/// the current head, so nobody's work is thrown away.
+/// the current head, so nobody's work is thrown away. A refusal by branch protection or a
+/// ruleset is not a race (retrying cannot help): `BranchProtected`.
 pub(crate) fn update_ref(client: &mut Client<'_>, repo: &Repo, commit: &str) -> Result<RefUpdate, SyncError> {
     let request = repo.update_ref(commit);
     let response = match client.send(&request) {
         Ok(response) => response,
-        // Every answer was lost, but the update may have happened: the ref tells.
+        // Every answer was lost, but the update may have happened: `landed` tells.
         Err(SyncError::Transport(message)) => {
-            return match super::read::head(client, repo) {
-                Ok(super::read::Head::Commit(head)) if head == commit => Ok(RefUpdate::Moved),
+            return match landed(client, repo, commit) {
+                Ok(true) => Ok(RefUpdate::Moved),
                 _ => Err(SyncError::Transport(message)),
             };
         }
         Err(other) => return Err(other),
     };
+    let message = responses::error_message(&response);
     match response.status {
         200..=299 => Ok(RefUpdate::Moved),
-        409 => Ok(RefUpdate::Lost),
-        422 if responses::error_message(&response).to_ascii_lowercase().contains("not a fast forward") => {
-            Ok(RefUpdate::Lost)
+        409 | 422 if is_rule_violation(&message) => {
+            Err(SyncError::BranchProtected(match responses::remote_error(&request, &response) {
+                SyncError::Remote(e) => e,
+                _ => unreachable!("remote_error gives SyncError::Remote"),
+            }))
         }
+        409 => Ok(RefUpdate::Lost),
+        422 if message.to_ascii_lowercase().contains("not a fast forward") => Ok(RefUpdate::Lost),
         _ => Err(responses::remote_error(&request, &response)),
     }
+}
+
+/// GitHub's words for a ref update that branch protection or a ruleset refused.
+pub(crate) fn is_rule_violation(message: &str) -> bool {
+    let m = message.to_ascii_lowercase();
+    ["rule violation", "protected branch", "gh013", "must be made through a pull request", "branch is protected"]
+        .iter()
+        .any(|needle| m.contains(needle))
+}
+
+/// Whether `commit` is in the branch's history (`compare/{commit}...{branch}` says
+/// `identical` or `ahead`): a ref update whose answer was lost, or refused because the
+/// branch had moved on from our commit, may have landed after all.
+pub(crate) fn landed(client: &mut Client<'_>, repo: &Repo, commit: &str) -> Result<bool, SyncError> {
+    let request = repo.compare(commit);
+    let response = client.send(&request)?;
+    if response.status == 404 {
+        return Ok(false);
+    }
+    let status = responses::parse_compare_status(&request, &response)?;
+    Ok(matches!(status.as_str(), "identical" | "ahead"))
 }
 
 /// What creating the first commit did.

@@ -97,6 +97,24 @@ impl Repo {
         post(url, "PATCH", &UpdateRef { sha, force: false })
     }
 
+    /// `GET /repos/{o}/{r}/compare/{base}...{branch}`: where `base` (our commit) stands
+    /// relative to the branch; `identical` or `ahead` means the branch holds it.
+    pub fn compare(&self, base: &str) -> HttpRequest {
+        get(self.url(&format!("/compare/{}...{}", encode_segment(base), encode_path(&self.branch))))
+    }
+
+    /// `GET /repos/{o}/{r}/commits?sha={head}&path={path}&per_page=1`: the last commit
+    /// reachable from `head` that changed `path` (newest first).
+    pub fn last_commit_touching(&self, head: &str, path: &str) -> HttpRequest {
+        let query = format!("?sha={}&path={}&per_page=1", encode_segment(head), encode_path(path));
+        get(self.url(&format!("/commits{query}")))
+    }
+
+    /// `GET /repos/{o}/{r}/contents/{path}?ref={commit}`: a file as it was at one commit.
+    pub fn get_contents_at(&self, path: &str, commit: &str) -> HttpRequest {
+        get(self.url(&format!("/contents/{}?ref={}", encode_path(path), encode_segment(commit))))
+    }
+
     /// `PUT /repos/{o}/{r}/contents/{path}`: creates a file in its own commit. Used only for
     /// the first commit of an empty repository, where the Git Data API answers 409.
     pub fn put_contents(&self, path: &str, message: &str, content: &str, identity: Option<&Identity>) -> HttpRequest {

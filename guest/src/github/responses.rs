@@ -204,6 +204,61 @@ pub fn parse_contents_commit(request: &HttpRequest, response: &HttpResponse) -> 
     sha_field(request, response, "commit.sha", answer.commit.and_then(|c| c.sha))
 }
 
+/// `GET compare/{base}...{head}` -> `status` (`identical`, `ahead`, `behind`, `diverged`).
+pub fn parse_compare_status(request: &HttpRequest, response: &HttpResponse) -> Result<String, SyncError> {
+    #[derive(Deserialize)]
+    struct Answer {
+        status: Option<String>,
+    }
+    let answer: Answer = success_json(request, response)?;
+    answer.status.ok_or_else(|| malformed(request, response, "`status` is missing"))
+}
+
+/// One commit of a `GET commits` listing: what deciding who wrote it needs.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CommitSummary {
+    pub sha: String,
+    pub message: String,
+    /// Parent SHAs, first parent first.
+    pub parents: Vec<String>,
+}
+
+/// `GET commits?...` -> the commits, newest first.
+pub fn parse_commits(request: &HttpRequest, response: &HttpResponse) -> Result<Vec<CommitSummary>, SyncError> {
+    #[derive(Deserialize)]
+    struct Parent {
+        sha: Option<String>,
+    }
+    #[derive(Deserialize)]
+    struct Inner {
+        message: Option<String>,
+    }
+    #[derive(Deserialize)]
+    struct Item {
+        sha: Option<String>,
+        commit: Option<Inner>,
+        #[serde(default)]
+        parents: Option<Vec<Parent>>,
+    }
+    let items: Vec<Item> = success_json(request, response)?;
+    let mut commits = Vec::with_capacity(items.len());
+    for (i, item) in items.into_iter().enumerate() {
+        let sha = sha_field(request, response, &format!("[{i}].sha"), item.sha)?;
+        let mut parents = Vec::new();
+        for (j, p) in item.parents.unwrap_or_default().into_iter().enumerate() {
+            parents.push(sha_field(request, response, &format!("[{i}].parents[{j}].sha"), p.sha)?);
+        }
+        let message = item.commit.and_then(|c| c.message).unwrap_or_default();
+        commits.push(CommitSummary { sha, message, parents });
+    }
+    Ok(commits)
+}
+
+/// `GET contents/{path}?ref=` of a file -> its bytes.
+pub fn parse_contents_file(request: &HttpRequest, response: &HttpResponse) -> Result<Vec<u8>, SyncError> {
+    parse_blob(request, response)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

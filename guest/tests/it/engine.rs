@@ -4,12 +4,12 @@
 mod fake;
 mod git;
 mod kit;
-mod per_file;
 mod protocol;
 mod schema;
 
-use fgd_sync_guest::engine::{self, Selection};
+use fgd_sync_guest::engine;
 use fgd_sync_guest::model::{Action, ConflictKind, Kind, ResourceRef, SyncError, SyncOptions, SyncReport};
+use fgd_sync_guest::model::{Mode, Selection};
 
 use fake::{answer, Clock, FakeGitHub, Hook};
 use kit::{attachment, managed, options, state_path, target, vpc, with_headers, FakeEnv, MemSource, START};
@@ -45,8 +45,17 @@ impl World {
         self.select(&Selection::Fabric, options)
     }
 
+    fn plan(&mut self, options: &SyncOptions) -> Result<SyncReport, SyncError> {
+        self.call(Mode::Plan, &Selection::Fabric, options)
+    }
+
     fn select(&mut self, selection: &Selection, options: &SyncOptions) -> Result<SyncReport, SyncError> {
-        let result = engine::run("dc1", selection, &target(), options, &mut self.fake, &mut self.source, &mut self.env);
+        self.call(Mode::Sync, selection, options)
+    }
+
+    fn call(&mut self, mode: Mode, selection: &Selection, options: &SyncOptions) -> Result<SyncReport, SyncError> {
+        let (fake, source, env) = (&mut self.fake, &mut self.source, &mut self.env);
+        let result = engine::run("dc1", mode, selection, &target(), options, fake, source, env);
         self.fake.assert_clean();
         result
     }
@@ -88,16 +97,29 @@ fn shape(w: &World, head: &str, calls: &[String]) -> Vec<String> {
 }
 
 /// Regression: an invalid CR used to be refused only after the empty repository's first
-/// commit had been made. Bad input must write nothing, and need not even read.
+/// commit had been made. Now it is reported and its path left alone; the rest syncs.
 #[test]
-fn invalid_resource_is_refused_before_any_request() {
+fn invalid_resource_is_reported_and_nothing_is_written_for_it() {
     let mut bad = vpc("vpc-1", 1001);
     bad.name = "Vpc-1".into();
     let mut w = World::empty(vec![vpc("vpc-2", 1002), bad]);
-    let error = w.run(&options()).unwrap_err();
-    assert!(matches!(&error, SyncError::InvalidResource(e) if e.field == "metadata.name"), "{error:?}");
-    assert_eq!(w.fake.calls(), Vec::<String>::new(), "no request at all");
-    assert!(w.fake.git.history("main").is_empty());
+    let report = w.run(&options()).unwrap();
+    assert!(report.invalid.iter().any(|e| e.name == "Vpc-1" && e.field == "metadata.name"), "{report:?}");
+    assert_eq!(actions(&report), [(managed("vpcs", "vpc-2"), Action::Create)]);
+    assert!(w.fake.git.files("main").keys().all(|p| !p.to_lowercase().contains("vpc-1")));
+}
+
+/// The commit message ends with the trailer naming the state blob of that commit.
+fn assert_trailer(w: &World, commit: &str) {
+    let message = &w.fake.git.commits[commit].message;
+    let tree = w.fake.git.commits[commit].tree.clone();
+    let state = w.fake.git.flatten(&tree)[&state_path()].1.clone();
+    assert!(message.ends_with(&format!("\n\nFgd-Sync-State: {state}\n")), "{message:?}");
+}
+
+/// `GET commits` for the last commit that touched the state file, at `head`.
+fn last_state_commit(head: &str) -> String {
+    format!("GET /commits?sha={head}&path={}&per_page=1", state_path())
 }
 
 #[test]
@@ -107,15 +129,18 @@ fn first_sync_into_an_empty_repository_initializes_then_commits() {
     let history = w.fake.git.history("main");
     assert_eq!(history.len(), 2, "the initial state commit, then the sync");
     let init = &w.fake.git.commits[&history[1]];
-    assert_eq!(init.message, "[hnp] Initialize fgd-sync state");
+    assert!(init.message.starts_with("[hnp] Initialize fgd-sync state\n\n"), "{:?}", init.message);
+    assert_trailer(&w, &history[1]);
+    assert_trailer(&w, &history[0]);
     assert_eq!(init.author, ("HNP Sync".into(), "hnp@example.com".into()));
     assert_eq!(report.commit.as_deref(), Some(history[0].as_str()));
     assert_eq!(report.base_commit.as_deref(), Some(history[1].as_str()));
-    assert_eq!((report.attempts, report.requests), (1, 8));
+    assert_eq!((report.attempts, report.requests), (1, 9));
     let calls = w.fake.calls();
     assert_eq!(calls[..2], ["GET /git/ref/heads/main", "PUT /contents/fabrics/dc1/.hnp/sync-state.json"]);
     assert_eq!(shape(&w, &history[1], &calls[2..5]), READS);
-    assert_eq!(calls[5..], WRITES);
+    assert_eq!(calls[5], last_state_commit(&history[1]), "the state's last commit carries the trailer");
+    assert_eq!(calls[6..], WRITES);
     assert_eq!(
         actions(&report),
         [(managed("vpcs", "vpc-1"), Action::Create), (managed("vpcs", "vpc-2"), Action::Create)]
@@ -123,7 +148,7 @@ fn first_sync_into_an_empty_repository_initializes_then_commits() {
     let files = w.fake.git.files("main");
     assert_eq!(files.keys().collect::<Vec<_>>(), [&state_path(), &managed("vpcs", "vpc-1"), &managed("vpcs", "vpc-2")]);
     assert!(files[&managed("vpcs", "vpc-1")].contains("vlan: 1001"));
-    assert_eq!(report.message.as_deref(), Some(w.fake.git.commits[&history[0]].message.as_str()));
+    assert!(w.fake.git.commits[&history[0]].message.starts_with(report.message.as_deref().unwrap_or("?")));
     assert!(report.message.as_deref().unwrap_or_default().starts_with("[hnp] "));
     // HNP learns where each CR lives, with the blob SHA GitHub holds.
     assert_eq!(w.source.recorded.len(), 2);
@@ -155,7 +180,9 @@ fn create_update_and_delete_land_in_one_commit() {
     assert!(w.file(&managed("vpcs", "vpc-1")).unwrap().contains("vlan: 1111"));
     assert_eq!(w.file(&managed("vpcs", "vpc-2")), None);
     assert!(w.file(&managed("vpcs", "vpc-3")).is_some());
-    assert_eq!(shape(&w, &before, &w.fake.calls()), [READS.as_slice(), WRITES.as_slice()].concat());
+    let check = last_state_commit("{head}");
+    assert_eq!(shape(&w, &before, &w.fake.calls()), [READS.as_slice(), &[check.as_str()], WRITES.as_slice()].concat());
+    assert_trailer(&w, &head);
     let recorded: Vec<&str> = w.source.recorded.iter().map(|r| r.0.name.as_str()).collect();
     assert_eq!(recorded, ["vpc-1", "vpc-3"], "deletes are not recorded");
 }
@@ -174,37 +201,36 @@ fn a_rerun_reads_three_times_and_commits_nothing() {
 }
 
 #[test]
-fn dry_run_plans_and_writes_nothing() {
+fn a_plan_writes_nothing() {
     let mut w = World::synced(vec![vpc("vpc-1", 1001)]);
     let head = w.head();
     w.source.resources.push(vpc("vpc-2", 1002));
-    let dry = SyncOptions { dry_run: true, ..options() };
-    let report = w.run(&dry).unwrap();
+    let report = w.plan(&options()).unwrap();
     assert_eq!(actions(&report), [(managed("vpcs", "vpc-2"), Action::Create)]);
     assert_eq!((report.commit.as_deref(), report.base_commit.as_deref()), (None, Some(head.as_str())));
     assert!(report.message.as_deref().unwrap_or_default().contains("vpc-2"), "{:?}", report.message);
-    assert_eq!(report.requests, 3);
+    assert_eq!(report.requests, 4, "a plan that writes checks who wrote the state, as a sync does");
     assert_eq!(w.head(), head);
     assert!(w.source.recorded.is_empty());
 
-    // In an empty repository a dry run does not create the first commit either.
+    // In an empty repository a plan does not create the first commit either.
     let mut empty = World::empty(vec![vpc("vpc-1", 1001)]);
-    let report = empty.run(&dry).unwrap();
+    let report = empty.plan(&options()).unwrap();
     assert_eq!((&report.base_commit, &report.commit, report.requests), (&None, &None, 1));
     assert_eq!(actions(&report), [(managed("vpcs", "vpc-1"), Action::Create)]);
     assert!(empty.fake.git.is_empty());
 }
 
 #[test]
-fn at_most_six_requests_for_one_or_a_thousand_changes() {
+fn at_most_seven_requests_for_one_or_a_thousand_changes() {
     for n in [1, 1000] {
         let mut w = World::synced(vec![]);
         let before = w.fake.git.history("main").len();
         w.source.resources = (0..n).map(attachment).collect();
         let report = w.run(&options()).unwrap();
         assert_eq!(report.changes.len(), n);
-        assert!(report.requests <= 6, "{n} changes took {} requests", report.requests);
-        assert_eq!(report.requests, 6);
+        // Six, plus one `GET commits`: was the state written by fgd-sync?
+        assert_eq!(report.requests, 7, "{n} changes took {} requests", report.requests);
         assert_eq!(w.fake.git.history("main").len(), before + 1, "one commit");
         assert_eq!(w.fake.git.files("main").len(), n + 1);
         assert_eq!(w.source.recorded.len(), n);
@@ -232,7 +258,9 @@ fn lost_race_on_another_file_retries_and_keeps_their_change() {
     assert_eq!(w.fake.git.commits[&history[1]].message, "manual edit");
     assert_eq!(report.base_commit.as_deref(), Some(history[1].as_str()));
     assert_eq!(w.env.sleeps.len(), 1, "one backoff between attempts");
-    assert_eq!(report.requests, 6 + 5, "the state blob is read once: a SHA names its content");
+    // 7, then `compare` (did our commit land after all? no), then 5 + `GET commits` of the
+    // new head: the state blob is read once, a SHA names its content.
+    assert_eq!(report.requests, 7 + 1 + 6, "the state blob is read once: a SHA names its content");
 }
 
 #[test]
@@ -329,7 +357,8 @@ fn secondary_rate_limit_honours_retry_after() {
     let report = w.run(&options()).unwrap();
     assert!(report.commit.is_some());
     assert_eq!(w.env.sleeps, [7_000]);
-    assert_eq!(report.requests, 7);
+    // 7 + the refused POST + the ref read again after the wait (see `FRESH_HEAD_SECS`).
+    assert_eq!(report.requests, 9);
 
     // Without `retry-after`, at least a minute, doubling; beyond the limit it fails.
     let mut w = World::synced(vec![vpc("vpc-1", 1001)]);
@@ -361,7 +390,7 @@ fn server_errors_are_retried_and_nothing_is_written_twice() {
     let report = w.run(&options()).unwrap();
     assert_eq!(w.fake.git.history("main").len(), before + 1, "exactly one commit");
     assert_eq!(report.commit.as_deref(), Some(w.head().as_str()));
-    assert_eq!((report.attempts, report.requests), (1, 8));
+    assert_eq!((report.attempts, report.requests), (1, 9));
     assert_eq!(w.fake.calls().iter().filter(|c| c.starts_with("POST /git/commits")).count(), 1);
     assert_eq!(w.env.sleeps.len(), 2);
     assert!(w.env.sleeps.iter().all(|&ms| (1_000..=1_500).contains(&ms)), "{:?}", w.env.sleeps);
@@ -395,7 +424,8 @@ fn missing_branch_is_reported_by_name() {
     let mut w = World::synced(vec![vpc("vpc-1", 1001)]);
     let mut t = target();
     t.branch = "release/v1".into();
-    let result = engine::run("dc1", &Selection::Fabric, &t, &options(), &mut w.fake, &mut w.source, &mut w.env);
+    let result =
+        engine::run("dc1", Mode::Sync, &Selection::Fabric, &t, &options(), &mut w.fake, &mut w.source, &mut w.env);
     assert_eq!(result.unwrap_err(), SyncError::BranchNotFound("release/v1".into()));
     assert_eq!(w.fake.calls(), ["GET /git/ref/heads/release/v1"]);
 }
@@ -476,7 +506,9 @@ fn resources_selection_deletes_refs_that_hnp_no_longer_has() {
         [(managed("vpcs", "vpc-1"), Action::Update), (managed("vpcs", "vpc-2"), Action::Delete)]
     );
     assert!(w.file(&managed("vpcs", "vpc-3")).is_some(), "not selected, left alone");
-    assert_eq!(w.source.lookups, 1 + 2, "one list for the first sync, one get per ref");
+    // The first sync lists twice (before initializing the empty repository, then after
+    // reading its head); then one get per ref.
+    assert_eq!(w.source.lookups, 2 + 2, "one get per ref");
 }
 
 #[test]
@@ -485,7 +517,8 @@ fn hnp_failures_are_source_errors_or_warnings() {
     w.source.fail_lookups = Some("NetBox is down".into());
     let err = w.run(&options()).unwrap_err();
     assert!(matches!(&err, SyncError::Source(m) if m.contains("NetBox is down")), "{err:?}");
-    assert!(w.fake.log.is_empty(), "HNP is read before GitHub");
+    // HNP is read right after the head, so what is written is never older than the head.
+    assert_eq!(w.fake.calls(), ["GET /git/ref/heads/main"], "nothing written");
 
     w.source.fail_lookups = None;
     w.source.fail_record = Some("read-only database".into());
@@ -517,7 +550,8 @@ fn bad_targets_fail_before_any_request() {
         let mut t = target();
         t.directory = directory.into();
         t.api_base = api_base.into();
-        let result = engine::run("dc1", &Selection::Fabric, &t, &options(), &mut w.fake, &mut w.source, &mut w.env);
+        let result =
+            engine::run("dc1", Mode::Sync, &Selection::Fabric, &t, &options(), &mut w.fake, &mut w.source, &mut w.env);
         assert!(matches!(result, Err(SyncError::InvalidTarget(_))), "{result:?}");
     }
     assert!(w.fake.log.is_empty());

@@ -43,13 +43,20 @@ pub(crate) struct Git {
     git_dir: PathBuf,
 }
 
-/// A `git` command with no inherited `GIT_*` variables and no user or system configuration.
+/// The only variables a git child inherits: where programs are, and the home directory.
+const INHERITED: [&str; 2] = ["PATH", "HOME"];
+
+/// A `git` command with a cleared environment (only `PATH` and `HOME` are passed on, plus
+/// `LC_ALL=C`) and no user or system configuration.
 pub fn isolated_command() -> Command {
     let mut cmd = Command::new("git");
-    // Inherited GIT_DIR, GIT_INDEX_FILE, GIT_OBJECT_DIRECTORY... would redirect every run.
-    for (name, _) in std::env::vars_os() {
-        if name.to_string_lossy().starts_with("GIT_") {
-            cmd.env_remove(name);
+    // Nothing else is inherited: the caller's tokens (GITHUB_TOKEN, NETBOX_TOKEN, the webhook
+    // secret) are none of git's business, and GIT_DIR, GIT_INDEX_FILE, GIT_CONFIG_COUNT...
+    // would redirect or reconfigure every run.
+    cmd.env_clear();
+    for name in INHERITED {
+        if let Some(value) = std::env::var_os(name) {
+            cmd.env(name, value);
         }
     }
     cmd.env("GIT_CONFIG_NOSYSTEM", "1")

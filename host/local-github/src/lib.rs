@@ -16,20 +16,24 @@
 //! assert_eq!(gh.handle(&req).status, 409); // empty repository
 //! ```
 //!
-//! [`openapi`] checks JSON against GitHub's OpenAPI description; tests of this crate and of
-//! the HTTP stand-in use it.
+//! With the feature `testing` (never enabled by the product), `openapi` checks JSON against
+//! GitHub's OpenAPI description and `testing` holds fixtures (a private temporary directory);
+//! tests of this crate and of the HTTP stand-in use them.
 
 mod contents;
 mod date;
 mod git;
 mod local;
 mod objects;
+#[cfg(any(test, feature = "testing"))]
 pub mod openapi;
 mod refs;
 mod render;
 mod reply;
 mod routes;
 mod store;
+#[cfg(any(test, feature = "testing"))]
+pub mod testing;
 mod tree_edit;
 mod validate;
 

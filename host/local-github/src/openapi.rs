@@ -1,25 +1,47 @@
 //! A minimal OpenAPI 3.0 checker for GitHub's description (tests/data/github/openapi-subset.json):
 //! finds the operation for a method and concrete path, and checks a JSON value against the
-//! request or response schema.
+//! request or response schema. Test-only (feature `testing`); [`github`] is the one loader of
+//! the description for every test in the workspace.
 //!
 //! It understands `type`, `nullable`, `required`, `properties`, `additionalProperties`,
 //! `items`, `enum`, `allOf`/`anyOf`/`oneOf`, `minLength`/`maxLength`, local `$ref`, and the
 //! formats `date-time` and `uri` (loosely). Other keywords are ignored, never failed.
 //!
-//! ```no_run
-//! use fgd_sync_local_github::openapi::Spec;
-//! let spec = Spec::load("tests/data/github/openapi-subset.json").unwrap();
+//! ```
+//! use fgd_sync_local_github::openapi;
 //! let body = serde_json::json!({ "sha": "x", "url": "http://h/x" });
-//! spec.check_response("POST", "/repos/o/r/git/blobs", 201, &body).unwrap();
+//! openapi::github().check_response("POST", "/repos/o/r/git/blobs", 201, &body).unwrap();
+//! assert!(openapi::github().check_response("POST", "/repos/o/r/git/blobs", 201, &serde_json::json!({})).is_err());
 //! ```
 
 use std::path::Path;
+use std::sync::OnceLock;
 
 use serde_json::Value;
+
+/// Where the workspace keeps GitHub's description (the subset fgd-sync uses, with its license).
+pub const GITHUB_SUBSET: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/data/github/openapi-subset.json");
+
+/// GitHub's description, loaded once from [`GITHUB_SUBSET`]; panics if it does not load.
+pub fn github() -> &'static Spec {
+    static SPEC: OnceLock<Spec> = OnceLock::new();
+    SPEC.get_or_init(|| Spec::load(GITHUB_SUBSET).unwrap_or_else(|e| panic!("the OpenAPI subset must load: {e}")))
+}
 
 /// A loaded OpenAPI document.
 pub struct Spec {
     doc: Value,
+}
+
+/// What the description says about one answer (method, concrete path, status).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Response<'a> {
+    /// No operation matches the method and path.
+    NoOperation,
+    /// The operation (its path template here) does not document the status.
+    Undocumented { template: &'a str },
+    /// Documented; `schema` is that of its `application/json` body, if it has one.
+    Documented { template: &'a str, schema: Option<&'a Value> },
 }
 
 impl Spec {
@@ -63,16 +85,27 @@ impl Spec {
         best.map(|(_, t, op)| (t, op))
     }
 
+    /// The `status` answer of the operation for `method` on a concrete `path`.
+    pub fn response(&self, method: &str, path: &str, status: u16) -> Response<'_> {
+        let Some((template, op)) = self.operation(method, path) else { return Response::NoOperation };
+        match op.get("responses").and_then(|r| r.get(status.to_string())) {
+            None => Response::Undocumented { template },
+            Some(answer) => Response::Documented { template, schema: json_schema(answer) },
+        }
+    }
+
     /// The JSON schema of the `status` answer of that operation.
     pub fn response_schema(&self, method: &str, path: &str, status: u16) -> Option<&Value> {
-        let (_, op) = self.operation(method, path)?;
-        op.get("responses")?.get(status.to_string())?.get("content")?.get("application/json")?.get("schema")
+        match self.response(method, path, status) {
+            Response::Documented { schema, .. } => schema,
+            Response::NoOperation | Response::Undocumented { .. } => None,
+        }
     }
 
     /// The JSON schema of that operation's request body.
     pub fn request_schema(&self, method: &str, path: &str) -> Option<&Value> {
         let (_, op) = self.operation(method, path)?;
-        op.get("requestBody")?.get("content")?.get("application/json")?.get("schema")
+        json_schema(op.get("requestBody")?)
     }
 
     /// Checks a response body; `Err` lists every problem (or says no schema is known).
@@ -100,6 +133,11 @@ impl Spec {
             Err(errors)
         }
     }
+}
+
+/// The schema of a request body or response object's `application/json` content.
+fn json_schema(body: &Value) -> Option<&Value> {
+    body.get("content")?.get("application/json")?.get("schema")
 }
 
 /// Checks `value` against a self-contained schema (no `$ref`).
@@ -347,5 +385,23 @@ mod tests {
         assert_eq!(spec.operation("POST", "/repos/o/r/git/refs").map(|o| o.0), Some("/repos/{owner}/{repo}/git/refs"));
         assert!(spec.operation("GET", "/repos/o/r/git/ref/").is_some(), "an empty trailing multi-segment parameter");
         assert!(spec.operation("GET", "/repos/o/r/git/ref//x").is_none());
+    }
+
+    #[test]
+    fn response_lookup() {
+        let schema = json!({ "type": "object" });
+        let spec = Spec::from_value(json!({ "paths": { "/r/{id}": { "get": { "responses": {
+            "200": { "content": { "application/json": { "schema": schema } } },
+            "304": { "description": "Not modified" },
+        }}}}}));
+        assert_eq!(
+            spec.response("GET", "/r/1?x", 200),
+            Response::Documented { template: "/r/{id}", schema: Some(&schema) }
+        );
+        assert_eq!(spec.response("GET", "/r/1", 304), Response::Documented { template: "/r/{id}", schema: None });
+        assert_eq!(spec.response("GET", "/r/1", 404), Response::Undocumented { template: "/r/{id}" });
+        assert_eq!(spec.response("POST", "/r/1", 200), Response::NoOperation);
+        assert_eq!(spec.response_schema("GET", "/r/1", 200), Some(&schema));
+        assert_eq!(spec.response_schema("GET", "/r/1", 304), None);
     }
 }

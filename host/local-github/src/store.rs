@@ -179,33 +179,27 @@ impl Store {
             [one] => return Ok(vec![self.write_blob(one)?]),
             _ => {}
         }
-        static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let dir = std::env::temp_dir().join(format!("local-github-blobs-{}-{n}", std::process::id()));
         let io =
             |e: std::io::Error| GitError::Output { args: "hash-object --stdin-paths".into(), detail: e.to_string() };
-        std::fs::create_dir_all(&dir).map_err(io)?;
-        let written = (|| {
-            let mut paths = String::new();
-            for (i, data) in blobs.iter().enumerate() {
-                let path = dir.join(i.to_string());
-                std::fs::write(&path, data).map_err(io)?;
-                paths.push_str(&path.to_string_lossy());
-                paths.push('\n');
-            }
-            let args = ["hash-object", "-w", "-t", "blob", "--no-filters", "--stdin-paths"];
-            let out = self.git.run_with(&args, &[], Some(paths.as_bytes()))?;
-            let shas: Vec<String> = String::from_utf8_lossy(&out).lines().map(str::to_string).collect();
-            if shas.len() != blobs.len() {
-                return Err(GitError::Output {
-                    args: args.join(" "),
-                    detail: format!("{} ids for {} blobs", shas.len(), blobs.len()),
-                });
-            }
-            Ok(shas)
-        })();
-        let _ = std::fs::remove_dir_all(&dir);
-        written
+        // Private to this call: no other user can swap a file between our write and git's read.
+        let dir = PrivateDir::new(self.git.git_dir()).map_err(io)?;
+        let mut paths = String::new();
+        for (i, data) in blobs.iter().enumerate() {
+            let path = dir.path.join(i.to_string());
+            dir.write(&path, data).map_err(io)?;
+            paths.push_str(&path.to_string_lossy());
+            paths.push('\n');
+        }
+        let args = ["hash-object", "-w", "-t", "blob", "--no-filters", "--stdin-paths"];
+        let out = self.git.run_with(&args, &[], Some(paths.as_bytes()))?;
+        let shas: Vec<String> = String::from_utf8_lossy(&out).lines().map(str::to_string).collect();
+        if shas.len() != blobs.len() {
+            return Err(GitError::Output {
+                args: args.join(" "),
+                detail: format!("{} ids for {} blobs", shas.len(), blobs.len()),
+            });
+        }
+        Ok(shas)
     }
 
     /// The tree a commit-ish (validated id or full ref name) points to.
@@ -262,8 +256,9 @@ impl Store {
     /// Writes the tree holding exactly `files` (nested directories included) and returns
     /// its id. Uses a private temporary index, so concurrent requests never share one.
     pub fn write_tree(&self, files: &FlatTree) -> Result<String, GitError> {
-        let index = TempIndex::new();
-        let index_path = index.path.to_string_lossy().to_string();
+        let dir = PrivateDir::new(self.git.git_dir())
+            .map_err(|e| GitError::Output { args: "update-index".into(), detail: e.to_string() })?;
+        let index_path = dir.path.join("index").to_string_lossy().to_string();
         let env = [("GIT_INDEX_FILE", index_path.as_str())];
         let mut input = Vec::new();
         for (path, (mode, sha)) in files {
@@ -417,28 +412,52 @@ fn parse_ident(v: &str) -> Option<Ident> {
     })
 }
 
-/// A unique temporary index file, removed (with its lock) on drop.
-struct TempIndex {
+/// A fresh directory for one operation's temporary files (blobs to hash, a temporary index
+/// and its lock), inside the git directory rather than a shared `/tmp`: created `0700` with
+/// `create_dir` under an unpredictable name (never an existing directory or symlink), its
+/// files created with `O_EXCL`, everything removed on drop.
+struct PrivateDir {
     path: PathBuf,
 }
 
-impl TempIndex {
-    fn new() -> Self {
+impl PrivateDir {
+    fn new(git_dir: &std::path::Path) -> std::io::Result<PrivateDir> {
+        use std::hash::{BuildHasher, Hasher};
         static COUNTER: AtomicU64 = AtomicU64::new(0);
-        let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-        let nanos =
-            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0);
-        let name = format!("fgd-local-github-index-{}-{n}-{nanos}", std::process::id());
-        TempIndex { path: std::env::temp_dir().join(name) }
+        let mut last = std::io::Error::from(std::io::ErrorKind::AlreadyExists);
+        for _ in 0..16 {
+            let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+            let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+            let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos());
+            hasher.write_u128(nanos);
+            let name = format!("fgd-tmp-{}-{n}-{:016x}", std::process::id(), hasher.finish());
+            let path = git_dir.join(name);
+            let mut builder = std::fs::DirBuilder::new();
+            #[cfg(unix)]
+            std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+            match builder.create(&path) {
+                Ok(()) => return Ok(PrivateDir { path }),
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => last = e,
+                Err(e) => return Err(e),
+            }
+        }
+        Err(last)
+    }
+
+    /// Creates `path` (which must not exist) and writes `data`.
+    fn write(&self, path: &std::path::Path, data: &[u8]) -> std::io::Result<()> {
+        use std::io::Write;
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).create_new(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        options.open(path)?.write_all(data)
     }
 }
 
-impl Drop for TempIndex {
+impl Drop for PrivateDir {
     fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.path);
-        let mut lock = self.path.clone().into_os_string();
-        lock.push(".lock");
-        let _ = std::fs::remove_file(lock);
+        let _ = std::fs::remove_dir_all(&self.path);
     }
 }
 
@@ -466,6 +485,42 @@ mod tests {
         assert!(matches!(store.cas_ref("refs/heads/main", &b, Some(&a)).unwrap(), Cas::Updated));
         assert_eq!(store.read_ref("refs/heads/main").unwrap().as_deref(), Some(b.as_str()));
         assert!(store.git().run(&["fsck", "--strict"]).is_ok());
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    /// Temporary files live in a private directory of the git directory, never in `/tmp`
+    /// under a predictable name, and are gone afterwards.
+    #[test]
+    fn temporary_files_are_private_and_removed() {
+        let dir = std::env::temp_dir().join(format!("fgd-lg-unit-tmp-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let mut init = git::isolated_command();
+        init.args(["init", "--bare", "--quiet"]).arg(&dir);
+        assert!(git::run_command(init, None).unwrap().success());
+        let private = PrivateDir::new(&dir).unwrap();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&private.path).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o700, "{mode:o}");
+        }
+        assert!(private.path.starts_with(&dir));
+        let file = private.path.join("x");
+        private.write(&file, b"a").unwrap();
+        assert!(private.write(&file, b"b").is_err(), "an existing file is never reused");
+        drop(private);
+        let store = Store::new(Git::new(&dir));
+        let shas = store.write_blobs(&[b"one\n", b"two\n"]).unwrap();
+        assert_eq!(store.read_object(&shas[1]).unwrap().map(|(_, b)| b), Some(b"two\n".to_vec()));
+        let mut files = FlatTree::new();
+        files.insert("a/one".into(), ("100644".into(), shas[0].clone()));
+        store.write_tree(&files).unwrap();
+        let left: Vec<_> = std::fs::read_dir(&dir)
+            .unwrap()
+            .filter_map(|e| e.ok()?.file_name().into_string().ok())
+            .filter(|n| n.starts_with("fgd-tmp-"))
+            .collect();
+        assert!(left.is_empty(), "{left:?}");
         let _ = std::fs::remove_dir_all(&dir);
     }
 

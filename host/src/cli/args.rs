@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{bail, Context};
-use clap::{Args, ValueEnum};
+use clap::Args;
 
 use crate::config::{self, Committer, ConfigFile, FabricEntry};
 use crate::net::client::{Client, Timeouts};
@@ -18,7 +18,7 @@ use crate::runtime::{CallContext, GuestImports, Runtime, RuntimeConfig};
 use crate::source::directory::DirectorySource;
 use crate::source::netbox::{NetBoxConfig, NetBoxSource};
 use crate::source::CrSource;
-use crate::wit::{Identity, SyncOptions, Target, WriteStrategy};
+use crate::wit::{Identity, SyncOptions, Target};
 
 pub const DEFAULT_GITHUB_API: &str = "https://api.github.com";
 
@@ -85,37 +85,27 @@ impl RuntimeArgs {
 /// How a sync writes: shared by `plan`, `sync`, `resolve` and `serve`.
 #[derive(Args, Clone, Debug)]
 pub struct WriteArgs {
-    /// Write strategy.
-    #[arg(long, value_enum, default_value_t = StrategyArg::Batched)]
-    pub strategy: StrategyArg,
     /// Attempts when another writer moves the branch between our read and our write.
     #[arg(long, value_name = "N", default_value_t = 5)]
     pub max_attempts: u32,
     /// Longest wait for a GitHub rate limit to reset, in seconds; a longer one fails.
     #[arg(long, value_name = "SECS", default_value_t = 300)]
     pub max_rate_limit_wait: u64,
-}
-
-/// `--strategy`.
-#[derive(Clone, Copy, Debug, ValueEnum)]
-pub enum StrategyArg {
-    /// One commit for everything via the Git Data API (at most 6 requests).
-    Batched,
-    /// One Contents-API commit per file (HNP's old way; for comparison).
-    PerFile,
+    /// Let one sync delete up to N managed files. By default a sync refuses to delete every
+    /// managed file of a fabric, or more than 10 when that is over 10 % of them (HNP answering
+    /// with too few CRs looks like that) [config file: max_deletions].
+    #[arg(long, value_name = "N")]
+    pub allow_deletions: Option<u32>,
 }
 
 impl WriteArgs {
-    pub fn options(&self, dry_run: bool) -> SyncOptions {
+    /// The options of a sync of `fabric`: `--allow-deletions` wins over its `max_deletions`.
+    pub fn options(&self, fabric: &Fabric) -> SyncOptions {
         SyncOptions {
-            dry_run,
-            strategy: match self.strategy {
-                StrategyArg::Batched => WriteStrategy::Batched,
-                StrategyArg::PerFile => WriteStrategy::PerFile,
-            },
             max_attempts: self.max_attempts.max(1),
             max_rate_limit_wait_secs: self.max_rate_limit_wait,
             resolutions: Vec::new(),
+            max_deletions: self.allow_deletions.or(fabric.max_deletions),
         }
     }
 }
@@ -177,6 +167,8 @@ pub struct Fabric {
     pub source: SourceSpec,
     pub message_prefix: String,
     pub committer: Option<Committer>,
+    /// The config file's `max_deletions` for the fabric (or its default).
+    pub max_deletions: Option<u32>,
 }
 
 impl Fabric {
@@ -318,6 +310,7 @@ impl FabricArgs {
             message_prefix: pick(&self.message_prefix, &entry.message_prefix)
                 .or(defaults.message_prefix.clone())
                 .unwrap_or_default(),
+            max_deletions: entry.max_deletions.or(defaults.max_deletions),
             name,
             remote,
             source,

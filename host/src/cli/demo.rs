@@ -4,20 +4,19 @@
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::sync::Arc;
 
 use anyhow::Context;
 use clap::Args;
-use fgd_sync_local_github::{ApiRequest, LocalGitHub, Options};
+use fgd_sync_local_github::{isolated_git_command, ApiRequest, LocalGitHub, Options};
 
 use super::args::{offline_context, Fabric, HttpLogArgs, RuntimeArgs, SourceSpec};
 use super::sync::outcome;
 use crate::remote::{Remote, LOCAL_API_BASE, LOCAL_OWNER, LOCAL_REPO};
 use crate::report::exit;
-use crate::runtime::{CallContext, Runtime, SyncCall};
+use crate::runtime::{CallContext, Operation, Runtime, SyncCall};
 use crate::source::directory::{self, DirectorySource};
-use crate::wit::{Resolution, Side, SyncOptions, WriteStrategy};
+use crate::wit::{Resolution, Selection, Side, SyncOptions};
 
 /// The sample fabric: a hydrated fabric as the installer writes it, plus hand-written VPCs.
 const SAMPLES: [(&str, &str); 2] = [
@@ -40,12 +39,14 @@ pub struct DemoCommand {
 
 pub async fn run(args: &DemoCommand) -> anyhow::Result<u8> {
     let dir = match &args.dir {
-        Some(dir) => dir.clone(),
-        None => std::env::temp_dir().join(format!("fgd-sync-demo-{}", std::process::id())),
+        Some(dir) => {
+            std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+            dir.clone()
+        }
+        None => private_temp_dir().context("creating the demo directory")?,
     };
     let repo = dir.join("fabric.git");
     anyhow::ensure!(!repo.exists(), "{} exists already; pick another --dir", repo.display());
-    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
 
     let runtime = args.runtime.load()?;
     let mut resources = Vec::new();
@@ -64,6 +65,7 @@ pub async fn run(args: &DemoCommand) -> anyhow::Result<u8> {
             name: "fgd-sync demo".into(),
             email: "demo@fgd-sync.invalid".into(),
         }),
+        max_deletions: None,
     };
     let demo = Demo { runtime, fabric, source, log: args.log.open()? };
 
@@ -99,7 +101,7 @@ pub async fn run(args: &DemoCommand) -> anyhow::Result<u8> {
     writeln!(super::stdout(), "(`fgd-sync sync` exits with code {code} when it reports conflicts)")?;
 
     step("5. Resolve it: take HNP's version (still a compare-and-swap on the branch)")?;
-    demo.sync(vec![Resolution { path, take: Side::Hnp }]).await?;
+    demo.sync(vec![Resolution { path, take: Side::Hnp, expect: None }]).await?;
     git(&repo, &["log", "--oneline"])?;
     writeln!(
         super::stdout(),
@@ -119,26 +121,21 @@ struct Demo {
 impl Demo {
     async fn sync(&self, resolutions: Vec<Resolution>) -> anyhow::Result<u8> {
         let context = CallContext { hooks: self.fabric.hooks(self.log.clone())?, source: self.source.clone() };
-        let call = match resolutions.first() {
+        let selection = match resolutions.first() {
             Some(r) => {
                 let reference = self
                     .runtime
                     .resource_at(offline_context(), self.fabric.directory.clone(), r.path.clone())
                     .await?
                     .context("the demo's conflict path maps to no CR")?;
-                SyncCall::Resources { fabric: FABRIC.into(), refs: vec![reference] }
+                Selection::Resources(vec![reference])
             }
-            None => SyncCall::Fabric { fabric: FABRIC.into() },
+            None => Selection::Fabric,
         };
-        let options = SyncOptions {
-            dry_run: false,
-            strategy: WriteStrategy::Batched,
-            max_attempts: 3,
-            max_rate_limit_wait_secs: 0,
-            resolutions,
-        };
+        let call = SyncCall::new(Operation::Sync, FABRIC, selection);
+        let options = SyncOptions { max_attempts: 3, max_rate_limit_wait_secs: 0, max_deletions: None, resolutions };
         let result = self.runtime.sync(context, call, self.fabric.target(), options).await?;
-        let outcome = outcome(&self.fabric, false, result);
+        let outcome = outcome(&self.fabric, Operation::Sync, result);
         write!(super::stdout(), "{}", outcome.to_text())?;
         Ok(outcome.exit_code())
     }
@@ -213,10 +210,33 @@ fn base64_decode(text: &str) -> anyhow::Result<Vec<u8>> {
     Ok(base64::engine::general_purpose::STANDARD.decode(compact)?)
 }
 
+/// A new `0700` directory with an unpredictable name in the temp dir: never an existing
+/// one (another user could have planted it, or a symlink, in a shared `/tmp`).
+fn private_temp_dir() -> std::io::Result<PathBuf> {
+    use std::hash::{BuildHasher, Hasher};
+    let mut last = std::io::Error::from(std::io::ErrorKind::AlreadyExists);
+    for _ in 0..16 {
+        let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+        hasher
+            .write_u128(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos()));
+        let dir = std::env::temp_dir().join(format!("fgd-sync-demo-{}-{:016x}", std::process::id(), hasher.finish()));
+        let mut builder = std::fs::DirBuilder::new();
+        #[cfg(unix)]
+        std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+        match builder.create(&dir) {
+            Ok(()) => return Ok(dir),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => last = e,
+            Err(e) => return Err(e),
+        }
+    }
+    Err(last)
+}
+
 fn git(repo: &Path, args: &[&str]) -> anyhow::Result<()> {
     let mut out = super::stdout();
     writeln!(out, "$ git {}", args.join(" "))?;
-    let output = Command::new("git").arg("--git-dir").arg(repo).args(args).output().context("running git")?;
+    // Isolated like every other git run: no inherited secrets, no user configuration.
+    let output = isolated_git_command().arg("--git-dir").arg(repo).args(args).output().context("running git")?;
     out.write_all(&output.stdout)?;
     Ok(())
 }

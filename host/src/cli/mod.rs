@@ -11,12 +11,14 @@ mod sync;
 
 use clap::{Parser, Subcommand};
 
-use crate::wit::Side;
+use crate::runtime::Operation;
+use crate::wit::{Resolution, Side};
 
 const EXIT_CODES: &str = "Exit codes:
   0  done (or nothing to do)
   1  error: bad input, configuration, GitHub or NetBox failure; nothing was written by the failing step
-  2  conflicts: files changed in Git since the last sync were left alone (the rest landed)
+  2  conflicts or invalid CRs: files changed in Git since the last sync, and the files of CRs that
+     fail validation, were left alone (the rest landed)
 
 Environment: GITHUB_TOKEN, NETBOX_URL, NETBOX_TOKEN, FGD_SYNC_CONFIG, RUST_LOG (e.g. fgd_sync=debug).";
 
@@ -39,7 +41,7 @@ pub enum Command {
     /// Show what a sync would change, as a readable list and diff; writes nothing.
     Plan(sync::SyncArgs),
     /// Write the fabric's CRs to the repository in one commit.
-    Sync(sync::SyncCommand),
+    Sync(sync::SyncArgs),
     /// Settle a reported conflict: keep Git's file, or write HNP's version over it.
     Resolve(sync::ResolveCommand),
     /// Run the component against a cassette made with --record: no network, the same report.
@@ -58,17 +60,15 @@ pub async fn run(cli: Cli) -> anyhow::Result<u8> {
     match &cli.command {
         Command::Demo(args) => demo::run(args).await,
         Command::Render(args) => render::run(args).await,
-        Command::Plan(args) => sync::run(args, sync::Intent::Plan).await,
-        Command::Sync(command) => {
-            let intent = if command.dry_run { sync::Intent::Plan } else { sync::Intent::Sync };
-            sync::run(&command.args, intent).await
-        }
+        Command::Plan(args) => sync::run(args, Operation::Plan, None).await,
+        Command::Sync(args) => sync::run(args, Operation::Sync, None).await,
         Command::Resolve(command) => {
             let take = match command.take {
                 sync::TakeArg::Git => Side::Git,
                 sync::TakeArg::Hnp => Side::Hnp,
             };
-            sync::run(&command.args, sync::Intent::Resolve { path: command.path.clone(), take }).await
+            let resolution = Resolution { path: command.path.clone(), take, expect: command.expect.clone() };
+            sync::run(&command.args, Operation::Sync, Some(resolution)).await
         }
         Command::Replay(command) => replay::run(command).await,
         Command::Serve(command) => serve::run(command).await,

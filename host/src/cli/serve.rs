@@ -67,6 +67,7 @@ pub async fn run(args: &ServeCommand) -> anyhow::Result<u8> {
             open_source,
             fresh_source: matches!(fabric.source, SourceSpec::Directory(_)),
             netbox,
+            options: args.write.options(fabric),
         });
     }
     let settings = Settings {
@@ -74,7 +75,6 @@ pub async fn run(args: &ServeCommand) -> anyhow::Result<u8> {
         secret: Secret(secret.into_bytes()),
         coalesce: Duration::from_millis(args.coalesce_ms),
         reconcile_interval: (args.reconcile_interval > 0).then(|| Duration::from_secs(args.reconcile_interval)),
-        options: args.write.options(false),
     };
     let service = Service::bind(settings, specs).await?;
     let addr = service.local_addr()?;

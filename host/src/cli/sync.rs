@@ -1,4 +1,5 @@
-//! `fgd-sync plan`, `fgd-sync sync` and `fgd-sync resolve`: one code path, three intents.
+//! `fgd-sync plan`, `fgd-sync sync` and `fgd-sync resolve`: one code path; `resolve` is a
+//! sync of one CR with the user's resolution of its conflict.
 
 use std::io::Write as _;
 use std::path::PathBuf;
@@ -10,8 +11,8 @@ use super::args::{offline_context, Fabric, FabricArgs, HttpLogArgs, RuntimeArgs,
 use super::progress::Progress;
 use crate::replay::{Invocation, Recorder};
 use crate::report::{exit, ErrorReport, SyncOutcome};
-use crate::runtime::{CallContext, Runtime, SyncCall};
-use crate::wit::{Resolution, ResourceRef, Side};
+use crate::runtime::{CallContext, Operation, Runtime, SyncCall};
+use crate::wit::{GitVersion, Resolution, ResourceRef, Selection};
 
 #[derive(Args, Clone, Debug)]
 pub struct SyncArgs {
@@ -36,15 +37,6 @@ pub struct SyncArgs {
     pub runtime: RuntimeArgs,
 }
 
-#[derive(Args, Clone, Debug)]
-pub struct SyncCommand {
-    #[command(flatten)]
-    pub args: SyncArgs,
-    /// Read and plan only; write nothing (same as `fgd-sync plan`).
-    #[arg(long)]
-    pub dry_run: bool,
-}
-
 #[derive(Clone, Copy, Debug, ValueEnum)]
 pub enum TakeArg {
     /// Keep Git's file; record it as the new base.
@@ -60,17 +52,29 @@ pub struct ResolveCommand {
     /// Which side wins.
     #[arg(long, value_enum)]
     pub take: TakeArg,
+    /// The Git version you reviewed: the blob SHA the conflict showed ("blob in Git now"), or
+    /// `absent` when Git had no file. If Git holds anything else by the time of the write, the
+    /// conflict is reported again with the new version and nothing is written. Without it, the
+    /// resolution applies to the version the sync reads first.
+    #[arg(long, value_name = "BLOB-SHA|absent", value_parser = parse_expect)]
+    pub expect: Option<GitVersion>,
     #[command(flatten)]
     pub args: SyncArgs,
 }
 
-pub enum Intent {
-    Plan,
-    Sync,
-    Resolve { path: String, take: Side },
+/// `--expect`: `absent`, or a full 40-hex blob SHA (as printed with the conflict).
+fn parse_expect(text: &str) -> Result<GitVersion, String> {
+    let text = text.trim();
+    if text.eq_ignore_ascii_case("absent") {
+        return Ok(GitVersion::Absent);
+    }
+    if text.len() == 40 && text.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Ok(GitVersion::Blob(text.to_ascii_lowercase()));
+    }
+    Err("expected `absent` or the 40-hex blob SHA of the conflict's Git version".into())
 }
 
-pub async fn run(args: &SyncArgs, intent: Intent) -> anyhow::Result<u8> {
+pub async fn run(args: &SyncArgs, operation: Operation, resolution: Option<Resolution>) -> anyhow::Result<u8> {
     let fabrics = args.fabric.resolve()?;
     // A cassette holds one run: --record needs a single fabric.
     let recorder = match (&args.record, fabrics.len()) {
@@ -88,8 +92,12 @@ pub async fn run(args: &SyncArgs, intent: Intent) -> anyhow::Result<u8> {
             source = recorder.source(source);
         }
         let context = CallContext { hooks: hooks.clone(), source };
-        let progress = Progress::start(format!("{} fabric {}", verb(&intent), fabric.name), move || hooks.requests());
-        let outcome = sync_one(&runtime, context, fabric, args, &intent, recorder.as_ref()).await;
+        let progress =
+            Progress::start(format!("{} fabric {}", verb(operation, resolution.as_ref()), fabric.name), move || {
+                hooks.requests()
+            });
+        let outcome =
+            sync_one(&runtime, context, fabric, args, operation, resolution.as_ref(), recorder.as_ref()).await;
         progress.finish();
         if let (Some(recorder), Some(path)) = (&recorder, &args.record) {
             if let Some(cassette) = recorder.finish(outcome.as_ref().ok()) {
@@ -120,11 +128,11 @@ fn exit_rank(code: u8) -> u8 {
     }
 }
 
-fn verb(intent: &Intent) -> &'static str {
-    match intent {
-        Intent::Plan => "planning",
-        Intent::Sync => "syncing",
-        Intent::Resolve { .. } => "resolving",
+fn verb(operation: Operation, resolution: Option<&Resolution>) -> &'static str {
+    match (operation, resolution) {
+        (Operation::Plan, _) => "planning",
+        (Operation::Sync, None) => "syncing",
+        (Operation::Sync, Some(_)) => "resolving",
     }
 }
 
@@ -133,39 +141,38 @@ async fn sync_one(
     context: CallContext,
     fabric: &Fabric,
     args: &SyncArgs,
-    intent: &Intent,
+    operation: Operation,
+    resolution: Option<&Resolution>,
     recorder: Option<&Recorder>,
 ) -> anyhow::Result<SyncOutcome> {
-    let mut options = args.write.options(matches!(intent, Intent::Plan));
+    let mut options = args.write.options(fabric);
     let mut refs = args.only.iter().map(|s| parse_ref(s)).collect::<anyhow::Result<Vec<_>>>()?;
-    if let Intent::Resolve { path, take } = intent {
+    if let Some(resolution) = resolution {
+        let path = &resolution.path;
         let reference = runtime
             .resource_at(offline_context(), fabric.directory.clone(), path.clone())
             .await?
             .with_context(|| {
                 format!("{path:?} is not a managed file of fabric {} (directory {:?})", fabric.name, fabric.directory)
             })?;
-        options.resolutions.push(Resolution { path: path.clone(), take: *take });
+        options.resolutions.push(resolution.clone());
         refs = vec![reference];
     }
-    let call = match (refs.is_empty(), intent) {
-        (true, Intent::Plan) => SyncCall::Plan { fabric: fabric.name.clone() },
-        (true, _) => SyncCall::Fabric { fabric: fabric.name.clone() },
-        (false, _) => SyncCall::Resources { fabric: fabric.name.clone(), refs },
-    };
+    let selection = if refs.is_empty() { Selection::Fabric } else { Selection::Resources(refs) };
+    let call = SyncCall::new(operation, &fabric.name, selection);
     let target = fabric.target();
     if let Some(recorder) = recorder {
         recorder.begin(Invocation::new(&call, &target, &options, fabric.remote.describe()));
     }
     let result = runtime.sync(context, call, target, options.clone()).await;
     Ok(match result {
-        Ok(result) => outcome(fabric, options.dry_run, result),
+        Ok(result) => outcome(fabric, operation, result),
         // A sandbox limit still yields an outcome, so `--json` callers get a document to read.
         Err(error) => SyncOutcome::new(
             fabric.name.clone(),
             fabric.remote.describe(),
             &fabric.target(),
-            options.dry_run,
+            operation == Operation::Plan,
             Err(ErrorReport { message: error.to_string(), detail: None }),
         ),
     })
@@ -174,14 +181,14 @@ async fn sync_one(
 /// The report of one fabric's sync, for text and JSON output.
 pub fn outcome(
     fabric: &Fabric,
-    dry_run: bool,
+    operation: Operation,
     result: Result<crate::wit::SyncReport, crate::wit::SyncError>,
 ) -> SyncOutcome {
     SyncOutcome::new(
         fabric.name.clone(),
         fabric.remote.describe(),
         &fabric.target(),
-        dry_run,
+        operation == Operation::Plan,
         result.map_err(ErrorReport::from),
     )
 }

@@ -121,8 +121,13 @@ pub struct HttpLog {
 }
 
 impl HttpLog {
+    /// Opens `path` for appending; a new file is `0600` (bodies hold repository content).
     pub fn create(path: &Path) -> std::io::Result<HttpLog> {
-        let file = std::fs::OpenOptions::new().create(true).append(true).open(path)?;
+        let mut options = std::fs::OpenOptions::new();
+        options.create(true).append(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        let file = options.open(path)?;
         Ok(HttpLog { file: Mutex::new(file) })
     }
 

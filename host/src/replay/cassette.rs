@@ -7,13 +7,13 @@ use std::path::Path;
 use base64::Engine as _;
 use serde::{Deserialize, Serialize};
 
-use crate::runtime::SyncCall;
-use crate::wit::{CustomResource, ResourceRef, SyncOptions, Target};
+use crate::runtime::{Operation, SyncCall};
+use crate::wit::{CustomResource, ResourceRef, Selection, SyncOptions, Target};
 
 /// The `format` field of every cassette.
 pub const FORMAT: &str = "fgd-sync-cassette";
 /// Bumped when a field changes meaning or goes away; older cassettes are refused.
-pub const VERSION: u32 = 1;
+pub const VERSION: u32 = 2;
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Cassette {
@@ -37,40 +37,21 @@ pub struct Cassette {
 pub struct Invocation {
     pub operation: Operation,
     pub fabric: String,
-    /// For `sync-resources` only.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub refs: Vec<ResourceRef>,
+    pub selection: Selection,
     pub target: Target,
     pub options: SyncOptions,
     /// `Remote::describe()` of the recorded run, e.g. `octo/fabric at https://api.github.com`.
     pub remote: String,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Operation {
-    PlanFabric,
-    SyncFabric,
-    SyncResources,
-}
-
 impl Invocation {
     pub fn new(call: &SyncCall, target: &Target, options: &SyncOptions, remote: String) -> Invocation {
-        let (operation, fabric, refs) = match call {
-            SyncCall::Plan { fabric } => (Operation::PlanFabric, fabric, Vec::new()),
-            SyncCall::Fabric { fabric } => (Operation::SyncFabric, fabric, Vec::new()),
-            SyncCall::Resources { fabric, refs } => (Operation::SyncResources, fabric, refs.clone()),
-        };
-        Invocation { operation, fabric: fabric.clone(), refs, target: target.clone(), options: options.clone(), remote }
+        let SyncCall { operation, fabric, selection } = call.clone();
+        Invocation { operation, fabric, selection, target: target.clone(), options: options.clone(), remote }
     }
 
     pub fn call(&self) -> SyncCall {
-        let fabric = self.fabric.clone();
-        match self.operation {
-            Operation::PlanFabric => SyncCall::Plan { fabric },
-            Operation::SyncFabric => SyncCall::Fabric { fabric },
-            Operation::SyncResources => SyncCall::Resources { fabric, refs: self.refs.clone() },
-        }
+        SyncCall::new(self.operation, self.fabric.clone(), self.selection.clone())
     }
 }
 
@@ -257,12 +238,22 @@ impl Cassette {
         Ok(cassette)
     }
 
-    /// Pretty JSON with a final newline; written to a temporary name, then renamed.
+    /// Pretty JSON with a final newline; written to a new `0600` file (`O_EXCL`: never an
+    /// existing file or symlink) under a temporary name, then renamed.
     pub fn save(&self, path: &Path) -> Result<(), CassetteError> {
+        use std::io::Write;
         let mut text = serde_json::to_string_pretty(self).map_err(CassetteError::Json)?;
         text.push('\n');
         let tmp = path.with_extension(format!("tmp{}", std::process::id()));
-        std::fs::write(&tmp, text).and_then(|()| std::fs::rename(&tmp, path)).map_err(CassetteError::Io)
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).create_new(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        let written = options.open(&tmp).and_then(|mut f| f.write_all(text.as_bytes()));
+        written.and_then(|()| std::fs::rename(&tmp, path)).map_err(|e| {
+            let _ = std::fs::remove_file(&tmp);
+            CassetteError::Io(e)
+        })
     }
 
     pub fn random_pool(&self) -> Result<Vec<u8>, CassetteError> {

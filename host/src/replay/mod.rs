@@ -27,7 +27,7 @@ pub use self::record::Recorder;
 use crate::net::hooks::{HttpLimits, PolicyHooks};
 use crate::net::policy::EgressPolicy;
 use crate::report::{ErrorReport, SyncOutcome};
-use crate::runtime::{CallContext, Runtime, RuntimeConfig, RuntimeError};
+use crate::runtime::{CallContext, Operation, Runtime, RuntimeConfig, RuntimeError};
 use crate::wit::{SyncError, SyncReport};
 
 /// Why a replay gave no trustworthy outcome.
@@ -90,7 +90,7 @@ pub fn outcome(invocation: &Invocation, result: Result<SyncReport, SyncError>) -
         invocation.fabric.clone(),
         invocation.remote.clone(),
         &invocation.target,
-        invocation.options.dry_run,
+        invocation.operation == Operation::Plan,
         result.map_err(ErrorReport::from),
     )
 }

@@ -22,7 +22,8 @@ pub mod exit {
     pub const OK: u8 = 0;
     /// An error: nothing was written by the failing step.
     pub const ERROR: u8 = 1;
-    /// Conflicts: the other changes landed, the conflicting paths were left alone.
+    /// Conflicts or invalid CRs: the other changes landed, the conflicting paths and the
+    /// files of invalid CRs were left alone.
     pub const CONFLICTS: u8 = 2;
 }
 
@@ -30,7 +31,8 @@ impl SyncOutcome {
     pub fn exit_code(&self) -> u8 {
         match (&self.report, &self.error) {
             (_, Some(_)) => exit::ERROR,
-            (Some(r), None) if !r.conflicts.is_empty() => exit::CONFLICTS,
+            // An invalid CR's file was left alone, as a conflict's is: the fabric is not in sync.
+            (Some(r), None) if !r.conflicts.is_empty() || !r.invalid.is_empty() => exit::CONFLICTS,
             _ => exit::OK,
         }
     }
@@ -53,13 +55,13 @@ impl SyncOutcome {
             let _ = writeln!(out, "error: {}", error.message);
         }
         if let Some(report) = &self.report {
-            write_report(&mut out, report, self.dry_run);
+            write_report(&mut out, report, self.dry_run, &self.fabric);
         }
         out
     }
 }
 
-fn write_report(out: &mut String, report: &Report, dry_run: bool) {
+fn write_report(out: &mut String, report: &Report, dry_run: bool, fabric: &str) {
     let width = report.changes.iter().map(|c| label(c).len()).max().unwrap_or(0);
     for change in report.changes.iter().take(MAX_LISTED) {
         let _ = writeln!(out, "  {:<7} {:<width$}  {}", change.action.as_str(), label(change), change.path);
@@ -76,10 +78,22 @@ fn write_report(out: &mut String, report: &Report, dry_run: bool) {
         let _ = writeln!(out, "  ... and {} more (--json lists every change)", report.changes.len() - MAX_LISTED);
     }
     for conflict in &report.conflicts {
-        write_conflict(out, conflict);
+        write_conflict(out, conflict, fabric);
+    }
+    for bad in &report.invalid {
+        let namespace = if bad.namespace.is_empty() || bad.namespace == "default" {
+            String::new()
+        } else {
+            format!("{}/", bad.namespace)
+        };
+        let _ = writeln!(
+            out,
+            "  INVALID {} {namespace}{}: field {}: {}; its file was left as it is (fix the CR in HNP)",
+            bad.kind, bad.name, bad.field, bad.message
+        );
     }
     let actions = report.changes.iter().map(|c| wit::Action::from(c.action));
-    let _ = writeln!(out, "{}", summarize(actions, report.conflicts.len(), report.unchanged));
+    let _ = writeln!(out, "{}", summarize(actions, report.conflicts.len(), report.invalid.len(), report.unchanged));
     let requests = plural(report.requests, "request");
     let attempts = plural(report.attempts, "attempt");
     match (&report.commit, dry_run) {
@@ -99,9 +113,12 @@ fn write_report(out: &mut String, report: &Report, dry_run: bool) {
     }
 }
 
-fn write_conflict(out: &mut String, c: &Conflict) {
+fn write_conflict(out: &mut String, c: &Conflict, fabric: &str) {
     let r = &c.resource;
     let _ = writeln!(out, "  CONFLICT {} {}  {}: {}", r.kind, r.name, c.path, c.kind.describe());
+    if !c.reason.is_empty() && c.reason != c.kind.describe() {
+        let _ = writeln!(out, "    {}", c.reason);
+    }
     let sha = |s: &Option<String>| s.as_deref().map(short).unwrap_or("(none)").to_string();
     let _ = writeln!(out, "    last synced blob {}, blob in Git now {}", sha(&c.expected_sha), sha(&c.actual_sha));
     match (&c.git_content, &c.hnp_content) {
@@ -115,19 +132,45 @@ fn write_conflict(out: &mut String, c: &Conflict) {
         }
         _ => {}
     }
-    let _ = writeln!(out, "    settle it: fgd-sync resolve {} --take git|hnp", c.path);
+    // Pinned to the Git version shown above: if Git changes again before the command runs,
+    // the conflict comes back with the new version instead of overwriting it.
+    let _ = writeln!(out, "    settle it with one of (add the repository and source flags of this sync):");
+    for take in ["hnp", "git"] {
+        let _ = writeln!(out, "      {}", resolve_command(c, fabric, take));
+    }
+}
+
+/// `fgd-sync resolve PATH --fabric NAME --take SIDE --expect SHA|absent`.
+pub fn resolve_command(c: &Conflict, fabric: &str, take: &str) -> String {
+    let expect = c.actual_sha.as_deref().unwrap_or("absent");
+    format!("fgd-sync resolve {} --fabric {} --take {take} --expect {expect}", quote(&c.path), quote(fabric))
+}
+
+/// A word for a POSIX shell: as it is when it is plain, else in single quotes.
+fn quote(word: &str) -> String {
+    let plain = |c: char| c.is_ascii_alphanumeric() || "-_./:@=+,".contains(c);
+    if !word.is_empty() && word.chars().all(plain) {
+        word.to_owned()
+    } else {
+        format!("'{}'", word.replace('\'', "'\\''"))
+    }
 }
 
 fn label(c: &Change) -> String {
     format!("{} {}", c.resource.kind, c.resource.name)
 }
 
-/// `3 created, 1 updated; 1 conflict; 12 unchanged`
+/// `3 created, 1 updated; 1 conflict; 1 invalid; 12 unchanged`
 pub fn summary(report: &wit::SyncReport) -> String {
-    summarize(report.changes.iter().map(|c| c.action), report.conflicts.len(), report.unchanged)
+    summarize(report.changes.iter().map(|c| c.action), report.conflicts.len(), report.invalid.len(), report.unchanged)
 }
 
-fn summarize(actions: impl Iterator<Item = wit::Action> + Clone, conflicts: usize, unchanged: u32) -> String {
+fn summarize(
+    actions: impl Iterator<Item = wit::Action> + Clone,
+    conflicts: usize,
+    invalid: usize,
+    unchanged: u32,
+) -> String {
     let count = |a: wit::Action| actions.clone().filter(|b| *b == a).count();
     let mut parts: Vec<String> = [
         (wit::Action::Create, "created"),
@@ -146,6 +189,9 @@ fn summarize(actions: impl Iterator<Item = wit::Action> + Clone, conflicts: usiz
     let mut text = parts.join(", ");
     if conflicts > 0 {
         text.push_str(&format!("; {}", plural(conflicts as u32, "conflict")));
+    }
+    if invalid > 0 {
+        text.push_str(&format!("; {} invalid", invalid));
     }
     text.push_str(&format!("; {unchanged} unchanged"));
     text

@@ -34,10 +34,23 @@ pub struct Report {
     pub message: Option<String>,
     pub changes: Vec<Change>,
     pub conflicts: Vec<Conflict>,
+    /// CRs that fail validation: reported, their files left alone.
+    pub invalid: Vec<InvalidCr>,
     pub unchanged: u32,
     pub requests: u32,
     pub attempts: u32,
     pub warnings: Vec<String>,
+}
+
+/// A CR HNP has that fails validation.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InvalidCr {
+    pub kind: String,
+    pub namespace: String,
+    pub name: String,
+    pub field: String,
+    pub message: String,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -76,6 +89,7 @@ pub struct Resource {
 pub struct Conflict {
     pub path: String,
     pub kind: ConflictKind,
+    pub reason: String,
     pub resource: Resource,
     pub expected_sha: Option<String>,
     pub actual_sha: Option<String>,
@@ -89,6 +103,8 @@ pub enum ConflictKind {
     ModifiedInGit,
     DeletedInGit,
     CreatedInGit,
+    Unreadable,
+    UntrustedBase,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -114,6 +130,9 @@ pub enum ErrorDetail {
     Transport { message: String },
     TooManyRaces { attempts: u32 },
     Source { message: String },
+    TooManyDeletions { deletions: u32, managed: u32, limit: u32 },
+    BranchProtected { method: String, url: String, status: u16, message: String },
+    ForeignState { path: String, fabric: String, directory: String },
 }
 
 impl SyncOutcome {
@@ -157,6 +176,17 @@ impl From<wit::SyncReport> for Report {
             message: r.message,
             changes: r.changes.into_iter().map(Change::from).collect(),
             conflicts: r.conflicts.into_iter().map(Conflict::from).collect(),
+            invalid: r
+                .invalid
+                .into_iter()
+                .map(|e| InvalidCr {
+                    kind: e.kind,
+                    namespace: e.namespace,
+                    name: e.name,
+                    field: e.field,
+                    message: e.message,
+                })
+                .collect(),
             unchanged: r.unchanged,
             requests: r.requests,
             attempts: r.attempts,
@@ -203,6 +233,7 @@ impl From<wit::Conflict> for Conflict {
         Conflict {
             path: c.path,
             kind: c.kind.into(),
+            reason: c.reason,
             resource: c.resource.into(),
             expected_sha: c.expected_sha,
             actual_sha: c.actual_sha,
@@ -218,6 +249,8 @@ impl From<wit::ConflictKind> for ConflictKind {
             wit::ConflictKind::ModifiedInGit => ConflictKind::ModifiedInGit,
             wit::ConflictKind::DeletedInGit => ConflictKind::DeletedInGit,
             wit::ConflictKind::CreatedInGit => ConflictKind::CreatedInGit,
+            wit::ConflictKind::Unreadable => ConflictKind::Unreadable,
+            wit::ConflictKind::UntrustedBase => ConflictKind::UntrustedBase,
         }
     }
 }
@@ -244,6 +277,15 @@ impl From<wit::SyncError> for ErrorDetail {
             wit::SyncError::Transport(message) => ErrorDetail::Transport { message },
             wit::SyncError::TooManyRaces(attempts) => ErrorDetail::TooManyRaces { attempts },
             wit::SyncError::Source(message) => ErrorDetail::Source { message },
+            wit::SyncError::TooManyDeletions(g) => {
+                ErrorDetail::TooManyDeletions { deletions: g.deletions, managed: g.managed, limit: g.limit }
+            }
+            wit::SyncError::BranchProtected(e) => {
+                ErrorDetail::BranchProtected { method: e.method, url: e.url, status: e.status, message: e.message }
+            }
+            wit::SyncError::ForeignState(s) => {
+                ErrorDetail::ForeignState { path: s.path, fabric: s.fabric, directory: s.directory }
+            }
         }
     }
 }
@@ -274,6 +316,8 @@ impl ConflictKind {
             ConflictKind::ModifiedInGit => wit::ConflictKind::ModifiedInGit.describe(),
             ConflictKind::DeletedInGit => wit::ConflictKind::DeletedInGit.describe(),
             ConflictKind::CreatedInGit => wit::ConflictKind::CreatedInGit.describe(),
+            ConflictKind::Unreadable => wit::ConflictKind::Unreadable.describe(),
+            ConflictKind::UntrustedBase => wit::ConflictKind::UntrustedBase.describe(),
         }
     }
 }
@@ -322,6 +366,7 @@ mod tests {
         let conflict = |kind: K, name: &str| wit::Conflict {
             path: format!("fabrics/dc1/gitops/managed/vpcs/{name}.yaml"),
             kind,
+            reason: format!("{} (why)", kind.describe()),
             resource: reference(name),
             expected_sha: Some("e".repeat(40)),
             actual_sha: (kind != K::DeletedInGit).then(|| "a".repeat(40)),
@@ -343,7 +388,16 @@ mod tests {
                 conflict(K::ModifiedInGit, "vpc-6"),
                 conflict(K::DeletedInGit, "vpc-7"),
                 conflict(K::CreatedInGit, "vpc-8"),
+                conflict(K::Unreadable, "vpc-9"),
+                conflict(K::UntrustedBase, "vpc-10"),
             ],
+            invalid: vec![wit::InvalidResource {
+                kind: "VPC".into(),
+                namespace: "default".into(),
+                name: "vpc-11".into(),
+                field: "spec.subnets".into(),
+                message: "must be an object".into(),
+            }],
             unchanged: 12,
             requests: 6,
             attempts: 1,
@@ -376,6 +430,18 @@ mod tests {
             wit::SyncError::Transport("connection refused".into()),
             wit::SyncError::TooManyRaces(5),
             wit::SyncError::Source("NetBox answered 500".into()),
+            wit::SyncError::TooManyDeletions(wit::DeletionGuard { deletions: 30, managed: 30, limit: 29 }),
+            wit::SyncError::BranchProtected(wit::RemoteError {
+                method: "PATCH".into(),
+                url: "https://api.github.com/repos/acme/fabric/git/refs/heads/main".into(),
+                status: 422,
+                message: "Repository rule violations found".into(),
+            }),
+            wit::SyncError::ForeignState(wit::ForeignState {
+                path: "fabrics/dc2/gitops/.hnp/sync-state.json".into(),
+                fabric: "dc1".into(),
+                directory: "fabrics/dc1/gitops".into(),
+            }),
         ];
         let mut actual = format!("{}\n", outcome.to_json());
         for error in errors {

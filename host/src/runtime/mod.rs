@@ -29,8 +29,8 @@ pub use self::hnp::{BoxFuture, CrSource, Synced};
 pub use self::state::HostState;
 use crate::net::hooks::PolicyHooks;
 use crate::wit::{
-    CommitPlan, CustomResource, FgdSync, FgdSyncPre, InvalidResource, PlanInput, ResourceRef, SyncError, SyncOptions,
-    SyncReport, Target,
+    CommitPlan, CustomResource, FgdSync, FgdSyncPre, InvalidResource, PlanInput, ResourceRef, Selection, SyncError,
+    SyncOptions, SyncReport, Target,
 };
 
 /// The component `fgd-sync` ships, built from `guest/` by `build.rs`.
@@ -129,12 +129,28 @@ pub struct CallContext {
     pub source: Arc<dyn CrSource>,
 }
 
-/// One of the `sync` interface's operations.
+/// One call of the `sync` interface: plan or sync the selected CRs of a fabric.
 #[derive(Clone, Debug)]
-pub enum SyncCall {
-    Plan { fabric: String },
-    Fabric { fabric: String },
-    Resources { fabric: String, refs: Vec<ResourceRef> },
+pub struct SyncCall {
+    pub operation: Operation,
+    pub fabric: String,
+    pub selection: Selection,
+}
+
+/// The two functions of the `sync` interface.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Operation {
+    /// Read and plan; write nothing (WIT `plan`).
+    Plan,
+    /// Write the plan as one commit (WIT `sync`).
+    Sync,
+}
+
+impl SyncCall {
+    pub fn new(operation: Operation, fabric: impl Into<String>, selection: Selection) -> SyncCall {
+        SyncCall { operation, fabric: fabric.into(), selection }
+    }
 }
 
 pub struct Runtime {
@@ -301,12 +317,10 @@ impl Runtime {
         self.call(context, move |i, s| {
             Box::pin(async move {
                 let sync = i.hedgehog_fgd_sync_sync();
-                match &call {
-                    SyncCall::Plan { fabric } => sync.call_plan_fabric(s, fabric, &target, &options).await,
-                    SyncCall::Fabric { fabric } => sync.call_sync_fabric(s, fabric, &target, &options).await,
-                    SyncCall::Resources { fabric, refs } => {
-                        sync.call_sync_resources(s, fabric, refs, &target, &options).await
-                    }
+                let SyncCall { operation, fabric, selection } = &call;
+                match operation {
+                    Operation::Plan => sync.call_plan(s, fabric, selection, &target, &options).await,
+                    Operation::Sync => sync.call_sync(s, fabric, selection, &target, &options).await,
                 }
             })
         })

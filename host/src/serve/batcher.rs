@@ -1,5 +1,5 @@
 //! The per-fabric coalescing queue, as a pure state machine over explicit instants: which
-//! CRs wait, and when they are due as one `sync-resources` batch.
+//! CRs wait, and when they are due as one `sync` of their `selection`.
 //!
 //! A batch opens with its first event and is due once events have paused for the window
 //! (a GUI bulk edit sends one webhook per object, in a burst), but never later than

@@ -1,11 +1,11 @@
 //! The service's counters and gauges, what one sync adds to them, and their Prometheus text
 //! exposition (format 0.0.4). Everything here is pure apart from one mutex.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 use std::sync::Mutex;
 
-use crate::wit::{Action, RefKey, SyncError, SyncReport, WriteStrategy};
+use crate::wit::{RefKey, SyncError, SyncReport};
 
 /// `Content-Type` of the exposition.
 pub const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
@@ -88,6 +88,12 @@ pub struct FabricCounters {
     pub github_requests: u64,
     /// Paths in conflict now, with their CR: the last full sync's, updated by later batches.
     pub conflicts: BTreeMap<String, RefKey>,
+    /// CRs that fail validation now (their files left alone), kept like `conflicts`.
+    pub invalid: BTreeSet<RefKey>,
+    /// Syncs refused by the mass-deletion guard.
+    pub deletions_refused: u64,
+    /// Deletions the guard refused in the last refused sync, until a full sync goes through.
+    pub blocked_deletions: u64,
     /// Epoch seconds of the last sync that did not fail.
     pub last_success: Option<f64>,
     /// Distinct CRs waiting; set when a snapshot is taken.
@@ -120,6 +126,10 @@ pub struct SyncRecord {
     pub rate_limit_waits: u64,
     /// `None` after an error: nothing is known about conflicts then.
     pub conflicts: Option<(Scope, BTreeMap<String, RefKey>)>,
+    /// The CRs reported invalid (`None` after an error), in the scope of `conflicts`.
+    pub invalid: Option<BTreeSet<RefKey>>,
+    /// Deletions the mass-deletion guard refused (the sync wrote nothing).
+    pub refused_deletions: Option<u32>,
     /// Epoch seconds when it ended.
     pub finished_at: f64,
 }
@@ -132,7 +142,6 @@ impl SyncRecord {
     pub fn of(
         result: Result<&SyncReport, Option<&SyncError>>,
         scope: Scope,
-        strategy: WriteStrategy,
         requests: u64,
         rate_limit_answers: u64,
         finished_at: f64,
@@ -144,23 +153,20 @@ impl SyncRecord {
             github_requests: requests,
             rate_limit_waits: rate_limit_answers.saturating_sub(gave_up),
             conflicts: None,
+            invalid: None,
+            refused_deletions: match result {
+                Err(Some(SyncError::TooManyDeletions(guard))) => Some(guard.deletions),
+                _ => None,
+            },
             finished_at,
         };
         let Ok(report) = result else { return record };
         record.outcome = if report.conflicts.is_empty() { Outcome::Ok } else { Outcome::Conflicts };
-        record.commits = match (strategy, &report.commit) {
-            (_, None) => 0,
-            (WriteStrategy::Batched, Some(_)) => 1,
-            // One Contents-API commit per written file.
-            (WriteStrategy::PerFile, Some(_)) => report
-                .changes
-                .iter()
-                .filter(|c| matches!(c.action, Action::Create | Action::Update | Action::Delete))
-                .count()
-                .max(1) as u64,
-        };
+        // Every sync lands as one commit at most.
+        record.commits = u64::from(report.commit.is_some());
         let conflicts = report.conflicts.iter().map(|c| (c.path.clone(), c.resource.key())).collect();
         record.conflicts = Some((scope, conflicts));
+        record.invalid = Some(report.invalid.iter().map(|bad| bad.reference().key()).collect());
         record
     }
 }
@@ -173,12 +179,24 @@ impl FabricCounters {
         if record.outcome != Outcome::Error {
             self.last_success = Some(record.finished_at);
         }
+        if let Some(deletions) = record.refused_deletions {
+            self.deletions_refused += 1;
+            self.blocked_deletions = u64::from(deletions);
+        }
+        let invalid = record.invalid.unwrap_or_default();
         match record.conflicts {
             None => {}
-            Some((Scope::Fabric, now)) => self.conflicts = now,
+            Some((Scope::Fabric, now)) => {
+                self.conflicts = now;
+                self.invalid = invalid;
+                // A full sync went through: nothing is held back any more.
+                self.blocked_deletions = 0;
+            }
             Some((Scope::Resources(keys), now)) => {
                 self.conflicts.retain(|_, conflict| !keys.contains(conflict));
                 self.conflicts.extend(now);
+                self.invalid.retain(|bad| !keys.contains(bad));
+                self.invalid.extend(invalid);
             }
         }
     }
@@ -262,6 +280,24 @@ pub fn render(counters: &Counters) -> String {
         per_fabric(&|c| c.conflicts.len().to_string()),
     );
     family(
+        "fgd_sync_invalid_crs",
+        "gauge",
+        "CRs that fail validation; their files are left alone until the CR is fixed in HNP.",
+        per_fabric(&|c| c.invalid.len().to_string()),
+    );
+    family(
+        "fgd_sync_deletions_refused_total",
+        "counter",
+        "Syncs refused by the mass-deletion guard (nothing written; see the log, and --allow-deletions).",
+        per_fabric(&|c| c.deletions_refused.to_string()),
+    );
+    family(
+        "fgd_sync_blocked_deletions",
+        "gauge",
+        "Deletions the mass-deletion guard is holding back (0: none; a full sync that goes through clears it).",
+        per_fabric(&|c| c.blocked_deletions.to_string()),
+    );
+    family(
         "fgd_sync_github_requests_total",
         "counter",
         "HTTP requests the sync component made to GitHub.",
@@ -300,7 +336,7 @@ mod tests {
     use pretty_assertions::assert_eq;
 
     use super::*;
-    use crate::wit::{Change, Conflict, ConflictKind, RateLimit, ResourceRef};
+    use crate::wit::{Action, Change, Conflict, ConflictKind, RateLimit, ResourceRef};
 
     fn vpc(name: &str) -> ResourceRef {
         ResourceRef { kind: "VPC".into(), namespace: "default".into(), name: name.into() }
@@ -320,6 +356,7 @@ mod tests {
         let conflict = |name: &&str| Conflict {
             path: format!("d/managed/vpcs/{name}.yaml"),
             kind: ConflictKind::ModifiedInGit,
+            reason: String::new(),
             resource: vpc(name),
             expected_sha: None,
             actual_sha: None,
@@ -332,6 +369,7 @@ mod tests {
             message: None,
             changes: changes.iter().map(change).collect(),
             conflicts: conflicts.iter().map(conflict).collect(),
+            invalid: Vec::new(),
             unchanged: 0,
             requests: 6,
             attempts: 1,
@@ -345,41 +383,69 @@ mod tests {
 
     #[test]
     fn records_of_results() {
-        let batched = WriteStrategy::Batched;
-        let ok = SyncRecord::of(Ok(&report(true, &["a", "b"], &[])), Scope::Fabric, batched, 6, 0, 1.5);
+        let ok = SyncRecord::of(Ok(&report(true, &["a", "b"], &[])), Scope::Fabric, 6, 0, 1.5);
         assert_eq!((ok.outcome, ok.commits), (Outcome::Ok, 1));
-        let per_file =
-            SyncRecord::of(Ok(&report(true, &["a", "b"], &[])), Scope::Fabric, WriteStrategy::PerFile, 9, 0, 1.5);
-        assert_eq!(per_file.commits, 2);
-        let noop = SyncRecord::of(Ok(&report(false, &[], &[])), Scope::Fabric, batched, 3, 0, 1.5);
+        let noop = SyncRecord::of(Ok(&report(false, &[], &[])), Scope::Fabric, 3, 0, 1.5);
         assert_eq!((noop.outcome, noop.commits), (Outcome::Ok, 0));
-        let conflicts = SyncRecord::of(Ok(&report(true, &["a"], &["b"])), Scope::Fabric, batched, 6, 1, 1.5);
+        let conflicts = SyncRecord::of(Ok(&report(true, &["a"], &["b"])), Scope::Fabric, 6, 1, 1.5);
         assert_eq!((conflicts.outcome, conflicts.rate_limit_waits), (Outcome::Conflicts, 1));
         assert_eq!(conflicts.conflicts, Some((Scope::Fabric, [path("b")].into())));
         let limited = SyncError::RateLimited(RateLimit { reset_at: 1, message: "slow down".into() });
-        let error = SyncRecord::of(Err(Some(&limited)), Scope::Fabric, batched, 4, 3, 1.5);
+        let error = SyncRecord::of(Err(Some(&limited)), Scope::Fabric, 4, 3, 1.5);
         assert_eq!((error.outcome, error.rate_limit_waits, error.conflicts), (Outcome::Error, 2, None));
     }
 
     #[test]
     fn the_conflict_gauge_follows_full_and_partial_syncs() {
         let metrics = Metrics::new(["dc1"]);
-        let batched = WriteStrategy::Batched;
-        let full = SyncRecord::of(Ok(&report(false, &[], &["a", "b"])), Scope::Fabric, batched, 0, 0, 1.0);
+        let full = SyncRecord::of(Ok(&report(false, &[], &["a", "b"])), Scope::Fabric, 0, 0, 1.0);
         metrics.record_sync("dc1", full);
         // A batch with `a` resolves it and finds `c`; `b` was not in it and stays.
         let scope = Scope::Resources(vec![vpc("a").key(), vpc("c").key()]);
-        metrics.record_sync("dc1", SyncRecord::of(Ok(&report(true, &["a"], &["c"])), scope, batched, 0, 0, 2.0));
+        metrics.record_sync("dc1", SyncRecord::of(Ok(&report(true, &["a"], &["c"])), scope, 0, 0, 2.0));
         let conflicts = &metrics.snapshot(&BTreeMap::new()).fabrics["dc1"].conflicts;
         assert_eq!(conflicts, &BTreeMap::from([path("b"), path("c")]));
         // An error changes nothing; a clean full sync clears everything.
-        metrics.record_sync("dc1", SyncRecord::of(Err(None), Scope::Fabric, batched, 0, 0, 3.0));
+        metrics.record_sync("dc1", SyncRecord::of(Err(None), Scope::Fabric, 0, 0, 3.0));
         assert_eq!(metrics.snapshot(&BTreeMap::new()).fabrics["dc1"].conflicts.len(), 2);
-        metrics.record_sync("dc1", SyncRecord::of(Ok(&report(false, &[], &[])), Scope::Fabric, batched, 0, 0, 4.0));
+        metrics.record_sync("dc1", SyncRecord::of(Ok(&report(false, &[], &[])), Scope::Fabric, 0, 0, 4.0));
         let dc1 = &metrics.snapshot(&BTreeMap::new()).fabrics["dc1"];
         assert!(dc1.conflicts.is_empty());
         assert_eq!(dc1.last_success, Some(4.0));
         assert_eq!(dc1.syncs, BTreeMap::from([(Outcome::Ok, 1), (Outcome::Conflicts, 2), (Outcome::Error, 1)]));
+    }
+
+    #[test]
+    fn invalid_crs_and_refused_deletions() {
+        use crate::wit::{DeletionGuard, InvalidResource};
+        let metrics = Metrics::new(["dc1"]);
+        let mut with_invalid = report(true, &["a"], &[]);
+        with_invalid.invalid.push(InvalidResource {
+            kind: "VPC".into(),
+            namespace: "".into(),
+            name: "bad".into(),
+            field: "spec".into(),
+            message: "not an object".into(),
+        });
+        metrics.record_sync("dc1", SyncRecord::of(Ok(&with_invalid), Scope::Fabric, 6, 0, 1.0));
+        let dc1 = &metrics.snapshot(&BTreeMap::new()).fabrics["dc1"];
+        assert_eq!(dc1.invalid, BTreeSet::from([vpc("bad").key()]));
+        assert_eq!(dc1.syncs, BTreeMap::from([(Outcome::Ok, 1)]), "an invalid CR is not a failed sync");
+
+        let guard = SyncError::TooManyDeletions(DeletionGuard { deletions: 30, managed: 30, limit: 29 });
+        for at in [2.0, 3.0] {
+            metrics.record_sync("dc1", SyncRecord::of(Err(Some(&guard)), Scope::Fabric, 3, 0, at));
+        }
+        let dc1 = &metrics.snapshot(&BTreeMap::new()).fabrics["dc1"];
+        assert_eq!((dc1.deletions_refused, dc1.blocked_deletions), (2, 30));
+        assert_eq!(dc1.invalid.len(), 1, "an error changes nothing known");
+        // A batch fixing `bad` clears it; only a full sync that goes through unblocks.
+        let batch = Scope::Resources(vec![vpc("bad").key()]);
+        metrics.record_sync("dc1", SyncRecord::of(Ok(&report(true, &["bad"], &[])), batch, 6, 0, 4.0));
+        let dc1 = &metrics.snapshot(&BTreeMap::new()).fabrics["dc1"];
+        assert_eq!((dc1.invalid.len(), dc1.blocked_deletions), (0, 30));
+        metrics.record_sync("dc1", SyncRecord::of(Ok(&report(true, &[], &[])), Scope::Fabric, 6, 0, 5.0));
+        assert_eq!(metrics.snapshot(&BTreeMap::new()).fabrics["dc1"].blocked_deletions, 0);
     }
 
     #[test]
@@ -388,14 +454,7 @@ mod tests {
         metrics.webhook(WebhookResult::Accepted);
         metrics.webhook(WebhookResult::Accepted);
         metrics.webhook(WebhookResult::Unauthorized);
-        let record = SyncRecord::of(
-            Ok(&report(true, &["a"], &["b"])),
-            Scope::Fabric,
-            WriteStrategy::Batched,
-            6,
-            1,
-            1700000000.25,
-        );
+        let record = SyncRecord::of(Ok(&report(true, &["a"], &["b"])), Scope::Fabric, 6, 1, 1700000000.25);
         metrics.record_sync("dc1", record);
         let text = render(&metrics.snapshot(&BTreeMap::from([("dc1".to_owned(), 3)])));
         let expected = r#"# HELP fgd_sync_syncs_total Syncs run, by fabric and outcome (ok, conflicts, error).
@@ -414,6 +473,18 @@ fgd_sync_commits_total{fabric="lab \"x\""} 0
 # TYPE fgd_sync_conflicts gauge
 fgd_sync_conflicts{fabric="dc1"} 1
 fgd_sync_conflicts{fabric="lab \"x\""} 0
+# HELP fgd_sync_invalid_crs CRs that fail validation; their files are left alone until the CR is fixed in HNP.
+# TYPE fgd_sync_invalid_crs gauge
+fgd_sync_invalid_crs{fabric="dc1"} 0
+fgd_sync_invalid_crs{fabric="lab \"x\""} 0
+# HELP fgd_sync_deletions_refused_total Syncs refused by the mass-deletion guard (nothing written; see the log, and --allow-deletions).
+# TYPE fgd_sync_deletions_refused_total counter
+fgd_sync_deletions_refused_total{fabric="dc1"} 0
+fgd_sync_deletions_refused_total{fabric="lab \"x\""} 0
+# HELP fgd_sync_blocked_deletions Deletions the mass-deletion guard is holding back (0: none; a full sync that goes through clears it).
+# TYPE fgd_sync_blocked_deletions gauge
+fgd_sync_blocked_deletions{fabric="dc1"} 0
+fgd_sync_blocked_deletions{fabric="lab \"x\""} 0
 # HELP fgd_sync_github_requests_total HTTP requests the sync component made to GitHub.
 # TYPE fgd_sync_github_requests_total counter
 fgd_sync_github_requests_total{fabric="dc1"} 6

@@ -4,9 +4,9 @@
 //!    signature and the body are checked and read without I/O (`webhook`), the CR's fabric is
 //!    looked up (`fabrics`), and the CR joins its fabric's queue (`worker::Queue`).
 //! 2. The queue coalesces (`batcher`): once a fabric's events pause for the window, its
-//!    worker (`worker`) runs one `sync-resources` with every distinct CR, in a fresh store of
+//!    worker (`worker`) runs one `sync` of every distinct CR, in a fresh store of
 //!    the one compiled component; a large batch reads NetBox once (`source`).
-//! 3. NetBox delivers at most once, so each worker also runs `sync-fabric` at start and every
+//! 3. NetBox delivers at most once, so each worker also syncs the whole fabric at start and every
 //!    reconcile interval (`reconcile`).
 //! 4. `/metrics` shows counters and gauges (`metrics`); `/healthz` and `/readyz` report life
 //!    and readiness.
@@ -35,7 +35,7 @@ use crate::net::hooks::PolicyHooks;
 use crate::runtime::Runtime;
 use crate::source::netbox::NetBoxConfig;
 use crate::source::{BoxFuture, CrSource};
-use crate::wit::Target;
+use crate::wit::{SyncOptions, Target};
 
 /// Opens a fabric's CR source (a directory source is parsed by the component).
 pub type OpenSource = Arc<dyn Fn(Arc<Runtime>) -> BoxFuture<'static, anyhow::Result<Arc<dyn CrSource>>> + Send + Sync>;
@@ -53,4 +53,6 @@ pub struct FabricSpec {
     pub fresh_source: bool,
     /// The NetBox the fabric's CRs come from, for looking up fabric ids of webhooks.
     pub netbox: Option<NetBoxConfig>,
+    /// Options of this fabric's syncs (its deletion limit is its own).
+    pub options: SyncOptions,
 }

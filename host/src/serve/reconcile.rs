@@ -1,4 +1,4 @@
-//! When a fabric's periodic full reconcile (`sync-fabric`) runs. NetBox delivers webhooks at
+//! When a fabric's periodic full reconcile (a `sync` of the whole fabric) runs. NetBox delivers webhooks at
 //! most once, so a lost one is repaired here: once at start (events missed while the service
 //! was down), then one interval after the previous reconcile ended.
 

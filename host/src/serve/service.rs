@@ -19,7 +19,6 @@ use super::reconcile::Schedule;
 use super::worker::{Queue, Worker};
 use super::FabricSpec;
 use crate::runtime::Runtime;
-use crate::wit::SyncOptions;
 
 /// How the service runs.
 #[derive(Clone, Debug)]
@@ -31,8 +30,6 @@ pub struct Settings {
     pub coalesce: Duration,
     /// Full reconcile of each fabric this often (and once at start); `None`: never.
     pub reconcile_interval: Option<Duration>,
-    /// Options of every sync (`dry_run` is ignored: the service writes).
-    pub options: SyncOptions,
 }
 
 /// How the service ended.
@@ -139,13 +136,13 @@ impl Service {
 
         let (drain, draining) = watch::channel(false);
         let mut workers = JoinSet::new();
-        let options = SyncOptions { dry_run: false, ..settings.options.clone() };
         let start = Instant::now();
         for spec in fabrics {
             let queue = queues[&spec.name].clone();
             let schedule = Schedule::new(settings.reconcile_interval, start);
+            let options = spec.options.clone();
             let worker =
-                Worker::new(spec, runtime.clone(), queue, metrics.clone(), options.clone(), schedule, draining.clone());
+                Worker::new(spec, runtime.clone(), queue, metrics.clone(), options, schedule, draining.clone());
             workers.spawn(worker.run());
         }
         app.set_readiness(Readiness::Ready);

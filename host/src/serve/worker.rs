@@ -1,5 +1,5 @@
-//! One task per fabric: runs its due batches as `sync-resources`, its periodic reconcile as
-//! `sync-fabric`, retries what failed for a reason that may pass, and drains its queue on
+//! One task per fabric: runs its due batches as a `sync` of those CRs, its periodic reconcile
+//! as a `sync` of the whole fabric, retries what failed for a reason that may pass, and drains its queue on
 //! shutdown. Each fabric has its own queue and task, so a slow fabric stalls only itself.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -14,9 +14,9 @@ use super::reconcile::Schedule;
 use super::source::BatchSource;
 use super::FabricSpec;
 use crate::report::summary;
-use crate::runtime::{CallContext, Runtime, SyncCall};
+use crate::runtime::{CallContext, Operation, Runtime, SyncCall};
 use crate::source::CrSource;
-use crate::wit::{RefKey, ResourceRef, SyncError, SyncOptions, SyncReport};
+use crate::wit::{RefKey, ResourceRef, Selection, SyncError, SyncOptions, SyncReport};
 
 /// Syncs of a batch that may fail before its CRs are left to the next reconcile.
 pub const MAX_FAILURES: u32 = 6;
@@ -127,6 +127,9 @@ pub fn next(result: &Result<SyncReport, Failure>, refs: &[ResourceRef]) -> Next 
             Next::Retry
         }
         SyncError::Remote(e) if e.status >= 500 || e.status == 408 || e.status == 429 => Next::Retry,
+        // The mass-deletion guard: retrying gives the same answer until HNP answers with its
+        // CRs again (the next reconcile or webhook) or someone allows the deletions.
+        SyncError::TooManyDeletions(_) => Next::GiveUp,
         _ => Next::GiveUp,
     }
 }
@@ -199,7 +202,7 @@ impl Worker {
         let mut refs = batch.refs;
         loop {
             let scope = Scope::Resources(refs.iter().map(ResourceRef::key).collect());
-            let call = SyncCall::Resources { fabric: self.spec.name.clone(), refs: refs.clone() };
+            let call = SyncCall::new(Operation::Sync, &self.spec.name, Selection::Resources(refs.clone()));
             let result = self.sync(call, scope, refs.len()).await;
             match next(&result, &refs) {
                 Next::Done => return,
@@ -230,7 +233,7 @@ impl Worker {
     }
 
     async fn reconcile(&mut self) {
-        let call = SyncCall::Fabric { fabric: self.spec.name.clone() };
+        let call = SyncCall::new(Operation::Sync, &self.spec.name, Selection::Fabric);
         // A batch failure was logged with its CRs; a reconcile's failure is logged below.
         let _ = self.sync(call, Scope::Fabric, 0).await;
     }
@@ -238,15 +241,15 @@ impl Worker {
     /// One sync in a fresh store; counts and logs it.
     async fn sync(&mut self, call: SyncCall, scope: Scope, crs: usize) -> Result<SyncReport, Failure> {
         let fabric = self.spec.name.clone();
-        let trigger = if matches!(call, SyncCall::Fabric { .. }) { "reconcile" } else { "webhook" };
+        let trigger = if matches!(call.selection, Selection::Fabric) { "reconcile" } else { "webhook" };
         let hooks = self.spec.hooks.clone();
         let (requests, limited) = (hooks.requests(), hooks.rate_limit_answers());
         let started = Instant::now();
         let result = match self.source().await {
             Ok(source) => {
-                let source: Arc<dyn CrSource> = match &call {
-                    SyncCall::Resources { refs, .. } => Arc::new(BatchSource::new(source, refs.len())),
-                    _ => source,
+                let source: Arc<dyn CrSource> = match &call.selection {
+                    Selection::Resources(refs) => Arc::new(BatchSource::new(source, refs.len())),
+                    Selection::Fabric => source,
                 };
                 let context = CallContext { hooks: hooks.clone(), source };
                 match self.runtime.sync(context, call, self.spec.target.clone(), self.options.clone()).await {
@@ -260,7 +263,6 @@ impl Worker {
         let record = SyncRecord::of(
             result.as_ref().map_err(Failure::sync_error),
             scope,
-            self.options.strategy,
             u64::from(hooks.requests().wrapping_sub(requests)),
             u64::from(hooks.rate_limit_answers().wrapping_sub(limited)),
             epoch_seconds(SystemTime::now()),
@@ -290,6 +292,21 @@ fn log(
 ) {
     let ms = elapsed.as_millis() as u64;
     let report = match result {
+        Err(Failure::Sync(SyncError::TooManyDeletions(guard))) => {
+            tracing::error!(
+                fabric,
+                trigger,
+                crs,
+                ms,
+                deletions = guard.deletions,
+                managed = guard.managed,
+                limit = guard.limit,
+                "sync refused, nothing written: {}; not retried before the next \
+                reconcile or webhook",
+                result.as_ref().err().map(ToString::to_string).unwrap_or_default()
+            );
+            return;
+        }
         Err(e) => {
             tracing::error!(fabric, trigger, crs, ms, error = %e, "sync failed");
             return;
@@ -310,8 +327,16 @@ fn log(
         summary(report)
     );
     for conflict in &report.conflicts {
+        let expect = conflict.actual_sha.as_deref().unwrap_or("absent");
         tracing::warn!(fabric, path = %conflict.path, resource = %conflict.resource, kind = ?conflict.kind,
-            "conflict: left alone; settle it with `fgd-sync resolve {} --take git|hnp`", conflict.path);
+            reason = %conflict.reason,
+            "conflict: left alone; settle it with `fgd-sync resolve {} --fabric {fabric} --take git|hnp --expect {expect}`",
+            conflict.path);
+    }
+    // Not a failure: the valid CRs landed; the invalid ones wait until they are fixed in HNP.
+    for bad in &report.invalid {
+        tracing::warn!(fabric, resource = %bad.reference(), field = %bad.field,
+            "invalid CR: {}; its file was left as it is", bad.message);
     }
     for warning in &report.warnings {
         tracing::warn!(fabric, "{warning}");
@@ -359,6 +384,10 @@ mod tests {
             (remote(401), Next::GiveUp),
             (remote(422), Next::GiveUp),
             (SyncError::InvalidTarget("..".into()), Next::GiveUp),
+            (
+                SyncError::TooManyDeletions(crate::wit::DeletionGuard { deletions: 30, managed: 30, limit: 29 }),
+                Next::GiveUp,
+            ),
             (SyncError::BranchNotFound("main".into()), Next::GiveUp),
         ];
         for (error, expected) in cases {

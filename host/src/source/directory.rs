@@ -32,7 +32,7 @@ impl DirectorySource {
         collect(dir, &mut files).with_context(|| format!("reading manifests from {}", dir.display()))?;
         let mut resources = Vec::new();
         for file in files {
-            let text = std::fs::read_to_string(&file).with_context(|| format!("reading {}", file.display()))?;
+            let text = read_manifest(&file).with_context(|| format!("reading {}", file.display()))?;
             resources.extend(parse(runtime, context.clone(), &file.display().to_string(), text).await?);
         }
         Ok(DirectorySource::new(resources))
@@ -76,14 +76,50 @@ fn same(r: &CustomResource, kind: &str, namespace: &str, name: &str) -> bool {
     r.kind == kind && namespace_or_default(&r.namespace) == namespace_or_default(namespace) && r.name == name
 }
 
+/// Reads a file `collect` found, again refusing a link (one swapped in since) and a file grown
+/// past the cap: the size is checked on what is read, not on what `metadata` said.
+fn read_manifest(path: &Path) -> std::io::Result<String> {
+    use std::io::Read;
+    let mut options = std::fs::OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::custom_flags(&mut options, libc::O_NOFOLLOW);
+    let mut text = String::new();
+    options.open(path)?.take(MAX_FILE_BYTES + 1).read_to_string(&mut text)?;
+    if text.len() as u64 > MAX_FILE_BYTES {
+        return Err(std::io::Error::other(format!("{} is larger than {MAX_FILE_BYTES} bytes", path.display())));
+    }
+    Ok(text)
+}
+
+/// Directory levels below the top `collect` descends; deeper is an error, not a silent skip.
+const MAX_DEPTH: usize = 16;
+
+/// The manifest files below `path` (or `path` itself). Symbolic links are refused, the top
+/// one included: a link to `/proc/self/environ` or to a file outside the directory would
+/// hand the host's secrets to the parser and, through its errors, to logs and CI artifacts.
+/// Entries are read with `symlink_metadata`, so nothing outside `path` is ever opened.
 fn collect(path: &Path, files: &mut Vec<PathBuf>) -> std::io::Result<()> {
-    let metadata = std::fs::metadata(path)?;
+    collect_below(path, files, 0)
+}
+
+fn collect_below(path: &Path, files: &mut Vec<PathBuf>, depth: usize) -> std::io::Result<()> {
+    let metadata = std::fs::symlink_metadata(path)?;
+    if metadata.file_type().is_symlink() {
+        return Err(std::io::Error::other(format!("{} is a symbolic link; links are not followed", path.display())));
+    }
     if metadata.is_file() {
         if metadata.len() > MAX_FILE_BYTES {
             return Err(std::io::Error::other(format!("{} is larger than {MAX_FILE_BYTES} bytes", path.display())));
         }
         files.push(path.to_path_buf());
         return Ok(());
+    }
+    if !metadata.is_dir() {
+        return Err(std::io::Error::other(format!("{} is not a regular file or directory", path.display())));
+    }
+    if depth >= MAX_DEPTH {
+        return Err(std::io::Error::other(format!("{} is more than {MAX_DEPTH} directories deep", path.display())));
     }
     let mut entries: Vec<PathBuf> = std::fs::read_dir(path)?.map(|e| e.map(|e| e.path())).collect::<Result<_, _>>()?;
     entries.sort();
@@ -94,8 +130,10 @@ fn collect(path: &Path, files: &mut Vec<PathBuf>) -> std::io::Result<()> {
         if hidden {
             continue;
         }
-        if entry.is_dir() || is_manifest {
-            collect(&entry, files)?;
+        // A link that is not a manifest is skipped like any other file; one that is, is refused.
+        let kind = std::fs::symlink_metadata(&entry)?.file_type();
+        if (kind.is_dir() && !kind.is_symlink()) || is_manifest {
+            collect_below(&entry, files, depth + 1)?;
         }
     }
     Ok(())

@@ -3,6 +3,13 @@
 //!
 //! HNP's CR endpoints have no filter set (`?fabric=` and `?name=` are ignored), so every
 //! lookup pages through a whole endpoint and filters on the client by the fabric's id.
+//!
+//! A listing is used only when it is consistent: offset paging is not a snapshot (a row
+//! deleted or created between two page requests shifts every later page, so a row is skipped
+//! or seen twice), so every page's `count` must equal the first page's and the rows received
+//! must equal `count`; otherwise the endpoint is listed again from the start, a bounded number
+//! of times, and then the listing fails. A short listing would read as deleted CRs. Likewise a
+//! row that cannot be read (no `id`, no `fabric`, no `name`...) is an error, never skipped.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -25,11 +32,15 @@ const API_PATH: &str = "/api/plugins/hedgehog/";
 
 const FABRICS: &str = "fabrics/";
 
-/// NetBox's default is 50 and its default `MAX_PAGE_SIZE` 1000.
-pub const DEFAULT_PAGE_SIZE: u32 = 200;
+/// NetBox's default `MAX_PAGE_SIZE`: the largest page it gives (a smaller `MAX_PAGE_SIZE`
+/// just means more pages). Fewer pages, fewer chances for a row to move between two of them.
+pub const DEFAULT_PAGE_SIZE: u32 = 1000;
 
 /// A `next` chain longer than this is a server bug (or a loop), not a big fabric.
 const MAX_PAGES: usize = 10_000;
+
+/// Listings of one endpoint that may change while paging before the listing fails.
+pub const MAX_LISTINGS: usize = 3;
 
 /// Waits before the retries of a failed GET (5xx or no answer). Writes are never retried.
 const GET_RETRY_DELAYS: [Duration; 2] = [Duration::from_millis(250), Duration::from_secs(1)];
@@ -111,6 +122,26 @@ pub enum NetBoxError {
     TooManyPages {
         url: String,
     },
+    /// A `next` link to a page already read in this listing.
+    NextLoop {
+        url: String,
+        next: String,
+    },
+    /// Rows were created or deleted while paging, in every one of `MAX_LISTINGS` listings:
+    /// `counts` is each listing's `count` on its first page, the `count` that differed on a
+    /// later page (or the first one again), and the rows received.
+    InconsistentListing {
+        url: String,
+        counts: Vec<(u64, u64, u64)>,
+    },
+    /// A row that cannot be read as a CR of a fabric.
+    MalformedRow {
+        url: String,
+        id: Option<u64>,
+        name: Option<String>,
+        field: &'static str,
+        message: String,
+    },
 }
 
 impl fmt::Display for NetBoxError {
@@ -161,6 +192,33 @@ impl fmt::Display for NetBoxError {
             ),
             NetBoxError::TooManyPages { url } => {
                 write!(f, "NetBox kept sending pages past {MAX_PAGES} from {url}")
+            }
+            NetBoxError::NextLoop { url, next } => {
+                write!(f, "NetBox's listing {url} links back to a page it already sent ({next}); not following it")
+            }
+            NetBoxError::InconsistentListing { url, counts } => {
+                let tries: Vec<String> = counts
+                    .iter()
+                    .map(|(first, later, received)| {
+                        format!("count {first} on the first page, {later} later, {received} rows received")
+                    })
+                    .collect();
+                write!(
+                    f,
+                    "NetBox's listing of {url} changed while it was paged, {} times in a row ({}); not                      using a partial listing (it would read as deleted CRs): try again when NetBox is quieter",
+                    counts.len(),
+                    tries.join("; ")
+                )
+            }
+            NetBoxError::MalformedRow { url, id, name, field, message } => {
+                write!(f, "NetBox row")?;
+                if let Some(id) = id {
+                    write!(f, " id {id}")?;
+                }
+                if let Some(name) = name {
+                    write!(f, " {name:?}")?;
+                }
+                write!(f, " of {url}: `{field}` {message}; fix the row in NetBox (it is not skipped: a CR left out would read as deleted)")
             }
         }
     }
@@ -325,16 +383,16 @@ impl NetBoxSource {
         Ok(rows.into_iter().find(|row| row.key == wanted))
     }
 
-    /// All rows of one endpoint that belong to the fabric.
+    /// All rows of one endpoint that belong to the fabric, from one consistent listing.
     async fn rows(&self, fabric_id: u64, kind: &'static str, endpoint: &str) -> Result<Vec<Row>, NetBoxError> {
+        let url = self.endpoint_url(endpoint);
         let mut rows = Vec::new();
-        self.each_object(endpoint, |url, object| {
-            if fabric_of(object).map_err(|message| malformed(url, message))? == Some(fabric_id) {
-                rows.push(row(fabric_id, kind, object).map_err(|message| malformed(url, message))?);
+        for object in self.list_objects(endpoint).await? {
+            let (id, fabric) = identity(&object).map_err(|e| e.at(&url))?;
+            if fabric == fabric_id {
+                rows.push(row(fabric_id, kind, id, &object).map_err(|e| e.at(&url))?);
             }
-            Ok(())
-        })
-        .await?;
+        }
         Ok(rows)
     }
 
@@ -349,17 +407,16 @@ impl NetBoxSource {
     async fn resolve_fabric(&self, name: &str) -> Result<u64, NetBoxError> {
         let mut found = None;
         let mut known = Vec::new();
-        self.each_object(FABRICS, |url, object| {
+        let url = self.endpoint_url(FABRICS);
+        for object in self.list_objects(FABRICS).await? {
             let fabric_name = object.get("name").and_then(Value::as_str).unwrap_or_default();
             if fabric_name == name {
                 let id = object.get("id").and_then(Value::as_u64);
-                found = Some(id.ok_or_else(|| malformed(url, format!("fabric {name:?} has no integer id")))?);
+                found = Some(id.ok_or_else(|| malformed(&url, format!("fabric {name:?} has no integer id")))?);
             } else if known.len() < 10 {
                 known.push(fabric_name.to_owned());
             }
-            Ok(())
-        })
-        .await?;
+        }
         let mut fabrics = lock(&self.fabrics);
         match found {
             Some(id) => {
@@ -368,37 +425,83 @@ impl NetBoxSource {
             }
             None => {
                 fabrics.remove(name);
-                let url = self.endpoint_url(FABRICS);
                 Err(NetBoxError::FabricNotFound { name: name.to_owned(), url, known })
             }
         }
     }
 
-    /// Calls `each(page_url, object)` for every object of a paginated list, following
-    /// `next` links on the configured origin only.
-    async fn each_object(
-        &self,
-        endpoint: &str,
-        mut each: impl FnMut(&str, &Value) -> Result<(), NetBoxError>,
-    ) -> Result<(), NetBoxError> {
+    /// Every object of a paginated list, from a listing whose `count` held still while it
+    /// was paged (listed again from the start when it did not, at most `MAX_LISTINGS` times).
+    async fn list_objects(&self, endpoint: &str) -> Result<Vec<Value>, NetBoxError> {
+        let mut counts = Vec::new();
+        while counts.len() < MAX_LISTINGS {
+            match self.listing(endpoint).await? {
+                Listing::Consistent(objects) => return Ok(objects),
+                Listing::Changed { first, later, received } => {
+                    tracing::debug!(
+                        endpoint,
+                        first,
+                        later,
+                        received,
+                        "NetBox listing changed while paging; listing again"
+                    );
+                    counts.push((first, later, received));
+                }
+            }
+        }
+        Err(NetBoxError::InconsistentListing { url: self.endpoint_url(endpoint), counts })
+    }
+
+    /// One listing of an endpoint, following `next` links on the configured origin only.
+    async fn listing(&self, endpoint: &str) -> Result<Listing, NetBoxError> {
         let first = format!("{}?limit={}&offset=0", self.endpoint_url(endpoint), self.page_size);
         let mut url = first.clone();
+        let mut seen = std::collections::HashSet::new();
+        let mut ids = std::collections::HashSet::new();
+        let mut objects = Vec::new();
+        let mut total = None;
         for _ in 0..MAX_PAGES {
+            seen.insert(url.clone());
             let body = self.send(Method::GET, &url, None).await?;
             let page: Value = serde_json::from_slice(&body).map_err(|e| malformed(&url, json_error(&e, &body)))?;
             let results = page
                 .get("results")
                 .and_then(Value::as_array)
                 .ok_or_else(|| malformed(&url, "expected a page with a `results` list".into()))?;
+            let count = page
+                .get("count")
+                .and_then(Value::as_u64)
+                .ok_or_else(|| malformed(&url, "expected a page with an integer `count`".into()))?;
+            let first_count = *total.get_or_insert(count);
+            if count != first_count {
+                return Ok(Listing::Changed { first: first_count, later: count, received: objects.len() as u64 });
+            }
             for object in results {
-                each(&url, object)?;
+                // A row seen twice: rows moved between pages (a count that went down, then up).
+                if let Some(id) = object.get("id").and_then(Value::as_u64) {
+                    if !ids.insert(id) {
+                        let received = objects.len() as u64 + 1;
+                        return Ok(Listing::Changed { first: first_count, later: count, received });
+                    }
+                }
+                objects.push(object.clone());
             }
             match page.get("next") {
-                None | Some(Value::Null) => return Ok(()),
+                None | Some(Value::Null) => {
+                    let received = objects.len() as u64;
+                    return Ok(if received == first_count {
+                        Listing::Consistent(objects)
+                    } else {
+                        Listing::Changed { first: first_count, later: count, received }
+                    });
+                }
                 Some(Value::String(next)) => {
                     let same = next.parse::<Uri>().ok().and_then(|u| Origin::of(&u)) == Some(self.origin.clone());
                     if !same {
                         return Err(NetBoxError::ForeignNext { url, next: next.clone() });
+                    }
+                    if seen.contains(next) {
+                        return Err(NetBoxError::NextLoop { url, next: next.clone() });
                     }
                     url = next.clone();
                 }
@@ -497,38 +600,84 @@ fn key(fabric: u64, kind: &'static str, namespace: &str, name: &str) -> Key {
     Key { fabric, kind, namespace: namespace_or_default(namespace).to_owned(), name: name.to_owned() }
 }
 
-/// The `fabric` of a CR object: a primary key, or a nested `{id, ...}` object.
-fn fabric_of(object: &Value) -> Result<Option<u64>, String> {
-    let id = |v: &Value| v.as_u64().ok_or_else(|| format!("`fabric` is {v}, not a fabric id"));
-    match object.get("fabric") {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::Object(nested)) => match nested.get("id") {
-            Some(value) => id(value).map(Some),
-            None => Err("`fabric` is an object without `id`".to_owned()),
-        },
-        Some(other) => id(other).map(Some),
+/// One listing: consistent, or changed while paging (with what showed it).
+enum Listing {
+    Consistent(Vec<Value>),
+    Changed { first: u64, later: u64, received: u64 },
+}
+
+/// What is wrong with a row, before the endpoint's URL is known.
+struct RowError {
+    id: Option<u64>,
+    name: Option<String>,
+    field: &'static str,
+    message: String,
+}
+
+impl RowError {
+    fn of(object: &Value, field: &'static str, message: impl Into<String>) -> RowError {
+        RowError {
+            id: object.get("id").and_then(Value::as_u64),
+            name: object.get("name").and_then(Value::as_str).map(str::to_owned),
+            field,
+            message: message.into(),
+        }
+    }
+
+    fn at(self, url: &str) -> NetBoxError {
+        let RowError { id, name, field, message } = self;
+        NetBoxError::MalformedRow { url: url.to_owned(), id, name, field, message }
     }
 }
 
-/// Maps a CR object of the fabric to a row. JSON fields go back to JSON text unchanged
-/// (null -> `{}`); a spec that is not an object passes through for the guest to reject.
-fn row(fabric: u64, kind: &'static str, object: &Value) -> Result<Row, String> {
-    let name = match object.get("name") {
-        Some(Value::String(name)) => name.clone(),
-        _ => return Err(format!("a {kind} object has no string `name`")),
+/// The row's `id` and the `id` of its `fabric` (a primary key, or a nested `{id, ...}`
+/// object). A row without them cannot be placed: an error, never skipped.
+fn identity(object: &Value) -> Result<(u64, u64), RowError> {
+    if !object.is_object() {
+        return Err(RowError::of(object, "id", format!("is missing: the row is {object}, not an object")));
+    }
+    let id = match object.get("id") {
+        Some(id) => id.as_u64().ok_or_else(|| RowError::of(object, "id", format!("is {id}, not an integer")))?,
+        None => return Err(RowError::of(object, "id", "is missing")),
     };
-    let id = object.get("id").and_then(Value::as_u64).ok_or_else(|| format!("{kind} {name:?} has no integer `id`"))?;
-    let text = |field: &str| -> Result<String, String> {
+    let fabric_id =
+        |v: &Value| v.as_u64().ok_or_else(|| RowError::of(object, "fabric", format!("is {v}, not a fabric id")));
+    let fabric = match object.get("fabric") {
+        None => return Err(RowError::of(object, "fabric", "is missing")),
+        Some(Value::Null) => return Err(RowError::of(object, "fabric", "is null: the row belongs to no fabric")),
+        Some(Value::Object(nested)) => match nested.get("id") {
+            Some(value) => fabric_id(value)?,
+            None => return Err(RowError::of(object, "fabric", "is an object without `id`")),
+        },
+        Some(other) => fabric_id(other)?,
+    };
+    Ok((id, fabric))
+}
+
+/// Maps a CR object of the fabric to a row. JSON fields go back to JSON text unchanged
+/// (null -> `{}`); a spec that is not an object passes through for the guest to reject
+/// (it reports the CR as invalid, naming the field, and leaves its file alone).
+fn row(fabric: u64, kind: &'static str, id: u64, object: &Value) -> Result<Row, RowError> {
+    let name = match object.get("name") {
+        Some(Value::String(name)) if !name.is_empty() => name.clone(),
+        Some(other) => return Err(RowError::of(object, "name", format!("is {other}, not a name"))),
+        None => return Err(RowError::of(object, "name", "is missing")),
+    };
+    let text = |field: &'static str| -> Result<String, RowError> {
         match object.get(field) {
             None | Some(Value::Null) => Ok(String::new()),
             Some(Value::String(s)) => Ok(s.clone()),
-            Some(other) => Err(format!("{kind} {name:?}: `{field}` is {other}, not a string")),
+            Some(other) => Err(RowError::of(object, field, format!("is {other}, not a string"))),
         }
     };
     let json = |field: &str| match object.get(field) {
         None | Some(Value::Null) => "{}".to_owned(),
         Some(value) => value.to_string(),
     };
+    // Every HNP CR has a spec; a row without the field is not one NetBox would send.
+    if object.get("spec").is_none() {
+        return Err(RowError::of(object, "spec", "is missing"));
+    }
     let namespace = text("namespace")?;
     let git_file_path = text("git_file_path")?;
     Ok(Row {

@@ -65,6 +65,15 @@ fn sync_error(e: &SyncError) -> Value {
         SyncError::Transport(m) => ("transport", json!(m)),
         SyncError::TooManyRaces(n) => ("too-many-races", json!(n)),
         SyncError::Source(m) => ("source", json!(m)),
+        SyncError::TooManyDeletions(g) => {
+            ("too-many-deletions", json!({"deletions": g.deletions, "managed": g.managed, "limit": g.limit}))
+        }
+        SyncError::BranchProtected(r) => {
+            ("branch-protected", json!({"method": r.method, "url": r.url, "status": r.status, "message": r.message}))
+        }
+        SyncError::ForeignState(s) => {
+            ("foreign-state", json!({"path": s.path, "fabric": s.fabric, "directory": s.directory}))
+        }
     };
     json!({"tag": tag, "val": val})
 }
@@ -83,13 +92,14 @@ fn commit_plan(p: &CommitPlan) -> Value {
         .conflicts
         .iter()
         .map(|c| {
-            json!({"path": c.path, "kind": c.kind.as_str(), "resource": reference(&c.resource),
+            json!({"path": c.path, "kind": c.kind.as_str(), "reason": c.reason, "resource": reference(&c.resource),
                    "expected-sha": c.expected_sha, "actual-sha": c.actual_sha,
                    "git-content": c.git_content, "hnp-content": c.hnp_content})
         })
         .collect();
     let writes: Vec<Value> = p.writes.iter().map(|w| json!({"path": w.path, "content": w.content})).collect();
-    json!({"changes": changes, "conflicts": conflicts, "unchanged": p.unchanged,
+    let invalid: Vec<Value> = p.invalid.iter().map(invalid).collect();
+    json!({"changes": changes, "conflicts": conflicts, "invalid": invalid, "unchanged": p.unchanged,
            "need-contents": p.need_contents, "writes": writes, "message": p.message})
 }
 
@@ -149,6 +159,9 @@ impl<'a> Runner<'a> {
             deleted: Vec::new(),
             complete: true,
             resolutions: Vec::new(),
+            fabric: String::new(),
+            untrusted: Vec::new(),
+            unreadable: Vec::new(),
         };
         let mut result = Value::Null;
         for _ in 0..MAX_CONTENT_ROUNDS {

@@ -2,7 +2,7 @@
 //! same bytes every time, with no network and no repository; a run that leaves the recording
 //! is an error naming both requests.
 
-use fgd_sync_tests::cli::{self, TempDir};
+use fgd_sync_tests::{cli, TempDir};
 
 use super::workspace;
 
@@ -25,7 +25,7 @@ fn record_first_sync(dir: &TempDir) -> (cli::Run, std::path::PathBuf) {
 
 #[test]
 fn a_recorded_sync_replays_byte_for_byte_three_times() {
-    let dir = TempDir::new("replay");
+    let dir = TempDir::new("replay").expect("temp dir");
     let (sync, cassette) = record_first_sync(&dir);
     assert!(sync.report().commit.is_some(), "the recorded sync committed: {}", sync.stdout);
     // Nothing of the repository is needed any more.
@@ -39,13 +39,14 @@ fn a_recorded_sync_replays_byte_for_byte_three_times() {
 
 #[test]
 fn a_cassette_holds_every_import_and_no_secret() {
-    let dir = TempDir::new("replay-content");
+    let dir = TempDir::new("replay-content").expect("temp dir");
     let (_, cassette) = record_first_sync(&dir);
     let text = std::fs::read_to_string(&cassette).expect("reading the cassette");
     let json: serde_json::Value = serde_json::from_str(&text).expect("the cassette is JSON");
     assert_eq!(json["format"], "fgd-sync-cassette");
-    assert_eq!(json["version"], 1);
-    assert_eq!(json["invocation"]["operation"], "sync-fabric");
+    assert_eq!(json["version"], fgd_sync::replay::cassette::VERSION);
+    assert_eq!(json["invocation"]["operation"], "sync");
+    assert_eq!(json["invocation"]["selection"], "Fabric");
     let events = json["events"].as_array().expect("events");
     let kinds: std::collections::BTreeSet<&str> =
         events.iter().filter_map(|e| e.as_object()?.keys().next().map(String::as_str)).collect();
@@ -56,7 +57,7 @@ fn a_cassette_holds_every_import_and_no_secret() {
 
 #[test]
 fn a_replay_that_leaves_the_recording_names_both_requests() {
-    let dir = TempDir::new("replay-diverge");
+    let dir = TempDir::new("replay-diverge").expect("temp dir");
     let (_, cassette) = record_first_sync(&dir);
     let mut json: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&cassette).unwrap()).unwrap();
     let request = json["events"]
@@ -83,7 +84,7 @@ fn a_replay_that_leaves_the_recording_names_both_requests() {
 
 #[test]
 fn replay_refuses_a_file_that_is_not_a_cassette() {
-    let dir = TempDir::new("replay-bad");
+    let dir = TempDir::new("replay-bad").expect("temp dir");
     let file = dir.path().join("other.json");
     std::fs::write(&file, r#"{"format": "something-else", "version": 1}"#).unwrap();
     let replay = cli::run(cli::command().arg("replay").arg(&file));
@@ -96,7 +97,7 @@ fn replay_refuses_a_file_that_is_not_a_cassette() {
 /// `monotonic-clock.subscribe-*` in `runtime/state.rs` against a WASI version change.
 #[test]
 fn a_replay_never_waits_out_back_offs() {
-    let dir = TempDir::new("replay-sleep");
+    let dir = TempDir::new("replay-sleep").expect("temp dir");
     let (sync, cassette) = record_first_sync(&dir);
     let mut json: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&cassette).unwrap()).unwrap();
     let events = json["events"].as_array_mut().unwrap();

@@ -1,47 +1,37 @@
 //! Checks recorded exchanges against GitHub's own OpenAPI description
-//! (`tests/data/github/openapi-subset.json`) with local-github's `openapi` checker: the status
-//! must be documented for the operation and a JSON body must fit its schema.
+//! (`tests/data/github/openapi-subset.json`) with local-github's `openapi` checker (feature
+//! `testing`): the status must be documented for the operation and a JSON body must fit its
+//! schema.
 //!
 //! GitHub's description leaves out statuses every operation can answer (401, the User-Agent
 //! 403, rate-limit 403/429, 5xx from the front end). Those are checked by
 //! [`check_gatekeeping`] instead: GitHub's error object, or its plain-text/HTML pages.
 
-use std::sync::OnceLock;
-
-use fgd_sync_local_github::openapi::Spec;
+use fgd_sync_local_github::openapi::{self, Response};
 use serde_json::Value;
 
 use super::server::Exchange;
-
-pub fn spec() -> &'static Spec {
-    static SPEC: OnceLock<Spec> = OnceLock::new();
-    SPEC.get_or_init(|| {
-        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/data/github/openapi-subset.json");
-        Spec::load(path).unwrap_or_else(|e| panic!("the OpenAPI subset must load: {e}"))
-    })
-}
 
 /// Problems of one answer against its operation; empty when it conforms. Exchanges without
 /// an answer have nothing to check.
 pub fn check(e: &Exchange) -> Vec<String> {
     let Some(status) = e.status else { return Vec::new() };
     let what = format!("#{} {} {} -> {status}", e.seq, e.method, e.path);
-    let path = e.path.split('?').next().unwrap_or(&e.path);
-    let Some((template, op)) = spec().operation(&e.method, path) else {
+    let spec = openapi::github();
+    let schema = match spec.response(&e.method, &e.path, status) {
         // GitHub answers 404 for paths it does not know.
-        return if status == 404 { check_gatekeeping(e) } else { vec![format!("{what}: no such operation")] };
-    };
-    let Some(response) = op.get("responses").and_then(|r| r.get(status.to_string())) else {
-        return vec![format!("{what}: status {status} is not documented for {} {template}", e.method)];
-    };
-    let Some(schema) = response.get("content").and_then(|c| c.get("application/json")).and_then(|c| c.get("schema"))
-    else {
-        return Vec::new();
+        Response::NoOperation if status == 404 => return check_gatekeeping(e),
+        Response::NoOperation => return vec![format!("{what}: no such operation")],
+        Response::Undocumented { template } => {
+            return vec![format!("{what}: status {status} is not documented for {} {template}", e.method)]
+        }
+        Response::Documented { schema: None, .. } => return Vec::new(),
+        Response::Documented { schema: Some(schema), .. } => schema,
     };
     let Ok(body) = serde_json::from_slice::<Value>(&e.response_body) else {
         return vec![format!("{what}: the body is not JSON")];
     };
-    match spec().check(schema, &body) {
+    match spec.check(schema, &body) {
         Ok(()) => Vec::new(),
         // GitHub's error `oneOf`s (basic-error vs rule violation) have only optional fields,
         // so every real error body matches several options: that is the description's
@@ -111,4 +101,39 @@ pub fn missing_rate_headers(exchanges: &[Exchange]) -> Vec<String> {
                 .map(move |n| format!("#{} {} {}: no {n}", e.seq, e.method, e.path))
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Problems found for one answer (status and JSON body) to `method path`.
+    fn check_answer(method: &str, path: &str, status: u16, body: &str) -> Vec<String> {
+        check(&Exchange {
+            method: method.into(),
+            path: path.into(),
+            status: Some(status),
+            response_headers: vec![("content-type".into(), "application/json; charset=utf-8".into())],
+            response_body: body.into(),
+            ..Exchange::default()
+        })
+    }
+
+    #[test]
+    fn wrong_answers_are_caught() {
+        let blobs = "/repos/acme/fabric/git/blobs";
+        assert_eq!(check_answer("POST", blobs, 201, r#"{"sha":"a","url":"http://h/a"}"#), Vec::<String>::new());
+        let cases = [
+            ("POST", blobs, 201, r#"{"url":"http://h/a"}"#, "missing required property \"sha\""),
+            ("POST", blobs, 201, r#"{"sha":1,"url":"http://h/a"}"#, "/sha: expected string"),
+            ("POST", blobs, 201, "not json", "the body is not JSON"),
+            ("POST", blobs, 418, "{}", "status 418 is not documented for POST /repos/{owner}/{repo}/git/blobs"),
+            ("GET", "/nowhere", 200, "{}", "no such operation"),
+            ("GET", "/nowhere", 404, r#"{"msg":"x"}"#, "error body without a string `message`"),
+        ];
+        for (method, path, status, body, expected) in cases {
+            let problems = check_answer(method, path, status, body);
+            assert!(problems.iter().any(|p| p.contains(expected)), "{method} {path} -> {status} {body}: {problems:#?}");
+        }
+    }
 }

@@ -230,6 +230,8 @@ impl FakeGitHub {
                 ("/git/refs/{ref}", self.update_ref(&branch.join("/"), &body))
             }
             ("GET", ["contents", path @ ..]) => ("/contents/{path}", self.get_contents(&path.join("/"), query)),
+            ("GET", ["commits"]) => ("/commits", self.list_commits(query)),
+            ("GET", ["compare", spec @ ..]) => ("/compare/{base}...{head}", self.compare(&spec.join("/"))),
             ("PUT", ["contents", path @ ..]) => ("/contents/{path}", self.put_contents(&path.join("/"), &body)),
             ("DELETE", ["contents", path @ ..]) => ("/contents/{path}", self.delete_contents(&path.join("/"), &body)),
             _ => {
@@ -242,7 +244,7 @@ impl FakeGitHub {
             for p in schema::check_request(&template, method, &body) {
                 self.violation(request, format!("request schema: {p}"));
             }
-        } else if !query.is_empty() && query != "recursive=1" && !query.starts_with("ref=") {
+        } else if !query.is_empty() && query != "recursive=1" && !query.starts_with("ref=") && route != ["commits"] {
             self.violation(request, format!("unexpected query {query:?}"));
         }
         for p in schema::check_response(&template, method, result.0, &result.1) {
@@ -516,7 +518,9 @@ impl FakeGitHub {
             return error(404, "This repository is empty.");
         }
         let branch = query.strip_prefix("ref=").and_then(decode_segment).unwrap_or_else(|| "main".into());
-        let Some(head) = self.git.head(&branch) else {
+        // `ref` names a branch or a commit.
+        let head = self.git.head(&branch).or_else(|| self.git.commits.contains_key(&branch).then(|| branch.clone()));
+        let Some(head) = head else {
             return error(404, &format!("No commit found for the ref {branch}"));
         };
         let files = self.git.flatten(&self.git.commits[&head].tree.clone());
@@ -527,6 +531,102 @@ impl FakeGitHub {
             }
             None => error(404, "Not Found"),
         }
+    }
+
+    /// A commit as `GET commits` lists it (the `commit` schema).
+    fn listed_commit_json(&self, sha: &str) -> Value {
+        let c = &self.git.commits[sha];
+        let who = json!({"name": c.author.0, "email": c.author.1, "date": "2024-01-01T00:00:00Z"});
+        let parents: Vec<Value> = c
+            .parents
+            .iter()
+            .map(|p| json!({"sha": p, "url": self.url(&format!("/commits/{p}")), "html_url": format!("https://github.com/{OWNER}/{REPO}/commit/{p}")}))
+            .collect();
+        json!({
+            "url": self.url(&format!("/commits/{sha}")), "sha": sha, "node_id": "C_1",
+            "html_url": format!("https://github.com/{OWNER}/{REPO}/commit/{sha}"),
+            "comments_url": self.url(&format!("/commits/{sha}/comments")),
+            "commit": {
+                "url": self.url(&format!("/git/commits/{sha}")), "author": who, "committer": who,
+                "message": c.message, "comment_count": 0,
+                "tree": {"sha": c.tree, "url": self.url(&format!("/git/trees/{}", c.tree))},
+            },
+            "author": null, "committer": null, "parents": parents,
+        })
+    }
+
+    /// The blob at `path` in a commit's tree.
+    fn blob_at(&self, commit: &str, path: &str) -> Option<String> {
+        let tree = self.git.commits.get(commit)?.tree.clone();
+        self.git.flatten(&tree).get(path).map(|(_, sha)| sha.clone())
+    }
+
+    /// `GET commits?sha=&path=&per_page=`: commits along first parents from `sha` whose
+    /// `path` differs from their parent's, newest first.
+    fn list_commits(&mut self, query: &str) -> (u16, Value) {
+        let params: BTreeMap<&str, String> = query
+            .split('&')
+            .filter_map(|kv| kv.split_once('='))
+            .map(|(k, v)| (k, decode_segment(v).unwrap_or_default()))
+            .collect();
+        let start = params.get("sha").cloned().unwrap_or_else(|| "main".into());
+        let Some(mut next) = self.git.head(&start).or_else(|| self.git.commits.contains_key(&start).then_some(start))
+        else {
+            return error(404, "Not Found");
+        };
+        let per_page = params.get("per_page").and_then(|n| n.parse().ok()).unwrap_or(30usize);
+        let path = params.get("path").cloned();
+        let mut out = Vec::new();
+        loop {
+            let parent = self.git.commits[&next].parents.first().cloned();
+            let touched = match &path {
+                None => true,
+                Some(path) => self.blob_at(&next, path) != parent.as_ref().and_then(|p| self.blob_at(p, path)),
+            };
+            if touched && out.len() < per_page {
+                out.push(self.listed_commit_json(&next));
+            }
+            match parent {
+                Some(p) => next = p,
+                None => break,
+            }
+        }
+        (200, Value::Array(out))
+    }
+
+    /// `GET compare/{base}...{head}`: how `head` stands relative to `base`.
+    fn compare(&mut self, spec: &str) -> (u16, Value) {
+        let Some((base, head)) = spec.split_once("...") else { return error(404, "Not Found") };
+        let resolve = |r: &str| self.git.head(r).or_else(|| self.git.commits.contains_key(r).then(|| r.to_string()));
+        let (Some(base), Some(head)) = (resolve(base), resolve(head)) else { return error(404, "Not Found") };
+        let count = |from: &str, stop: &str| {
+            let mut n = 0;
+            let mut next = Some(from.to_string());
+            while let Some(sha) = next.filter(|s| s != stop) {
+                n += 1;
+                next = self.git.commits[&sha].parents.first().cloned();
+            }
+            n
+        };
+        let (status, ahead, behind) = if base == head {
+            ("identical", 0, 0)
+        } else if self.git.is_ancestor(&base, &head) {
+            ("ahead", count(&head, &base), 0)
+        } else if self.git.is_ancestor(&head, &base) {
+            ("behind", 0, count(&base, &head))
+        } else {
+            ("diverged", 1, 1)
+        };
+        let url = self.url(&format!("/compare/{spec}"));
+        (
+            200,
+            json!({
+                "url": url, "html_url": url, "permalink_url": url, "diff_url": url, "patch_url": url,
+                "base_commit": self.listed_commit_json(&base), "merge_base_commit": self.listed_commit_json(&base),
+                "status": status, "ahead_by": ahead, "behind_by": behind, "total_commits": ahead,
+                "commits": [], "files": [],
+            }),
+        )
     }
 
     /// `DELETE contents/{path}` `{message, sha, branch}`: `sha` required and checked.

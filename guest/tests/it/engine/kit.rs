@@ -49,6 +49,11 @@ pub struct MemSource {
     pub lookups: u32,
     pub fail_lookups: Option<String>,
     pub fail_record: Option<String>,
+    /// Names that `list` misses (as offset paging does when a row is deleted meanwhile)
+    /// while `get` still finds them.
+    pub unlisted: Vec<String>,
+    /// `get` calls, by name.
+    pub gets: Vec<String>,
 }
 
 impl MemSource {
@@ -62,11 +67,12 @@ impl Source for MemSource {
         self.lookups += 1;
         match &self.fail_lookups {
             Some(e) => Err(e.clone()),
-            None => Ok(self.resources.clone()),
+            None => Ok(self.resources.iter().filter(|c| !self.unlisted.contains(&c.name)).cloned().collect()),
         }
     }
     fn get(&mut self, _fabric: &str, r: &ResourceRef) -> Result<Option<RawResource>, String> {
         self.lookups += 1;
+        self.gets.push(r.name.clone());
         if let Some(e) = &self.fail_lookups {
             return Err(e.clone());
         }

@@ -2,9 +2,10 @@
 //! is returned at once, and what each error says.
 
 use fgd_sync_guest::blob::blob_sha;
-use fgd_sync_guest::engine::{self, Selection};
+use fgd_sync_guest::engine;
 use fgd_sync_guest::github::client::Client;
 use fgd_sync_guest::github::requests::Repo;
+use fgd_sync_guest::model::{Mode, Selection};
 use fgd_sync_guest::model::{SyncError, SyncOptions, SyncReport};
 
 use super::fake::{Clock, BASE, OWNER, REPO};
@@ -46,7 +47,14 @@ fn error_answer(status: u16, message: &str) -> Result<fgd_sync_guest::github::Ht
 
 fn run(script: &mut Scripted, env: &mut FakeEnv, options: &SyncOptions) -> Result<SyncReport, SyncError> {
     let mut source = MemSource::new(vec![vpc("vpc-1", 1001)]);
-    engine::run("dc1", &Selection::Fabric, &target(), options, script, &mut source, env)
+    engine::run("dc1", Mode::Sync, &Selection::Fabric, &target(), options, script, &mut source, env)
+}
+
+/// The text of a Contents-API `content` (base64).
+fn body_content(body: &serde_json::Value) -> String {
+    use base64::Engine as _;
+    let bytes = base64::engine::general_purpose::STANDARD.decode(body["content"].as_str().unwrap_or_default());
+    String::from_utf8(bytes.unwrap_or_default()).unwrap_or_default()
 }
 
 fn env() -> FakeEnv {
@@ -123,6 +131,7 @@ fn a_409_on_the_ref_update_is_a_lost_race() {
         .expect("POST /git/trees", sha_answer(201, TREE))
         .expect("POST /git/commits", sha_answer(201, COMMIT))
         .expect("PATCH /git/refs/heads/main", error_answer(409, "Reference cannot be updated"))
+        .expect(&compare_call(), compare_answer("diverged"))
         .expect(REF, ref_answer(HEAD2))
         .expect(&tree_call(HEAD2), tree_answer())
         .expect("POST /git/trees", sha_answer(201, TREE))
@@ -130,7 +139,7 @@ fn a_409_on_the_ref_update_is_a_lost_race() {
         .expect("PATCH /git/refs/heads/main", ref_answer(COMMIT));
     let report = run(&mut script, &mut env(), &options()).unwrap();
     script.assert_done();
-    assert_eq!((report.attempts, report.requests, report.base_commit.as_deref()), (2, 10, Some(HEAD2)));
+    assert_eq!((report.attempts, report.requests, report.base_commit.as_deref()), (2, 11, Some(HEAD2)));
 
     // Any other 422 on the ref is an error, not a race.
     let mut script = Scripted::new()
@@ -150,9 +159,76 @@ fn a_single_attempt_that_loses_is_too_many_races() {
         .expect(&tree_call(HEAD), tree_answer())
         .expect("POST /git/trees", sha_answer(201, TREE))
         .expect("POST /git/commits", sha_answer(201, COMMIT))
-        .expect("PATCH /git/refs/heads/main", error_answer(422, "Update is not a fast forward"));
+        .expect("PATCH /git/refs/heads/main", error_answer(422, "Update is not a fast forward"))
+        .expect(&compare_call(), compare_answer("behind"));
     let once = SyncOptions { max_attempts: 1, ..options() };
     assert_eq!(run(&mut script, &mut env(), &once).unwrap_err(), SyncError::TooManyRaces(1));
+}
+
+fn compare_call() -> String {
+    format!("GET /compare/{COMMIT}...main")
+}
+
+fn compare_answer(status: &str) -> Result<fgd_sync_guest::github::HttpResponse, String> {
+    json(200, &format!(r#"{{"status":"{status}","ahead_by":1,"behind_by":0,"total_commits":1}}"#))
+}
+
+/// Up to the commit, as in `the_normal_sequence_against_a_repository_without_state`.
+fn up_to_the_commit() -> Scripted {
+    Scripted::new()
+        .expect(REF, ref_answer(HEAD))
+        .expect(&tree_call(HEAD), tree_answer())
+        .expect("POST /git/trees", sha_answer(201, TREE))
+        .expect("POST /git/commits", sha_answer(201, COMMIT))
+}
+
+/// "Not a fast forward" because the branch already holds our commit (a retried PATCH whose
+/// first answer was lost, then another writer on top): it landed; no re-plan.
+#[test]
+fn a_refused_update_whose_commit_is_in_the_branch_has_landed() {
+    for status in ["ahead", "identical"] {
+        let mut script = up_to_the_commit()
+            .expect("PATCH /git/refs/heads/main", error_answer(422, "Update is not a fast forward"))
+            .expect(&compare_call(), compare_answer(status));
+        let report = run(&mut script, &mut env(), &options()).unwrap();
+        script.assert_done();
+        assert_eq!((report.attempts, report.commit.as_deref()), (1, Some(COMMIT)), "{status}");
+    }
+    // Every answer to the PATCH lost: the compare API tells; an unknown commit is a 404.
+    let mut script = up_to_the_commit();
+    for _ in 0..4 {
+        script = script.expect("PATCH /git/refs/heads/main", Err("connection reset".into()));
+    }
+    let mut script = script.expect(&compare_call(), compare_answer("identical"));
+    let report = run(&mut script, &mut env(), &options()).unwrap();
+    assert_eq!((report.commit.as_deref(), report.requests), (Some(COMMIT), 9));
+    let mut script = up_to_the_commit();
+    for _ in 0..4 {
+        script = script.expect("PATCH /git/refs/heads/main", Err("connection reset".into()));
+    }
+    let mut script = script.expect(&compare_call(), error_answer(404, "Not Found"));
+    assert!(matches!(run(&mut script, &mut env(), &options()), Err(SyncError::Transport(_))));
+}
+
+/// Branch protection and rulesets refuse with 409/422: one attempt, no re-plan.
+#[test]
+fn a_rule_violation_is_branch_protected_not_a_race() {
+    let answers = [
+        (422, "Repository rule violations found\n\nChanges must be made through a pull request.\n\n"),
+        (409, "Protected branch update failed for refs/heads/main."),
+        (422, "GH013: Repository rule violations found for refs/heads/main."),
+    ];
+    for (status, message) in answers {
+        let mut script = up_to_the_commit().expect("PATCH /git/refs/heads/main", error_answer(status, message));
+        let mut e = env();
+        let err = run(&mut script, &mut e, &options()).unwrap_err();
+        script.assert_done();
+        match err {
+            SyncError::BranchProtected(r) => assert_eq!((r.status, r.method.as_str()), (status, "PATCH")),
+            other => panic!("{other:?}"),
+        }
+        assert!(e.sleeps.is_empty(), "not retried");
+    }
 }
 
 #[test]
@@ -207,7 +283,9 @@ fn an_empty_repository_gets_its_first_commit_through_the_contents_api() {
     script.assert_done();
     assert_eq!((report.attempts, report.requests), (1, 7), "initializing is not an attempt");
     let body: serde_json::Value = serde_json::from_slice(script.log[1].body.as_ref().unwrap()).unwrap();
-    assert_eq!(body["message"], "[hnp] Initialize fgd-sync state");
+    let message = body["message"].as_str().unwrap_or_default();
+    let state = blob_sha(body_content(&body).as_bytes());
+    assert_eq!(message, format!("[hnp] Initialize fgd-sync state\n\nFgd-Sync-State: {state}\n"));
     assert_eq!(body["branch"], "main");
     assert_eq!(body["committer"], serde_json::json!({"name": "HNP Sync", "email": "hnp@example.com"}));
 
@@ -269,8 +347,9 @@ fn a_truncated_root_listing_is_walked_when_the_directory_is_the_root() {
     let mut source = MemSource::new(vec![]);
     let mut t = target();
     t.directory = String::new();
-    let dry = SyncOptions { dry_run: true, ..options() };
-    let report = engine::run("dc1", &Selection::Fabric, &t, &dry, &mut script, &mut source, &mut env()).unwrap();
+    let report =
+        engine::run("dc1", Mode::Plan, &Selection::Fabric, &t, &options(), &mut script, &mut source, &mut env())
+            .unwrap();
     script.assert_done();
     assert_eq!((report.requests, report.commit), (5, None));
 }

@@ -1,45 +1,16 @@
 //! Fixtures: a repository in a temporary directory, request helpers, git inspection, and
 //! the OpenAPI check of responses.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::OnceLock;
 
 use base64::Engine as _;
-use fgd_sync_local_github::openapi::Spec;
-use fgd_sync_local_github::{ApiRequest, ApiResponse, LocalGitHub, Options};
+use fgd_sync_local_github::testing::TempDir;
+use fgd_sync_local_github::{openapi, ApiRequest, ApiResponse, LocalGitHub, Options};
 use serde_json::{json, Value};
 
 pub const OWNER: &str = "acme";
 pub const REPO: &str = "fabric";
-
-/// A directory removed on drop.
-pub struct TempDir(PathBuf);
-
-impl TempDir {
-    pub fn new() -> Self {
-        static N: AtomicU64 = AtomicU64::new(0);
-        let p = std::env::temp_dir().join(format!(
-            "fgd-lg-it-{}-{}",
-            std::process::id(),
-            N.fetch_add(1, Ordering::Relaxed)
-        ));
-        let _ = std::fs::remove_dir_all(&p);
-        std::fs::create_dir_all(&p).unwrap();
-        TempDir(p)
-    }
-
-    pub fn path(&self) -> &Path {
-        &self.0
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
 
 pub struct Fixture {
     pub gh: LocalGitHub,
@@ -53,7 +24,7 @@ impl Fixture {
     }
 
     pub fn with(options: Options) -> Self {
-        let dir = TempDir::new();
+        let dir = TempDir::new("local-github").unwrap();
         let git_dir = dir.path().join("fabric.git");
         let gh = LocalGitHub::init(&git_dir, OWNER, REPO, options).unwrap();
         Fixture { gh, git_dir, _dir: dir }
@@ -140,18 +111,11 @@ pub fn answer(method: &str, rel: &str, resp: ApiResponse) -> (u16, Value) {
     let json = resp.json();
     if (200..300).contains(&resp.status) && resp.status != 204 {
         let path = format!("/repos/{OWNER}/{REPO}{rel}");
-        if let Err(errors) = spec().check_response(method, &path, resp.status, &json) {
+        if let Err(errors) = openapi::github().check_response(method, &path, resp.status, &json) {
             panic!("{method} {rel} -> {}: schema violations:\n{}\n{json:#}", resp.status, errors.join("\n"));
         }
     }
     (resp.status, json)
-}
-
-pub fn spec() -> &'static Spec {
-    static SPEC: OnceLock<Spec> = OnceLock::new();
-    SPEC.get_or_init(|| {
-        Spec::load(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/data/github/openapi-subset.json")).unwrap()
-    })
 }
 
 pub fn b64(text: &str) -> String {

@@ -5,7 +5,7 @@
 //!    `PUT`/`DELETE contents/P`, no write to P until P (or the ref) is read again;
 //! 3. conflicts are never overwritten: no path reported as a conflict is written after the
 //!    final attempt's read of the ref;
-//! 4. a dry run writes nothing.
+//! 4. a plan writes nothing.
 
 use std::collections::BTreeSet;
 
@@ -80,7 +80,7 @@ fn refused(r: &Logged) -> bool {
 }
 
 /// Every invariant the run broke, in words.
-pub fn violations(log: &[Logged], outcome: &Result<SyncReport, SyncError>, dry_run: bool) -> Vec<String> {
+pub fn violations(log: &[Logged], outcome: &Result<SyncReport, SyncError>, plan: bool) -> Vec<String> {
     let mut found = Vec::new();
     let ops: Vec<Op> = log.iter().map(classify).collect();
 
@@ -94,8 +94,8 @@ pub fn violations(log: &[Logged], outcome: &Result<SyncReport, SyncError>, dry_r
                 ));
             }
         }
-        if dry_run && is_write(op) {
-            found.push(format!("request {n}: a dry run wrote: {} {}", r.method, r.url));
+        if plan && is_write(op) {
+            found.push(format!("request {n}: a plan wrote: {} {}", r.method, r.url));
         }
     }
 
@@ -177,6 +177,7 @@ mod tests {
         let conflict = |path: &&str| Conflict {
             path: path.to_string(),
             kind: ConflictKind::ModifiedInGit,
+            reason: String::new(),
             resource: ResourceRef { kind: "VPC".into(), namespace: "default".into(), name: "v".into() },
             expected_sha: None,
             actual_sha: None,
@@ -189,6 +190,7 @@ mod tests {
             message: None,
             changes: Vec::new(),
             conflicts: conflicts.iter().map(conflict).collect(),
+            invalid: Vec::new(),
             unchanged: 0,
             requests: 0,
             attempts: 1,
@@ -237,7 +239,7 @@ mod tests {
     }
 
     #[test]
-    fn a_dry_run_that_writes_is_a_violation() {
+    fn a_plan_that_writes_is_a_violation() {
         let commit = req("POST", "git/commits", "{}", 201);
         assert_eq!(violations(&[commit], &report(&[]), true).len(), 1);
     }

@@ -23,7 +23,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use fgd_sync::replay::{Cassette, Replay};
-use fgd_sync::runtime::{Runtime, RuntimeConfig};
+use fgd_sync::runtime::{Operation, Runtime, RuntimeConfig};
 use fgd_sync::wit::{SyncError, SyncReport};
 use serde::{Deserialize, Serialize};
 
@@ -262,12 +262,13 @@ fn examine_counted(
     let native = Side { outcome: native::run(invocation, native_player.clone()), log: native_player.log() };
 
     let mut problems = Vec::new();
-    let dry_run = invocation.options.dry_run;
+    let plan = invocation.operation == Operation::Plan;
     for (name, side) in [("component", &component), ("native", &native)] {
         match &side.outcome {
             Err(e) => problems.push(format!("{name}: trap or panic: {e}")),
-            Ok(outcome) => problems
-                .extend(check::violations(&side.log, outcome, dry_run).into_iter().map(|v| format!("{name}: {v}"))),
+            Ok(outcome) => {
+                problems.extend(check::violations(&side.log, outcome, plan).into_iter().map(|v| format!("{name}: {v}")))
+            }
         }
     }
     if let (Ok(c), Ok(n)) = (&component.outcome, &native.outcome) {
@@ -311,6 +312,9 @@ fn error_kind(e: &SyncError) -> &'static str {
         SyncError::Transport(_) => "transport",
         SyncError::TooManyRaces(_) => "too-many-races",
         SyncError::Source(_) => "source",
+        SyncError::TooManyDeletions(_) => "too-many-deletions",
+        SyncError::BranchProtected(_) => "branch-protected",
+        SyncError::ForeignState(_) => "foreign-state",
     }
 }
 
@@ -319,9 +323,9 @@ fn placeholder() -> Cassette {
     serde_json::from_value(serde_json::json!({
         "format": fgd_sync::replay::cassette::FORMAT, "version": fgd_sync::replay::cassette::VERSION,
         "recorded_by": "", "component": "", "random": "00", "events": [], "report": null,
-        "invocation": {"operation": "plan-fabric", "fabric": "", "remote": "",
+        "invocation": {"operation": "plan", "fabric": "", "selection": "Fabric", "remote": "",
             "target": {"api_base": "", "owner": "", "repo": "", "branch": "", "directory": "", "committer": null, "message_prefix": ""},
-            "options": {"dry_run": true, "strategy": "Batched", "max_attempts": 1, "max_rate_limit_wait_secs": 0, "resolutions": []}}
+            "options": {"max_attempts": 1, "max_rate_limit_wait_secs": 0, "resolutions": []}}
     }))
     .expect("a valid empty cassette")
 }

@@ -5,11 +5,12 @@
 
 use std::sync::Arc;
 
-use fgd_sync::replay::cassette::{HttpAnswer, HttpRequest as Recorded, Operation, TransportError};
+use fgd_sync::replay::cassette::{HttpAnswer, HttpRequest as Recorded, TransportError};
 use fgd_sync::replay::{Invocation, Script};
+use fgd_sync::runtime::Operation;
 use fgd_sync::source::Synced;
 use fgd_sync::wit;
-use fgd_sync_guest::engine::{self, Selection, Source};
+use fgd_sync_guest::engine::{self, Source};
 use fgd_sync_guest::github::{Environment, HttpRequest, HttpResponse, Transport};
 use fgd_sync_guest::model;
 use fgd_sync_tests::convert::convert;
@@ -20,20 +21,18 @@ use crate::player::Player;
 pub fn run(invocation: &Invocation, player: Arc<Player>) -> Result<Result<wit::SyncReport, wit::SyncError>, String> {
     let invocation = invocation.clone();
     let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || {
-        let mut options: model::SyncOptions = convert(&invocation.options);
-        let selection = match invocation.operation {
-            Operation::PlanFabric => {
-                options.dry_run = true;
-                Selection::Fabric
-            }
-            Operation::SyncFabric => Selection::Fabric,
-            Operation::SyncResources => {
-                let refs = invocation
-                    .refs
-                    .iter()
-                    .map(|r| fgd_sync_guest::validate::resource_ref(&r.kind, &r.namespace, &r.name));
+        let options: model::SyncOptions = convert(&invocation.options);
+        let mode = match invocation.operation {
+            Operation::Plan => model::Mode::Plan,
+            Operation::Sync => model::Mode::Sync,
+        };
+        // The component validates the refs of a selection (`conv`); so does this side.
+        let selection = match &invocation.selection {
+            wit::Selection::Fabric => model::Selection::Fabric,
+            wit::Selection::Resources(refs) => {
+                let refs = refs.iter().map(|r| fgd_sync_guest::validate::resource_ref(&r.kind, &r.namespace, &r.name));
                 match refs.collect::<Result<Vec<_>, _>>() {
-                    Ok(refs) => Selection::Resources(refs),
+                    Ok(refs) => model::Selection::Resources(refs),
                     Err(e) => return Err(convert(&model::SyncError::InvalidResource(e))),
                 }
             }
@@ -43,7 +42,7 @@ pub fn run(invocation: &Invocation, player: Arc<Player>) -> Result<Result<wit::S
         let mut source = NativeSource(player.clone());
         let mut env = NativeEnv { player, pool, cursor: 0 };
         let target: model::Target = convert(&invocation.target);
-        engine::run(&invocation.fabric, &selection, &target, &options, &mut transport, &mut source, &mut env)
+        engine::run(&invocation.fabric, mode, &selection, &target, &options, &mut transport, &mut source, &mut env)
             .map(|report| convert(&report))
             .map_err(|e| convert(&e))
     }));

@@ -1,6 +1,6 @@
 //! Seed cassettes: real runs recorded against a local git repository served in-process (the
 //! same GitHub REST subset the tests use), covering the first commit of an empty repository,
-//! updates and deletes, a file edited in Git (conflict), the per-file strategy, a dry run, a
+//! updates and deletes, a file edited in Git (conflict), two updates, a plan, a
 //! selection of resources and a resolution.
 
 use std::path::Path;
@@ -12,9 +12,9 @@ use fgd_sync::net::hooks::{HttpLimits, InProcessRemote, PolicyHooks};
 use fgd_sync::net::policy::EgressPolicy;
 use fgd_sync::remote::{LocalRemote, Remote, LOCAL_API_BASE, LOCAL_OWNER, LOCAL_REPO};
 use fgd_sync::replay::{Cassette, Invocation, Recorder};
-use fgd_sync::runtime::{CallContext, Runtime, RuntimeConfig, SyncCall};
+use fgd_sync::runtime::{CallContext, Operation, Runtime, RuntimeConfig, SyncCall};
 use fgd_sync::source::directory::DirectorySource;
-use fgd_sync::wit::{CustomResource, Identity, Resolution, Side, SyncOptions, Target, WriteStrategy};
+use fgd_sync::wit::{CustomResource, Identity, Resolution, Selection, Side, SyncOptions, Target};
 
 const SAMPLES: [(&str, &str); 2] = [
     ("vpc-demo.yaml", include_str!("../../../data/hedgehog/samples/vpc-demo.yaml")),
@@ -53,8 +53,8 @@ impl Recording {
     }
 }
 
-fn options(strategy: WriteStrategy) -> SyncOptions {
-    SyncOptions { dry_run: false, strategy, max_attempts: 3, max_rate_limit_wait_secs: 60, resolutions: Vec::new() }
+fn options() -> SyncOptions {
+    SyncOptions { max_attempts: 3, max_rate_limit_wait_secs: 60, resolutions: Vec::new(), max_deletions: None }
 }
 
 /// Gives `cr` a new spec key, so its rendering changes.
@@ -112,36 +112,34 @@ pub async fn record(work: &Path, config: RuntimeConfig) -> anyhow::Result<Vec<(S
         message_prefix: "[fuzz] ".into(),
     };
     let mut rec = Recording { runtime, recorder, remote, hooks, target, cassettes: Vec::new() };
-    let fabric = || SyncCall::Fabric { fabric: FABRIC.into() };
+    let fabric = || SyncCall::new(Operation::Sync, FABRIC, Selection::Fabric);
 
-    rec.run("first-sync", fabric(), options(WriteStrategy::Batched), &crs).await?;
+    rec.run("first-sync", fabric(), options(), &crs).await?;
 
     edit(&mut crs[0], "one");
     let gone = crs.remove(1);
-    rec.run("update-delete", fabric(), options(WriteStrategy::Batched), &crs).await?;
+    rec.run("update-delete", fabric(), options(), &crs).await?;
 
     let conflicted = manifest_path(&rec, &crs[2]).await?;
     edit_in_git(&repo, &conflicted)?;
     edit(&mut crs[2], "two");
     edit(&mut crs[3], "two");
-    rec.run("git-edit-conflict", fabric(), options(WriteStrategy::Batched), &crs).await?;
+    rec.run("git-edit-conflict", fabric(), options(), &crs).await?;
 
     edit(&mut crs[4], "three");
     edit(&mut crs[5], "three");
-    rec.run("per-file", fabric(), options(WriteStrategy::PerFile), &crs).await?;
+    rec.run("two-updates", fabric(), options(), &crs).await?;
 
     edit(&mut crs[6], "four");
-    let plan = SyncOptions { dry_run: true, ..options(WriteStrategy::Batched) };
-    rec.run("plan", SyncCall::Plan { fabric: FABRIC.into() }, plan, &crs).await?;
+    rec.run("plan", SyncCall::new(Operation::Plan, FABRIC, Selection::Fabric), options(), &crs).await?;
 
     let refs = vec![crs[6].reference(), gone.reference()];
-    rec.run("resources", SyncCall::Resources { fabric: FABRIC.into(), refs }, options(WriteStrategy::Batched), &crs)
-        .await?;
+    rec.run("resources", SyncCall::new(Operation::Sync, FABRIC, Selection::Resources(refs)), options(), &crs).await?;
 
-    let mut resolve = options(WriteStrategy::Batched);
-    resolve.resolutions.push(Resolution { path: conflicted, take: Side::Hnp });
+    let mut resolve = options();
+    resolve.resolutions.push(Resolution { path: conflicted, take: Side::Hnp, expect: None });
     let refs = vec![crs[2].reference()];
-    rec.run("resolve", SyncCall::Resources { fabric: FABRIC.into(), refs }, resolve, &crs).await?;
+    rec.run("resolve", SyncCall::new(Operation::Sync, FABRIC, Selection::Resources(refs)), resolve, &crs).await?;
     Ok(rec.cassettes)
 }
 
