@@ -15,11 +15,11 @@ use serde::{Deserialize, Serialize, Serializer};
 
 use crate::blob;
 use crate::classify::{self, Explained, FileVersion, Verdict};
+use crate::manifest;
 use crate::model::{
     Action, Change, Conflict, ConflictKind, ForeignState, GitVersion, InvalidManifest, InvalidResource, RawResource,
     Resolution, ResourceRef, Side, SyncError,
 };
-use crate::manifest;
 use crate::path;
 use crate::render;
 use crate::state::{StateEntry, SyncState};
@@ -109,7 +109,11 @@ enum Outcome {
 /// alone); errors are what no single CR explains: a bad directory, two different CRs on one
 /// path, a CR both wanted and deleted. A sync runs them before its first request, so such
 /// input writes nothing (not even an empty repository's first commit).
-pub fn check(directory: &str, desired: &[RawResource], deleted: &[ResourceRef]) -> Result<Vec<InvalidResource>, SyncError> {
+pub fn check(
+    directory: &str,
+    desired: &[RawResource],
+    deleted: &[ResourceRef],
+) -> Result<Vec<InvalidResource>, SyncError> {
     let directory = path::normalize_directory(directory)?;
     let desired = render_desired(&directory, desired)?;
     deleted_refs(&directory, deleted, &desired)?;
@@ -145,11 +149,17 @@ pub fn plan(input: &PlanInput, message_prefix: &str) -> Result<CommitPlan, SyncE
         let desired = subject.desired.map(|d| FileVersion { sha: d.sha.clone(), content: Some(d.text.clone()) });
         let rendered_at_base = live.and_then(|e| e.rendered.as_deref());
         let explained = match tombstone {
+            // A file a revert (not the user) removed while HNP has the CR stays a conflict.
+            Some(t) if t.untrusted && desired.is_some() && remote.is_none() => {
+                Verdict::Conflict(ConflictKind::UntrustedBase).into()
+            }
             Some(t) => tombstoned(&t.sha, remote.as_ref(), desired.as_ref()).into(),
             None => classify::explain(base.as_ref(), rendered_at_base, remote.as_ref(), desired.as_ref()),
         };
         let sides = Sides { base: base.as_ref(), remote: remote.as_ref(), desired: desired.as_ref() };
-        let Explained { verdict, reason: why } = overrule(input, path, explained, &sides);
+        // Found untrusted by the engine now, or marked so by an earlier plan (`settle`).
+        let untrusted = input.untrusted.contains(path) || subject.entry.is_some_and(|e| e.untrusted);
+        let Explained { verdict, reason: why } = overrule(input, untrusted, explained, &sides);
         let outcome = match verdict {
             Verdict::NeedContent(need) => {
                 if let (true, Some(base)) = (need.base, &base) {
@@ -189,6 +199,11 @@ pub fn plan(input: &PlanInput, message_prefix: &str) -> Result<CommitPlan, SyncE
 
     let (mut plan, mut new_state) = settle(&directory, &state, outcomes);
     plan.invalid = invalid;
+    // Marks of untrusted entries ride along with a commit that happens anyway; alone they
+    // are no reason for one (the next sync finds the same foreign commit again).
+    if plan.writes.is_empty() && unmarked(&new_state) == unmarked(&state) {
+        new_state = state.clone();
+    }
     if new_state != state {
         // Whenever the state is written it names its owner (a version 1 state is adopted here).
         if !input.fabric.is_empty() {
@@ -200,6 +215,14 @@ pub fn plan(input: &PlanInput, message_prefix: &str) -> Result<CommitPlan, SyncE
     plan.writes.sort_by(|a, b| a.path.cmp(&b.path));
     plan.message = message::message(message_prefix, &directory, &plan.changes);
     Ok(plan)
+}
+
+/// The state without the marks of untrusted entries (marked tombstones dropped).
+fn unmarked(state: &SyncState) -> SyncState {
+    let mut out = state.clone();
+    out.files.retain(|_, e| !(e.untrusted && e.deleted));
+    out.files.values_mut().for_each(|e| e.untrusted = false);
+    out
 }
 
 /// The sides of one path, as classified.
@@ -215,7 +238,7 @@ struct Sides<'v> {
 /// 2. a path whose state entry a foreign commit changed (a revert, a hand edit) is never
 ///    created, updated or deleted from that base: an `untrusted-base` conflict. Adopting
 ///    stays only when Git already holds HNP's data (it writes no file and trusts no base).
-fn overrule(input: &PlanInput, path: &str, explained: Explained, sides: &Sides<'_>) -> Explained {
+fn overrule(input: &PlanInput, untrusted: bool, explained: Explained, sides: &Sides<'_>) -> Explained {
     let Explained { verdict, .. } = explained;
     let unreadable = |v: Option<&FileVersion>| v.is_some_and(|v| input.unreadable.contains(&v.sha));
     let why = if unreadable(sides.remote) {
@@ -235,7 +258,7 @@ fn overrule(input: &PlanInput, path: &str, explained: Explained, sides: &Sides<'
             return Explained { verdict: Verdict::Conflict(ConflictKind::Unreadable), reason: Some(why) };
         }
     }
-    if input.untrusted.contains(path) {
+    if untrusted {
         let untrusted = Explained { verdict: Verdict::Conflict(ConflictKind::UntrustedBase), reason: None };
         return match verdict {
             Verdict::Apply(Action::Create | Action::Update | Action::Delete) => untrusted,
@@ -287,6 +310,19 @@ fn settle(directory: &str, state: &SyncState, outcomes: Vec<Classified<'_>>) -> 
                 continue;
             }
             Outcome::Conflict(kind, _) | Outcome::Stale(kind, _) => {
+                if kind == ConflictKind::UntrustedBase {
+                    // Marked, so that the next plan still refuses this base after fgd-sync's
+                    // own commit has become the last one to touch the state.
+                    if let Some(mut held) = subject.entry.cloned() {
+                        held.untrusted = true;
+                        new_state.files.insert(relative.clone(), held);
+                    } else if let (None, Some(d)) = (&remote, subject.desired) {
+                        // A revert removed a file the sync had created: a marked tombstone.
+                        let mut held = StateEntry::tombstone(subject.resource.clone(), &d.sha);
+                        held.untrusted = true;
+                        new_state.files.insert(relative.clone(), held);
+                    }
+                }
                 let reason = match outcome {
                     Outcome::Stale(_, why) => why,
                     Outcome::Conflict(_, Some(why)) => why.to_string(),
@@ -396,11 +432,10 @@ fn render_desired(directory: &str, desired: &[RawResource]) -> Result<Desired, S
         let sha = blob::blob_sha(text.as_bytes());
         out.rendered.insert(path, Rendered { resource: reference, text, sha });
     }
-    // A valid and an invalid CR on one path are two different CRs too.
-    if let Some(path) = out.held.iter().find(|p| out.rendered.contains_key(*p)) {
-        let reference = &out.rendered[path].resource;
-        return Err(invalid(reference, format!("two different CRs are given for {path}")).into());
-    }
+    // A valid and an invalid CR on one path: HNP's data for it is in doubt, so the path is
+    // left alone too (and the rest of the fabric goes on).
+    let held = &out.held;
+    out.rendered.retain(|path, _| !held.contains(path));
     Ok(out)
 }
 
@@ -482,6 +517,7 @@ fn entry(subject: &Subject<'_>, sha: &str, rendered: Option<&str>) -> StateEntry
         sha: sha.to_string(),
         rendered: rendered.map(str::to_string),
         deleted: false,
+        untrusted: false,
     }
 }
 

@@ -36,6 +36,10 @@
 //!   recorded by the next plan that writes the state.
 //! - An entry's optional `rendered` is the blob SHA of fgd-sync's rendering when it differs
 //!   from `sha` (a file adopted in other formatting, or Git's version kept in a conflict).
+//! - `"untrusted": true` marks an entry that a commit fgd-sync did not make changed (a revert of
+//!   a sync commit, a hand edit of this file): the engine found it once, and the mark keeps the
+//!   path a conflict in later syncs too, until the user settles it (`resolve`), HNP comes to
+//!   agree with Git, or the CR and the file are both gone.
 //! - `"deleted": true` is a tombstone: the user kept Git's deletion of a file whose CR HNP
 //!   still has (`resolve --take git`); `sha` is then HNP's rendering at that time, and there
 //!   is no file. Tombstones are not managed files.
@@ -83,12 +87,15 @@ pub struct StateEntry {
     pub rendered: Option<String>,
     /// A tombstone: Git's deletion was kept while HNP still had the CR (see the module doc).
     pub deleted: bool,
+    /// The entry was changed by a commit fgd-sync did not make (a revert, a hand edit) and
+    /// the user has not settled the path since: it is no base to write from.
+    pub untrusted: bool,
 }
 
 impl StateEntry {
     /// A tombstone for a file Git deleted on purpose while HNP has the CR rendered as `rendered`.
     pub fn tombstone(resource: ResourceRef, rendered: &str) -> StateEntry {
-        StateEntry { resource, sha: rendered.to_string(), rendered: None, deleted: true }
+        StateEntry { resource, sha: rendered.to_string(), rendered: None, deleted: true, untrusted: false }
     }
 }
 
@@ -125,6 +132,8 @@ struct FileRecord {
     rendered: Option<String>,
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     deleted: bool,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    untrusted: bool,
 }
 
 impl SyncState {
@@ -151,7 +160,9 @@ impl SyncState {
         let file: StateFile = serde_json::from_value(value).map_err(|e| format!("sync state: {e}"))?;
         if version == 1 {
             // Version 1 had none of these: a file that has them is not what it says it is.
-            let newer = file.fabric.is_some() || file.directory.is_some() || file.files.values().any(|r| r.deleted);
+            let newer = file.fabric.is_some()
+                || file.directory.is_some()
+                || file.files.values().any(|r| r.deleted || r.untrusted);
             if newer {
                 return Err("sync state version 1 has no `fabric`, `directory` or `deleted` (version 2 has)".into());
             }
@@ -195,6 +206,7 @@ impl SyncState {
                         sha: e.sha.clone(),
                         rendered: e.rendered.clone(),
                         deleted: e.deleted,
+                        untrusted: e.untrusted,
                     };
                     (key.clone(), record)
                 })
@@ -243,7 +255,7 @@ fn entry(key: &str, record: FileRecord) -> Result<StateEntry, String> {
     }
     // `rendered` equal to `sha` says nothing more: keep one spelling of each state.
     let rendered = record.rendered.filter(|r| *r != record.sha);
-    Ok(StateEntry { resource, sha: record.sha, rendered, deleted: record.deleted })
+    Ok(StateEntry { resource, sha: record.sha, rendered, deleted: record.deleted, untrusted: record.untrusted })
 }
 
 #[cfg(test)]
@@ -261,7 +273,7 @@ mod tests {
         let mut files = BTreeMap::new();
         files.insert(
             "managed/vpcs/vpc-1.yaml".to_string(),
-            StateEntry { resource: vpc("vpc-1"), sha: SHA1.into(), rendered: None, deleted: false },
+            StateEntry { resource: vpc("vpc-1"), sha: SHA1.into(), rendered: None, deleted: false, untrusted: false },
         );
         files.insert("managed/vpcs/vpc-2.yaml".to_string(), StateEntry::tombstone(vpc("vpc-2"), SHA2));
         files.insert(
@@ -271,6 +283,7 @@ mod tests {
                 sha: SHA1.into(),
                 rendered: Some(SHA2.into()),
                 deleted: false,
+                untrusted: false,
             },
         );
         SyncState { fabric: Some("dc1".into()), directory: Some("fabrics/dc1/gitops".into()), files }

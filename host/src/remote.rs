@@ -26,27 +26,49 @@ pub enum Remote {
         owner: String,
         repo: String,
         token: Option<Token>,
+        /// The token may go over plain HTTP to a host other than loopback (`--allow-insecure-http`).
+        insecure_http: bool,
     },
     /// A bare repository (created when missing) or a repository's `.git` directory.
-    Local {
-        path: PathBuf,
-    },
+    Local { path: PathBuf },
 }
 
 impl Remote {
-    /// `owner/name` -> GitHub remote.
-    pub fn github(api_base: &str, repository: &str, token: Option<Token>) -> anyhow::Result<Remote> {
+    /// `owner/name` -> GitHub remote. Refused now rather than at the first request: a
+    /// malformed or dotted origin, and a token over plain HTTP beyond loopback unless
+    /// `insecure_http`.
+    pub fn github(
+        api_base: &str,
+        repository: &str,
+        token: Option<Token>,
+        insecure_http: bool,
+    ) -> anyhow::Result<Remote> {
         let (owner, repo) = repository
             .split_once('/')
             .filter(|(o, r)| !o.is_empty() && !r.is_empty() && !r.contains('/'))
             .with_context(|| format!("repository {repository:?} must be OWNER/NAME"))?;
-        Origin::parse(api_base).map_err(|e| anyhow::anyhow!("GitHub API base: {e}"))?;
-        Ok(Remote::GitHub {
+        let remote = Remote::GitHub {
             api_base: api_base.trim_end_matches('/').to_string(),
             owner: owner.into(),
             repo: repo.into(),
             token,
-        })
+            insecure_http,
+        };
+        remote.policy().map_err(|e| anyhow::anyhow!("GitHub API base: {e}"))?;
+        Ok(remote)
+    }
+
+    /// The egress policy of a GitHub remote: its repository's requests, and nothing else.
+    fn policy(&self) -> Result<EgressPolicy, String> {
+        let mut policy = EgressPolicy::default();
+        let (api_base, owner, repo) = self.coordinates();
+        let (token, insecure) = match self {
+            Remote::GitHub { token, insecure_http, .. } => (token.clone(), *insecure_http),
+            Remote::Local { .. } => (None, false),
+        };
+        policy.allow_insecure_http(insecure);
+        policy.allow_repository(&api_base, &owner, &repo, token)?;
+        Ok(policy)
     }
 
     /// `(api_base, owner, repo)` as the guest's `target` needs them.
@@ -67,15 +89,12 @@ impl Remote {
 
     /// The hooks for this remote: its origin is the only one allowed.
     pub fn hooks(&self, limits: HttpLimits, default_branch: &str) -> anyhow::Result<PolicyHooks> {
-        let mut policy = EgressPolicy::default();
+        // The local remote is scoped like GitHub: the guest sees the same rules everywhere.
+        let policy = self.policy().map_err(anyhow::Error::msg)?;
         match self {
-            Remote::GitHub { api_base, token, .. } => {
-                policy.allow(Origin::parse(api_base).map_err(anyhow::Error::msg)?, token.clone());
-                Ok(PolicyHooks::new(policy, limits))
-            }
+            Remote::GitHub { .. } => Ok(PolicyHooks::new(policy, limits)),
             Remote::Local { path } => {
                 let origin = Origin::parse(LOCAL_API_BASE).map_err(anyhow::Error::msg)?;
-                policy.allow(origin.clone(), None);
                 let local = LocalRemote::open_or_init(path, default_branch)?;
                 Ok(PolicyHooks::new(policy, limits).with_local_remote(origin, Arc::new(local)))
             }

@@ -267,3 +267,440 @@ fn http_logs_and_cassettes_are_private() {
     assert_eq!(mode(&log), 0o600);
     assert_eq!(mode(&cassette), 0o600);
 }
+
+/// A loopback server that counts connections and answers each with a 404.
+fn counting_server() -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let count = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let seen = count.clone();
+    std::thread::spawn(move || {
+        for mut stream in listener.incoming().flatten() {
+            seen.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            let _ = stream.read(&mut [0u8; 64 * 1024]);
+            let body = r#"{"message":"Not Found","documentation_url":"https://docs.github.com/rest"}"#;
+            let _ = write!(stream, "HTTP/1.1 404 Not Found\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}", body.len());
+        }
+    });
+    (url, count)
+}
+
+/// Issue 12, item 7: the host adds the token only to the requests a sync makes for the
+/// configured repository. A guest that addresses another repository on the same forge (what
+/// a compromised guest would do to read it, or to create gists or deploy keys) is refused
+/// before anything leaves: the forge sees no connection at all.
+#[test]
+fn the_token_is_scoped_to_the_configured_repository() {
+    use fgd_sync::net::hooks::{HttpLimits, PolicyHooks};
+    use fgd_sync::net::policy::{EgressPolicy, Token};
+    use fgd_sync::runtime::{CallContext, Operation, Runtime, RuntimeConfig, SyncCall};
+    use fgd_sync::source::directory::DirectorySource;
+    use fgd_sync::wit::{Selection, SyncError, SyncOptions, Target};
+
+    let (forge, hits) = counting_server();
+    let runtime =
+        Runtime::load(RuntimeConfig { cache_dir: Some(cli::cache_dir()), ..RuntimeConfig::default() }).unwrap();
+    let mut policy = EgressPolicy::default();
+    policy.allow_repository(&forge, "acme", "fabric", Some(Token::new("s3cret-token"))).unwrap();
+    let context = CallContext {
+        hooks: PolicyHooks::new(policy, HttpLimits::default()),
+        source: std::sync::Arc::new(DirectorySource::new(Vec::new())),
+    };
+    let target = |repo: &str| Target {
+        api_base: forge.clone(),
+        owner: "acme".into(),
+        repo: repo.into(),
+        branch: "main".into(),
+        directory: "fabrics/dc1/gitops".into(),
+        committer: None,
+        message_prefix: String::new(),
+    };
+    let options =
+        SyncOptions { max_attempts: 1, max_rate_limit_wait_secs: 0, max_deletions: None, resolutions: Vec::new() };
+    let sync = |repo: &str| {
+        let call = SyncCall::new(Operation::Sync, "dc1", Selection::Fabric);
+        let future = runtime.sync(context.clone(), call, target(repo), options.clone());
+        tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(future).unwrap()
+    };
+    match sync("other-repo") {
+        Err(SyncError::Transport(message)) => assert!(message.contains("refused"), "{message}"),
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+    assert_eq!(hits.load(std::sync::atomic::Ordering::SeqCst), 0, "nothing left for another repository");
+    // The configured repository is reached (the forge answers 404: no such branch).
+    assert!(matches!(sync("fabric"), Err(SyncError::BranchNotFound(_))));
+    assert_eq!(hits.load(std::sync::atomic::Ordering::SeqCst), 1);
+}
+
+/// Issue 12, item 8: no token goes over plain HTTP to another host than loopback unless the
+/// operator opts in, and a configured origin with a trailing dot is refused.
+#[test]
+fn tokens_never_travel_over_plain_http_beyond_loopback() {
+    let tmp = TempDir::new("security-http").unwrap();
+    let crs = tmp.path().join("crs");
+    std::fs::create_dir(&crs).unwrap();
+    std::fs::write(crs.join("vpc.yaml"), VPC).unwrap();
+    let attempt = |api: &str, extra: &[&str]| {
+        let mut cmd = cli::command();
+        cmd.env("GITHUB_TOKEN", "ghp_secret")
+            .args(["plan", "--json", "--fabric", "dc1", "--repo", "acme/fabric", "--github-api", api, "--timeout", "5"])
+            .args(extra)
+            .arg("--source-dir")
+            .arg(&crs);
+        run(&mut cmd)
+    };
+    let out = attempt("http://github.example.invalid/api/v3", &[]);
+    assert_ne!(out.code, 0);
+    assert!(format!("{}{}", out.stdout, out.stderr).contains("plain HTTP"), "{}{}", out.stdout, out.stderr);
+    // Opted in: the policy lets it through (and the host, .invalid, does not resolve).
+    let out = attempt("http://github.example.invalid/api/v3", &["--allow-insecure-http"]);
+    assert!(!format!("{}{}", out.stdout, out.stderr).contains("plain HTTP"), "{}", out.stderr);
+    let out = attempt("https://api.github.com./", &[]);
+    assert_ne!(out.code, 0);
+    assert!(format!("{}{}", out.stdout, out.stderr).contains("dot"), "{}{}", out.stdout, out.stderr);
+
+    let mut cmd = cli::command();
+    cmd.env("NETBOX_TOKEN", "netbox-secret")
+        .args(["plan", "--fabric", "dc1", "--local-repo"])
+        .arg(tmp.path().join("fabric.git"))
+        .args(["--netbox-url", "http://netbox.example.invalid"]);
+    let out = run(&mut cmd);
+    assert_ne!(out.code, 0);
+    assert!(out.stderr.contains("plain HTTP"), "{}", out.stderr);
+}
+
+const WEBHOOK_SECRET: &str = "webhook-secret-for-security-tests";
+
+/// A running `fgd-sync serve` of one directory fabric into a local repository; killed on drop.
+struct Served {
+    child: std::process::Child,
+    addr: String,
+    /// Where `/metrics` has its own listener (`--metrics-listen`).
+    metrics_addr: Option<String>,
+    _tmp: TempDir,
+}
+
+impl Served {
+    fn start(extra: &[&str]) -> Served {
+        Served::start_with_env(extra, &[])
+    }
+
+    fn start_with_env(extra: &[&str], env: &[(&str, &str)]) -> Served {
+        use std::io::BufRead;
+        let tmp = TempDir::new("security-serve").unwrap();
+        let crs = tmp.path().join("crs");
+        std::fs::create_dir(&crs).unwrap();
+        std::fs::write(crs.join("vpc.yaml"), VPC).unwrap();
+        let mut cmd = cli::command();
+        cmd.env("FGD_SYNC_WEBHOOK_SECRET", WEBHOOK_SECRET)
+            .envs(env.iter().copied())
+            .args(["serve", "--fabric", "dc1", "--reconcile-interval", "0"])
+            .args(if extra.contains(&"--listen") { &[][..] } else { &["--listen", "127.0.0.1:0"][..] })
+            .args(extra)
+            .arg("--local-repo")
+            .arg(tmp.path().join("fabric.git"))
+            .arg("--source-dir")
+            .arg(&crs)
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped());
+        let mut child = cmd.spawn().unwrap();
+        let stderr = child.stderr.take().unwrap();
+        let (found, address) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in std::io::BufReader::new(stderr).lines().map_while(Result::ok) {
+                for (key, marker) in [("metrics", "/metrics on http://"), ("listen", "listening on http://")] {
+                    if let Some(rest) = line.split(marker).nth(1) {
+                        let _ = found.send((key, rest.split_whitespace().next().unwrap_or_default().to_owned()));
+                    }
+                }
+            }
+        });
+        let mut metrics_addr = None;
+        let addr = loop {
+            match address.recv_timeout(std::time::Duration::from_secs(120)).expect("serve started") {
+                ("metrics", addr) => metrics_addr = Some(addr),
+                (_, addr) => break addr,
+            }
+        };
+        let served = Served { child, addr, metrics_addr, _tmp: tmp };
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+        while served.get("/readyz").0 != 200 {
+            assert!(std::time::Instant::now() < deadline, "serve never got ready");
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        served
+    }
+
+    fn get(&self, path: &str) -> (u16, std::time::Duration) {
+        self.get_at(&self.addr, path, &[])
+    }
+
+    fn get_at(&self, addr: &str, path: &str, headers: &[(&str, &str)]) -> (u16, std::time::Duration) {
+        let started = std::time::Instant::now();
+        let url = format!("http://{addr}{path}");
+        let status =
+            fgd_sync_tests::github::client::send("GET", &url, headers, None, std::time::Duration::from_secs(30))
+                .map_or(0, |r| r.status);
+        (status, started.elapsed())
+    }
+
+    /// POSTs a correctly signed webhook NetBox sends for an object fgd-sync ignores: any
+    /// answer but 401, 408 and 503 means it was read and its signature checked.
+    fn deliver(&self) -> (u16, std::time::Duration) {
+        let body = br#"{"event":"created","model":"site","data":{"id":1,"name":"x"}}"#;
+        let signature = fgd_sync_tests::hnp::signature(WEBHOOK_SECRET.as_bytes(), body);
+        let headers = [("Content-Type", "application/json"), ("X-Hook-Signature", signature.as_str())];
+        let url = format!("http://{}/webhooks/netbox", self.addr);
+        let started = std::time::Instant::now();
+        let status = fgd_sync_tests::github::client::send(
+            "POST",
+            &url,
+            &headers,
+            Some(body),
+            std::time::Duration::from_secs(60),
+        )
+        .map_or(0, |r| r.status);
+        (status, started.elapsed())
+    }
+
+    /// `VmRSS` and `VmHWM` (peak) of the process, in KiB.
+    fn memory_kib(&self) -> (u64, u64) {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap();
+        let field = |name: &str| {
+            status
+                .lines()
+                .find_map(|l| l.strip_prefix(name))
+                .and_then(|v| v.split_whitespace().next()?.parse().ok())
+                .unwrap()
+        };
+        (field("VmRSS:"), field("VmHWM:"))
+    }
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Issue 12, item 5: 512 connections that each send most of a large body with a made-up
+/// signature and then stall (the body is buffered before the HMAC can be checked) hold
+/// little memory, and correctly signed webhooks still get through meanwhile.
+#[test]
+fn slow_unauthenticated_bodies_neither_exhaust_memory_nor_block_signed_webhooks() {
+    use std::io::Write;
+    const ATTACKERS: usize = 512;
+    const BODY: usize = 256 * 1024 - 1;
+    let served = Served::start(&[]);
+    assert_eq!(served.deliver().0, 200, "a signed webhook is read and ignored");
+    let (idle_rss, _) = served.memory_kib();
+
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let attackers: Vec<_> = (0..ATTACKERS)
+        .map(|_| {
+            let (addr, stop) = (served.addr.clone(), stop.clone());
+            std::thread::spawn(move || {
+                let Ok(mut stream) = std::net::TcpStream::connect(&addr) else { return };
+                let head = format!(
+                    "POST /webhooks/netbox HTTP/1.1\r\nHost: {addr}\r\nContent-Length: {}\r\nX-Hook-Signature: {}\r\n\r\n",
+                    BODY + 1,
+                    "0".repeat(128)
+                );
+                let _ = stream.write_all(head.as_bytes());
+                let _ = stream.write_all(&vec![b'x'; BODY]);
+                // Stall with the last byte unsent, for a bounded time.
+                for _ in 0..100 {
+                    if stop.load(std::sync::atomic::Ordering::Relaxed) {
+                        break;
+                    }
+                    std::thread::sleep(std::time::Duration::from_millis(100));
+                }
+            })
+        })
+        .collect();
+
+    let mut delivered = Vec::new();
+    let mut peak = 0;
+    for _ in 0..8 {
+        std::thread::sleep(std::time::Duration::from_millis(500));
+        peak = peak.max(served.memory_kib().0);
+        delivered.push(served.deliver());
+    }
+    let (status, healthz) = served.get("/healthz");
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    attackers.into_iter().for_each(|a| a.join().unwrap());
+    let (_, hwm) = served.memory_kib();
+    let over_idle_mib = (hwm.max(peak) - idle_rss) as f64 / 1024.0;
+    eprintln!(
+        "serve under {ATTACKERS} stalled {BODY}-byte unauthenticated bodies: idle RSS {} MiB, peak {} MiB, {over_idle_mib:.1} MiB over idle; signed webhooks {:?}; /healthz {status} in {healthz:?}",
+        idle_rss / 1024,
+        hwm.max(peak) / 1024,
+        delivered
+    );
+    assert!(delivered.iter().all(|(s, _)| *s == 200), "every signed webhook got through: {delivered:?}");
+    assert!(over_idle_mib < 64.0, "peak {over_idle_mib:.1} MiB over idle");
+}
+
+/// Issue 12, item 11: Git content is printed to the operator's terminal in conflict diffs;
+/// escape sequences someone committed are shown escaped, never sent to the terminal.
+#[test]
+fn escape_sequences_committed_to_git_are_shown_escaped() {
+    let tmp = TempDir::new("security-escape").unwrap();
+    let crs = tmp.path().join("crs");
+    std::fs::create_dir(&crs).unwrap();
+    std::fs::write(crs.join("vpc.yaml"), VPC).unwrap();
+    assert_eq!(sync_dir(&tmp, &crs, &[]).code, 0);
+
+    // Someone with push access edits the file: a window title and a screen clear.
+    let work = tmp.path().join("work");
+    let git = |args: &[&str]| {
+        let out = std::process::Command::new("git")
+            .args(["-c", "user.name=m", "-c", "user.email=m@x", "-C"])
+            .arg(&work)
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    };
+    let clone = std::process::Command::new("git")
+        .arg("clone")
+        .arg("-q")
+        .arg(tmp.path().join("fabric.git"))
+        .arg(&work)
+        .status()
+        .unwrap();
+    assert!(clone.success());
+    let file = work.join("fabrics/dc1/gitops/managed/vpcs/vpc-1.yaml");
+    let text = std::fs::read_to_string(&file).unwrap();
+    std::fs::write(&file, format!("# \x1b]0;pwned\x07\x1b[2J\u{202e}\n{}", text.replace("1001", "1999"))).unwrap();
+    git(&["commit", "-qam", "edit in git"]);
+    git(&["push", "-q", "origin", "HEAD"]);
+
+    std::fs::write(crs.join("vpc.yaml"), VPC.replace("1001", "1555")).unwrap();
+    let mut cmd = cli::command();
+    cmd.args(["sync", "--fabric", "dc1", "--local-repo"])
+        .arg(tmp.path().join("fabric.git"))
+        .arg("--source-dir")
+        .arg(&crs);
+    let out = run(&mut cmd);
+    assert_eq!(out.code, 2, "a conflict: {}{}", out.stdout, out.stderr);
+    assert!(out.stdout.contains("\\x1b]0;pwned\\x07\\x1b[2J\\u{202e}"), "{}", out.stdout);
+    assert!(!out.stdout.contains('\x1b') && !out.stdout.contains('\u{202e}'), "{:?}", out.stdout);
+}
+
+/// Issue 12, item 12: the GitHub token is trimmed as the NetBox one is (a token pasted with
+/// its newline into a secret store used to fail every request).
+#[test]
+fn a_github_token_with_surrounding_whitespace_works() {
+    use fgd_sync_tests::github::{StandIn, StandInOptions};
+    let gh = StandIn::start(StandInOptions::default()).expect("stand-in");
+    let tmp = TempDir::new("security-token").unwrap();
+    let crs = tmp.path().join("crs");
+    std::fs::create_dir(&crs).unwrap();
+    std::fs::write(crs.join("vpc.yaml"), VPC).unwrap();
+    let mut cmd = cli::command();
+    cmd.env("GITHUB_TOKEN", format!("  {}\n", gh.token()))
+        .args(["sync", "--json", "--fabric", "dc1", "--github-api", &gh.api_base(), "--repo", "acme/fabric"])
+        .arg("--source-dir")
+        .arg(&crs);
+    let out = run(&mut cmd);
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    assert!(out.report().commit.is_some());
+}
+
+/// Issue 12, item 10: a guest that computes for a second (here: parsing 40 000 documents, the
+/// last one invalid, so the answer is short) hands its thread back to the executor every
+/// epoch tick, so other tasks of the process (serve's `/healthz`, other fabrics' workers)
+/// keep running. On a single-threaded executor, a 10 ms ticker task beside the guest is
+/// never late by 100 ms.
+#[test]
+fn a_computing_guest_does_not_stall_the_async_runtime() {
+    use fgd_sync::net::hooks::{HttpLimits, PolicyHooks};
+    use fgd_sync::net::policy::EgressPolicy;
+    use fgd_sync::runtime::{CallContext, Runtime, RuntimeConfig};
+    use fgd_sync::source::directory::DirectorySource;
+    use std::sync::{Arc, Mutex};
+    use std::time::{Duration, Instant};
+
+    let runtime =
+        Runtime::load(RuntimeConfig { cache_dir: Some(cli::cache_dir()), ..RuntimeConfig::default() }).unwrap();
+    let context = CallContext {
+        hooks: PolicyHooks::new(EgressPolicy::default(), HttpLimits::default()),
+        source: Arc::new(DirectorySource::new(Vec::new())),
+    };
+    let mut text: String = (0..40_000)
+        .map(|i| format!("apiVersion: vpc.githedgehog.com/v1beta1\nkind: VPC\nmetadata:\n  name: v{i}\nspec:\n  subnets:\n    default: {{subnet: 10.0.0.0/24, vlan: {}}}\n---\n", 1000 + i % 1000))
+        .collect();
+    text.push_str("kind: [not, a, kind]\n");
+    let executor = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let worst = Arc::new(Mutex::new(Duration::ZERO));
+    let (answer, computing) = executor.block_on(async {
+        let record = worst.clone();
+        let ticker = tokio::spawn(async move {
+            loop {
+                let before = Instant::now();
+                tokio::time::sleep(Duration::from_millis(10)).await;
+                let late = before.elapsed().saturating_sub(Duration::from_millis(10));
+                let mut worst = record.lock().unwrap();
+                *worst = (*worst).max(late);
+            }
+        });
+        tokio::time::sleep(Duration::from_millis(20)).await; // the ticker is running
+        let started = Instant::now();
+        let answer = runtime.parse_manifests(context, "big.yaml".into(), text).await;
+        let computing = started.elapsed();
+        tokio::time::sleep(Duration::from_millis(30)).await; // the ticker notes a stall
+        ticker.abort();
+        (answer, computing)
+    });
+    let worst = *worst.lock().unwrap();
+    assert!(answer.unwrap().is_err(), "the last document is invalid");
+    eprintln!("the guest computed for {computing:?}; a 10 ms ticker beside it was late by at most {worst:?}");
+    assert!(computing > Duration::from_millis(200), "the guest really computed: {computing:?}");
+    assert!(worst < Duration::from_millis(100), "the executor stalled for {worst:?}");
+}
+
+/// Issue 12, item 13: the CI example builds one pinned commit and caches it under that commit
+/// (it built a moving branch and cached the binary under the branch's name).
+#[test]
+fn the_ci_example_builds_a_pinned_commit() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().join("examples/ci");
+    let workflow = std::fs::read_to_string(root.join("fgd-sync.yml")).unwrap();
+    let action = std::fs::read_to_string(root.join("install-fgd-sync/action.yml")).unwrap();
+    assert!(workflow.contains("FGD_SYNC_REV:") && !workflow.contains("FGD_SYNC_REF"), "{workflow}");
+    let install = action.lines().find(|l| l.contains("cargo install")).expect("an install step");
+    assert!(install.contains("--rev \"$FGD_SYNC_REV\"") && !install.contains("--branch"), "{install}");
+    assert!(action.contains("key: fgd-sync-${{ runner.os }}-${{ env.FGD_SYNC_GIT }}-${{ env.FGD_SYNC_REV }}"));
+    assert!(action.contains("^[0-9a-f]{40}$"), "a branch or tag name is refused before building");
+}
+
+/// Issue 12, item 6: `/metrics` (fabric names, conflict counts) is not served to whoever can
+/// reach a public webhook listener: only on loopback, on its own listener, or with a token.
+#[test]
+fn metrics_are_not_served_on_a_public_webhook_listener() {
+    let metrics = |s: &Served, addr: &str, headers: &[(&str, &str)]| s.get_at(addr, "/metrics", headers).0;
+    // Webhooks on every address: no /metrics there.
+    let public = Served::start(&["--listen", "0.0.0.0:0"]);
+    assert_eq!(metrics(&public, &public.addr, &[]), 404);
+    assert_eq!(public.deliver().0, 200, "webhooks still work");
+    drop(public);
+
+    // Its own listener: there, and only there.
+    let split = Served::start(&["--listen", "0.0.0.0:0", "--metrics-listen", "127.0.0.1:0"]);
+    let admin = split.metrics_addr.clone().expect("a metrics listener");
+    assert_eq!(metrics(&split, &split.addr, &[]), 404);
+    assert_eq!(metrics(&split, &admin, &[]), 200);
+    assert_eq!(split.get_at(&admin, "/webhooks/netbox", &[]).0, 404, "no webhooks on the metrics listener");
+    drop(split);
+
+    // With a token: required.
+    let token = Served::start_with_env(
+        &["--listen", "0.0.0.0:0", "--metrics-token-env", "METRICS_TOKEN"],
+        &[("METRICS_TOKEN", "metrics-s3cret")],
+    );
+    assert_eq!(metrics(&token, &token.addr, &[]), 401);
+    assert_eq!(metrics(&token, &token.addr, &[("Authorization", "Bearer wrong")]), 401);
+    assert_eq!(metrics(&token, &token.addr, &[("Authorization", "Bearer metrics-s3cret")]), 200);
+}

@@ -5,6 +5,9 @@
 //! It is as strict as NetBox where that matters to a client: token auth, limit/offset
 //! pagination with absolute `next` links built from the `Host` header, no filter set
 //! (`?fabric=` is ignored), trailing slashes required, unknown PATCH fields ignored.
+//! Like NetBox, offset paging is not a snapshot: `count` is the total at each request and a
+//! row deleted or created between two pages shifts the later ones (`DuringListing` makes such
+//! a change at a chosen page; `set_max_page_size` is NetBox's `MAX_PAGE_SIZE`).
 //! It runs on its own thread and tokio runtime, so sync and async tests can both use it.
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
@@ -98,6 +101,10 @@ pub enum DuringListing {
     /// After every list page of the kind's endpoint, add a new row of `fabric` (a listing never
     /// sees the same `count` twice), until `stop_changes_during_listing`.
     CreateOnEveryPage { kind: String, fabric: u64 },
+    /// Once `after_pages` list pages were served, delete this row and create it again under a
+    /// new id (an import that replaces it): `count` stays the same while offset paging skips
+    /// the first row of the next page, and the listing holds as many rows as `count` says.
+    Recreate { kind: String, id: u64, after_pages: usize },
 }
 
 /// One request as the stand-in saw it.
@@ -691,6 +698,14 @@ impl State {
                 due.push(DuringListing::Delete { kind: k.clone(), id: *id, after_pages: *after_pages });
                 false
             }
+            DuringListing::Recreate { kind: k, after_pages, .. } if k == kind => {
+                *pages += 1;
+                if *pages < *after_pages {
+                    return true;
+                }
+                due.push(change.clone());
+                false
+            }
             DuringListing::CreateOnEveryPage { kind: k, .. } if k == kind => {
                 *pages += 1;
                 due.push(change.clone());
@@ -705,6 +720,16 @@ impl State {
                     if let Some(before) = self.objects.get_mut(endpoint).and_then(|o| o.remove(&id)) {
                         self.changed(Event::Deleted, kind, endpoint, id, Some(before));
                     }
+                }
+                DuringListing::Recreate { id, .. } => {
+                    let Some(before) = self.objects.get_mut(endpoint).and_then(|o| o.remove(&id)) else { continue };
+                    self.changed(Event::Deleted, kind, endpoint, id, Some(before.clone()));
+                    let new = self.new_id(endpoint);
+                    let mut object = before;
+                    object["id"] = json!(new);
+                    object["url"] = json!(format!("{API}{endpoint}/{new}/"));
+                    self.objects.entry(endpoint).or_default().insert(new, object);
+                    self.changed(Event::Created, kind, endpoint, new, None);
                 }
                 DuringListing::CreateOnEveryPage { fabric, .. } => {
                     let id = self.new_id(endpoint);

@@ -1,19 +1,40 @@
-//! Drives a whole sync: read the branch, plan, write one commit, move the ref with a
-//! compare-and-swap; re-read and re-plan when another writer won; wait out rate limits.
-//! Generic over `Transport`, `Source` and `Environment`, so it runs natively in tests with
-//! scripted answers and in the component over `wasi:http`.
+//! Drives a whole sync: read the branch, read HNP, plan, write one commit, move the ref with
+//! a fast-forward-only update; re-read and re-plan when another writer won; wait out rate
+//! limits. Generic over `Transport`, `Source` and `Environment`, so it runs natively in tests
+//! with scripted answers and in the component over `wasi:http`.
 //!
-//! One attempt, in the normal case six requests whatever the number of files:
+//! One attempt, in the normal case seven requests whatever the number of files:
 //! 1. `GET git/ref/heads/{branch}` -> head commit (409: empty repository, 404: no branch);
+//!    then HNP is read (after the head, so an older HNP snapshot never lands over a newer
+//!    one another process wrote meanwhile), and every CR checked before anything is written;
 //! 2. `GET git/trees/{head}?recursive=1` -> every blob under the fabric directory;
 //! 3. `GET git/blobs/{sha}` of the sync state file, when there is one;
-//! 4. `POST git/trees` with inline contents on top of the head's tree;
-//! 5. `POST git/commits` with the head as the only parent;
-//! 6. `PATCH git/refs/heads/{branch}` with `force: false`; a "not a fast forward" answer means
-//!    another writer won, and the next attempt starts again at 1.
+//! 4. only when the plan creates, updates or deletes files: `GET commits?sha={head}&path=
+//!    {state}&per_page=1`, whether fgd-sync wrote the state (`trust`; one more request, the
+//!    parent's state, when it did not);
+//! 5. `POST git/trees` with inline contents on top of the head's tree;
+//! 6. `POST git/commits` with the head as the only parent and the `Fgd-Sync-State` trailer;
+//! 7. `PATCH git/refs/heads/{branch}` with `force: false`. "Not a fast forward" (or a lost
+//!    answer) is checked with `GET compare/{commit}...{branch}`: our commit in the branch
+//!    means it landed; otherwise another writer won, and the next attempt starts again at 1.
+//!    A refusal by branch protection or a ruleset ends the sync (`BranchProtected`).
+//!
+//! A no-op sync makes requests 1-3 only. A whole-fabric plan deletes a file only after
+//! `get-resource` confirms its CR is gone, and never more than the deletion guard allows
+//! (`deletion_limit`, `SyncOptions::max_deletions`).
+//!
+//! **The window that remains.** `PATCH git/refs` with `force: false` is a fast-forward check,
+//! not a compare-and-swap: if the branch is force-pushed back to an ancestor of the head we
+//! read, our commit still descends from the new head, the update succeeds, and the commits the
+//! force-push removed come back. When the head read is `FRESH_HEAD_SECS` old or more at the
+//! ref update (a rate-limit wait, a back-off, slow planning), the ref is read again first and
+//! the attempt is lost if it moved; a force-push in the last seconds before the update (or
+//! between that re-read and the update) is still not seen. A strict compare-and-swap needs
+//! GraphQL `createCommitOnBranch` with `expectedHeadOid`.
 //!
 //! Planning may ask for the text of some blobs (formatting-only edits are not conflicts);
-//! those are the only extra reads.
+//! a blob that cannot be read (gone from history, not UTF-8) is named `unreadable` and the
+//! planner reports its path as a conflict instead of failing the sync.
 
 mod read;
 mod trust;
@@ -57,6 +78,9 @@ pub trait Source {
     ) -> Result<(), String>;
 }
 
+/// One `plan` or `sync` call of the WIT `sync` interface: its arguments, and the three doors
+/// to the outside (`Transport`, `Source`, `Environment`).
+#[allow(clippy::too_many_arguments)]
 pub fn run(
     fabric: &str,
     mode: Mode,
@@ -329,10 +353,12 @@ impl Session<'_> {
         input: &mut PlanInput,
         plan: CommitPlan,
     ) -> Result<CommitPlan, SyncError> {
-        self.guard(input, &plan)?;
+        // Only a whole-fabric plan infers deletions from absence; a selection's deletions
+        // are each a `get-resource` that found nothing (a webhook's delete, `--only`).
         if !input.complete {
             return Ok(plan);
         }
+        self.guard(input, &plan)?;
         let mut found = Vec::new();
         for change in plan.changes.iter().filter(|c| c.action == Action::Delete) {
             let r = &change.resource;
@@ -353,7 +379,9 @@ impl Session<'_> {
         Ok(plan)
     }
 
-    /// Refuses a plan that deletes more managed files than allowed (see `deletion_limit`).
+    /// Refuses a whole-fabric plan that deletes more managed files than allowed (see
+    /// `deletion_limit`): HNP answering with too few CRs (a permission change, a proxy, a
+    /// plugin upgrade) must not empty the fabric.
     fn guard(&self, input: &PlanInput, plan: &CommitPlan) -> Result<(), SyncError> {
         let deletions = plan.changes.iter().filter(|c| c.action == Action::Delete).count() as u32;
         if deletions == 0 {

@@ -47,11 +47,10 @@ pub(crate) fn update_ref(client: &mut Client<'_>, repo: &Repo, commit: &str) -> 
     let response = match client.send(&request) {
         Ok(response) => response,
         // Every answer was lost, but the update may have happened: `landed` tells.
-        Err(SyncError::Transport(message)) => {
-            return match landed(client, repo, commit) {
-                Ok(true) => Ok(RefUpdate::Moved),
-                _ => Err(SyncError::Transport(message)),
-            };
+        Err(lost @ SyncError::Transport(_)) => return answer_lost(client, repo, commit, lost),
+        // Retries of a 5xx ran out; any of the tries may have moved the branch.
+        Err(SyncError::Remote(e)) if e.status >= 500 || e.status == 408 => {
+            return answer_lost(client, repo, commit, SyncError::Remote(e));
         }
         Err(other) => return Err(other),
     };
@@ -67,6 +66,14 @@ pub(crate) fn update_ref(client: &mut Client<'_>, repo: &Repo, commit: &str) -> 
         409 => Ok(RefUpdate::Lost),
         422 if message.to_ascii_lowercase().contains("not a fast forward") => Ok(RefUpdate::Lost),
         _ => Err(responses::remote_error(&request, &response)),
+    }
+}
+
+/// No usable answer to the ref update: it landed if the branch holds `commit`, else `error`.
+fn answer_lost(client: &mut Client<'_>, repo: &Repo, commit: &str, error: SyncError) -> Result<RefUpdate, SyncError> {
+    match landed(client, repo, commit) {
+        Ok(true) => Ok(RefUpdate::Moved),
+        _ => Err(error),
     }
 }
 

@@ -4,6 +4,7 @@
 mod fake;
 mod git;
 mod kit;
+mod never_lose;
 mod protocol;
 mod schema;
 

@@ -836,6 +836,7 @@ fn fabric(slots: &[Slot], complete: bool, foreign_file: bool) -> Fabric {
                 sha: blob_sha(base.as_bytes()),
                 rendered: rendered.filter(|r| *r != blob_sha(base.as_bytes())),
                 deleted: false,
+                untrusted: false,
             };
             state.files.insert(path::strip_directory(DIR, &path).unwrap().to_string(), entry);
         } else if slot.desired == 0 {
@@ -960,7 +961,8 @@ fn an_untrusted_base_never_leads_to_a_write() {
 
     // What writes no file stays: Git already holds HNP's data (adopt), or nothing changed.
     repo.put(&file(&vpc1()), &reformatted(&hnp));
-    let plan = repo.plan(PlanInput { untrusted: input.untrusted.clone(), ..repo.input(vec![hnp.clone(), vpc2(), leaf1()]) });
+    let plan =
+        repo.plan(PlanInput { untrusted: input.untrusted.clone(), ..repo.input(vec![hnp.clone(), vpc2(), leaf1()]) });
     assert_eq!(actions(&plan), vec![(file(&vpc1()), Action::Adopt)]);
     assert_eq!(plan.conflicts, vec![]);
 
@@ -995,10 +997,22 @@ fn an_unreadable_blob_is_a_conflict_on_its_path_only() {
     assert_eq!((c.kind, c.git_content.as_deref()), (ConflictKind::Unreadable, None));
     assert_eq!(c.actual_sha, Some(blob_sha(garbage.as_bytes())));
     assert!(c.reason.contains("UTF-8"), "{plan:#?}");
-    assert_conflict(&plan, &vpc2(), ConflictKind::Unreadable, Some("{ not yaml: [\n"), Some(&rendered(&edited(&vpc2(), "1"))));
+    assert_conflict(
+        &plan,
+        &vpc2(),
+        ConflictKind::Unreadable,
+        Some("{ not yaml: [\n"),
+        Some(&rendered(&edited(&vpc2(), "1"))),
+    );
     assert!(conflict_at(&plan, &vpc2()).reason.contains("YAML"), "{plan:#?}");
     let leaf_git = rendered(&edited(&leaf1(), "git"));
-    assert_conflict(&plan, &leaf1(), ConflictKind::Unreadable, Some(&leaf_git), Some(&rendered(&edited(&leaf1(), "1"))));
+    assert_conflict(
+        &plan,
+        &leaf1(),
+        ConflictKind::Unreadable,
+        Some(&leaf_git),
+        Some(&rendered(&edited(&leaf1(), "1"))),
+    );
     assert!(conflict_at(&plan, &leaf1()).reason.contains("history"), "{plan:#?}");
     // The rest of the fabric syncs.
     assert_eq!(actions(&plan), vec![(file(&cr("Switch", "leaf-02")), Action::Create)]);
@@ -1019,11 +1033,55 @@ fn an_invalid_cr_is_listed_and_its_file_left_alone() {
     // `check` lists it before any request; the same invalid CR twice is listed once.
     let listed = fgd_sync_guest::plan::check(DIR, &[bad.clone(), vpc1(), bad.clone()], &[]).unwrap();
     assert_eq!(listed, plan.invalid);
-    // A valid and an invalid CR on one path are two different CRs: an error.
-    let e = invalid_resource(repo.input(vec![leaf1(), bad.clone()]));
-    assert!(e.message.contains("two different CRs"), "{e:?}");
+    // A valid and an invalid CR on one path: the path is left alone all the same.
+    let plan = repo.plan(repo.input(vec![edited(&vpc1(), "1"), leaf1(), bad.clone()]));
+    assert_eq!((plan.changes.len(), plan.writes.len(), plan.invalid.len()), (0, 0, 1), "{plan:#?}");
     // A name that gives no path matches no state entry: leaf-01 goes as any CR gone from HNP.
     let plan = repo.plan(repo.input(vec![vpc1(), renamed(&leaf1(), "Leaf_01")]));
     assert_eq!(plan.invalid.len(), 1);
     assert!(actions(&plan).contains(&(file(&leaf1()), Action::Delete)));
+}
+
+#[test]
+fn an_untrusted_base_stays_untrusted_after_the_next_commit() {
+    // A revert rewrote vpc1's entry; the same sync also creates vpc2, so a commit is made and
+    // becomes the last to touch the state. The engine no longer finds vpc1 untrusted after
+    // that: the mark in the state must keep the conflict until the user settles it.
+    let mut repo = synced(&[vpc1()]);
+    let hnp = edited(&vpc1(), "1");
+    let mut input = repo.input(vec![hnp.clone(), vpc2()]);
+    input.untrusted = [file(&vpc1())].into();
+    let plan = repo.plan(input);
+    assert_conflict(&plan, &vpc1(), ConflictKind::UntrustedBase, Some(&rendered(&vpc1())), Some(&rendered(&hnp)));
+    assert_eq!(actions(&plan), vec![(file(&vpc2()), Action::Create)]);
+    repo.apply(&plan);
+
+    let later = repo.plan(repo.input(vec![hnp.clone(), vpc2()]));
+    assert_conflict(&later, &vpc1(), ConflictKind::UntrustedBase, Some(&rendered(&vpc1())), Some(&rendered(&hnp)));
+    assert!(later.writes.is_empty(), "{later:#?}");
+
+    // Settling it (HNP's side) clears the mark.
+    let settled = repo.sync(resolved(&repo, vec![hnp.clone(), vpc2()], &vpc1(), Side::Hnp));
+    assert_eq!(actions(&settled), vec![(file(&vpc1()), Action::Update)]);
+    assert!(!repo.files[STATE].contains("untrusted"), "{}", repo.files[STATE]);
+}
+
+#[test]
+fn a_file_a_revert_removed_is_not_created_again() {
+    // A revert took back the sync commit that created vpc2 (file and state entry gone).
+    let mut repo = synced(&[vpc1(), vpc2()]);
+    repo.files.remove(&file(&vpc2()));
+    let mut state: serde_json::Value = serde_json::from_str(&repo.files[STATE]).unwrap();
+    let relative = file(&vpc2()).strip_prefix(&format!("{DIR}/")).unwrap().to_string();
+    state["files"].as_object_mut().unwrap().remove(&relative).expect("vpc2 in the state");
+    repo.put(STATE, &serde_json::to_string_pretty(&state).unwrap());
+    let mut input = repo.input(vec![vpc1(), vpc2(), leaf1()]);
+    input.untrusted = [file(&vpc2())].into();
+    let plan = repo.plan(input);
+    assert_conflict(&plan, &vpc2(), ConflictKind::UntrustedBase, None, Some(&rendered(&vpc2())));
+    assert_eq!(actions(&plan), vec![(file(&leaf1()), Action::Create)]);
+    repo.apply(&plan);
+    let later = repo.plan(repo.input(vec![vpc1(), vpc2(), leaf1()]));
+    assert_conflict(&later, &vpc2(), ConflictKind::UntrustedBase, None, Some(&rendered(&vpc2())));
+    assert!(later.writes.is_empty(), "{later:#?}");
 }

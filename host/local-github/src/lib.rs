@@ -23,6 +23,7 @@
 mod contents;
 mod date;
 mod git;
+mod history;
 mod local;
 mod objects;
 #[cfg(any(test, feature = "testing"))]

@@ -205,6 +205,8 @@ impl LocalGitHub {
             Route::GetContents(p) => repo.get_contents(p, target.query("ref")),
             Route::PutContents(p) => repo.put_contents(p, &body()?),
             Route::DeleteContents(p) => repo.delete_contents(p, &body()?),
+            Route::ListCommits => repo.list_commits(&target),
+            Route::Compare(spec) => repo.compare(spec),
         }
     }
 

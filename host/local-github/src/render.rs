@@ -133,6 +133,67 @@ impl Render {
         })
     }
 
+    /// A commit as `GET /commits` and `GET /compare` list it (the REST `commit` schema; the
+    /// GitHub users of author and committer are unknown here: `null`).
+    pub fn listed_commit(&self, c: &CommitInfo) -> Value {
+        let ident = |i: &Ident| json!({ "name": i.name, "email": i.email, "date": date::format_utc(i.secs) });
+        let parents: Vec<Value> = c
+            .parents
+            .iter()
+            .map(|p| json!({ "sha": p, "url": format!("{}/commits/{p}", self.repo_api()), "html_url": format!("{}/commit/{p}", self.html()) }))
+            .collect();
+        json!({
+            "url": format!("{}/commits/{}", self.repo_api(), c.sha),
+            "sha": c.sha,
+            "node_id": node_id("Commit", &format!("{}:{}", self.full_name(), c.sha)),
+            "html_url": format!("{}/commit/{}", self.html(), c.sha),
+            "comments_url": format!("{}/commits/{}/comments", self.repo_api(), c.sha),
+            "commit": {
+                "url": self.object_url(Kind::Commit, &c.sha),
+                "author": ident(&c.author),
+                "committer": ident(&c.committer),
+                "message": c.message,
+                "tree": { "sha": c.tree, "url": self.object_url(Kind::Tree, &c.tree) },
+                "comment_count": 0,
+                "verification": { "verified": false, "reason": "unsigned", "signature": null, "payload": null, "verified_at": null },
+            },
+            "author": null,
+            "committer": null,
+            "parents": parents,
+        })
+    }
+
+    /// `GET /compare/{base}...{head}`: `status`, `ahead_by`, `behind_by` and the commits of
+    /// `head` that `base` lacks (oldest first); no file list.
+    #[allow(clippy::too_many_arguments)]
+    pub fn comparison(
+        &self,
+        spec: &str,
+        base: &CommitInfo,
+        merge_base: &CommitInfo,
+        status: &str,
+        ahead_by: usize,
+        behind_by: usize,
+        commits: &[CommitInfo],
+    ) -> Value {
+        let spec = encode_path(spec);
+        json!({
+            "url": format!("{}/compare/{spec}", self.repo_api()),
+            "html_url": format!("{}/compare/{spec}", self.html()),
+            "permalink_url": format!("{}/compare/{spec}", self.html()),
+            "diff_url": format!("{}/compare/{spec}.diff", self.html()),
+            "patch_url": format!("{}/compare/{spec}.patch", self.html()),
+            "base_commit": self.listed_commit(base),
+            "merge_base_commit": self.listed_commit(merge_base),
+            "status": status,
+            "ahead_by": ahead_by,
+            "behind_by": behind_by,
+            "total_commits": ahead_by,
+            "commits": commits.iter().map(|c| self.listed_commit(c)).collect::<Vec<_>>(),
+            "files": [],
+        })
+    }
+
     /// The contents-API object for an entry. `data` is the blob's bytes for a single file
     /// (adds `content` and `encoding`); `None` for directory listings and write answers.
     pub fn content(&self, e: &TreeEntry, git_ref: &str, data: Option<&[u8]>) -> Value {

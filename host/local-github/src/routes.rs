@@ -21,6 +21,10 @@ pub(crate) enum Route {
     GetContents(String),
     PutContents(String),
     DeleteContents(String),
+    /// `GET /commits?sha=&path=&per_page=&page=`.
+    ListCommits,
+    /// `{base}...{head}` (what follows `compare/`).
+    Compare(String),
 }
 
 /// A routed request.
@@ -63,6 +67,8 @@ fn op(m: &str, tail: &str) -> Option<Route> {
         ("POST", "git/blobs") => Route::CreateBlob,
         ("POST", "git/commits") => Route::CreateCommit,
         ("GET", "contents") | ("GET", "contents/") => Route::GetContents(String::new()),
+        ("GET", "commits") => Route::ListCommits,
+        ("GET", _) if tail.starts_with("compare/") => Route::Compare(param("compare/")?),
         ("GET", _) if tail.starts_with("git/ref/") => Route::GetRef(param("git/ref/")?),
         ("PATCH", _) if tail.starts_with("git/refs/") => Route::UpdateRef(param("git/refs/")?),
         ("DELETE", _) if tail.starts_with("git/refs/") => Route::DeleteRef(param("git/refs/")?),
@@ -139,6 +145,8 @@ mod tests {
         assert_eq!(r("DELETE", "/repos/o/r/git/blobs"), None);
         assert_eq!(r("GET", "/repos/o/r/git/ref/"), None);
         assert_eq!(r("GET", "/repos/o/r/pulls"), None);
+        assert_eq!(r("GET", "/repos/o/r/commits?sha=main&per_page=1"), Some(Route::ListCommits));
+        assert_eq!(r("GET", "/repos/o/r/compare/abc...feature/x"), Some(Route::Compare("abc...feature/x".into())));
         assert_eq!(r("GET", "/user"), None);
         assert_eq!(r("GET", "/repos/o/r/contents/%ZZ"), None);
         assert_eq!(r("GET", "/repos//r"), None);

@@ -149,6 +149,9 @@ pub struct FabricArgs {
     /// Commit author and committer email.
     #[arg(long, value_name = "EMAIL", requires = "committer_name")]
     pub committer_email: Option<String>,
+    /// Send tokens over plain http:// to hosts other than loopback (readable on the network).
+    #[arg(long)]
+    pub allow_insecure_http: bool,
 }
 
 #[derive(Clone, Debug)]
@@ -268,11 +271,12 @@ impl FabricArgs {
                     .or(defaults.github_api.clone())
                     .unwrap_or_else(|| DEFAULT_GITHUB_API.to_string());
                 let token_var = entry.github_token_env.clone().unwrap_or_else(|| "GITHUB_TOKEN".into());
-                let token = env(&token_var).map(Token::new);
+                // Trimmed as the NetBox token is: a pasted newline would break the header.
+                let token = env(&token_var).map(|t| t.trim().to_string()).filter(|t| !t.is_empty()).map(Token::new);
                 if token.is_none() {
                     tracing::warn!(fabric = %name, "no GitHub token in ${token_var}: GitHub will refuse writes");
                 }
-                Remote::github(&api, &repository, token)?
+                Remote::github(&api, &repository, token, self.allow_insecure_http)?
             }
             (Some(_), Some(_)) => {
                 bail!("fabric {name:?}: give either a GitHub repository or a local repository, not both")
@@ -289,6 +293,11 @@ impl FabricArgs {
                 let token_var = entry.netbox_token_env.clone().unwrap_or_else(|| "NETBOX_TOKEN".into());
                 let token = env(&token_var)
                     .with_context(|| format!("fabric {name:?}: NetBox needs a token in ${token_var}"))?;
+                let origin = crate::net::policy::Origin::parse(&url)
+                    .map_err(|e| anyhow::anyhow!("fabric {name:?}: NetBox URL: {e}"))?;
+                if origin.scheme == "http" && !origin.is_loopback() && !self.allow_insecure_http {
+                    bail!("fabric {name:?}: NetBox URL {url} is plain HTTP: the token would cross the network readable; use https, or --allow-insecure-http");
+                }
                 SourceSpec::NetBox { url, token: Token::new(token) }
             }
             (None, Some("netbox"), None) => {

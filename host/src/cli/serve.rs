@@ -20,6 +20,13 @@ pub struct ServeCommand {
     /// Address to listen on (port 0: any free port; the address is printed on stderr).
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8787")]
     pub listen: SocketAddr,
+    /// Serve /metrics on this address of its own (e.g. 127.0.0.1:9787) instead of --listen; without it,
+    /// /metrics is served on --listen only if that is loopback or --metrics-token-env is set.
+    #[arg(long, value_name = "ADDR")]
+    pub metrics_listen: Option<SocketAddr>,
+    /// Environment variable holding a bearer token that /metrics then requires.
+    #[arg(long, value_name = "VAR")]
+    pub metrics_token_env: Option<String>,
     /// Environment variable holding the webhook secret (NetBox's "Secret" of the webhook).
     #[arg(long, value_name = "VAR", default_value = "FGD_SYNC_WEBHOOK_SECRET")]
     pub secret_env: String,
@@ -75,9 +82,24 @@ pub async fn run(args: &ServeCommand) -> anyhow::Result<u8> {
         secret: Secret(secret.into_bytes()),
         coalesce: Duration::from_millis(args.coalesce_ms),
         reconcile_interval: (args.reconcile_interval > 0).then(|| Duration::from_secs(args.reconcile_interval)),
+        metrics_listen: args.metrics_listen,
+        metrics_token: match &args.metrics_token_env {
+            Some(var) => Some(Secret(
+                std::env::var(var)
+                    .ok()
+                    .map(|t| t.trim().to_string())
+                    .filter(|t| !t.is_empty())
+                    .with_context(|| format!("--metrics-token-env {var}: no token in ${var}"))?
+                    .into_bytes(),
+            )),
+            None => None,
+        },
     };
     let service = Service::bind(settings, specs).await?;
     let addr = service.local_addr()?;
+    if let Some(metrics) = service.metrics_addr() {
+        eprintln!("fgd-sync serve: /metrics on http://{}", metrics?);
+    }
     let names: Vec<&str> = fabrics.iter().map(|f| f.name.as_str()).collect();
     let reconcile = match args.reconcile_interval {
         0 => "off".to_owned(),

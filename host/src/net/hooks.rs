@@ -144,7 +144,7 @@ impl PolicyHooks {
         let started = Instant::now();
         let method = request.method().to_string();
         let url = request.uri().to_string();
-        let token = match self.policy.check(request.uri()) {
+        let token = match self.policy.check(request.method(), request.uri()) {
             Ok(token) => token.cloned(),
             Err(denied) => {
                 tracing::warn!(%denied, "guest request refused");
@@ -154,8 +154,10 @@ impl PolicyHooks {
         };
         self.requests.fetch_add(1, Ordering::Relaxed);
         if let Some(token) = &token {
-            let value = HeaderValue::from_str(&format!("Bearer {}", token.expose()))
+            let mut value = HeaderValue::from_str(&format!("Bearer {}", token.expose()))
                 .map_err(|_| Error::InternalError(Some("token is not a valid header value".into())))?;
+            // Kept out of hyper's and h2's debug output and header tables.
+            value.set_sensitive(true);
             request.headers_mut().insert(AUTHORIZATION, value);
         }
         let (parts, body) = request.into_parts();

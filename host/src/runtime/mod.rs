@@ -5,7 +5,8 @@
 //!    `wasi:http` (outgoing only) and the `hnp` import into one `FgdSyncPre`.
 //! 2. Each operation gets a fresh `Store` (`state::HostState`): no preopened directories, no
 //!    environment, no sockets, no stdin; a memory cap, a wall-clock deadline, optional fuel.
-//! 3. Exceeding a limit is a `RuntimeError` that says which limit, never a hang.
+//! 3. Exceeding a limit is a `RuntimeError` that says which limit, never a hang. A computing
+//!    guest yields to the async executor every epoch tick, so it never stalls other tasks.
 //!
 //! `RuntimeConfig::imports` swaps the host's clocks, random numbers and outgoing HTTP for
 //! something else in every store (`GuestImports`): `crate::replay` records a run through it
@@ -208,9 +209,11 @@ impl Runtime {
         let mut store = Store::new(&self.engine, state);
         store.limiter(|s| s.limits());
         store.set_fuel(self.config.fuel.unwrap_or(u64::MAX))?;
-        let ticks = (self.config.deadline.as_millis() / EPOCH_TICK.as_millis()).max(1) as u64;
-        store.set_epoch_deadline(ticks);
-        store.epoch_deadline_trap();
+        // Every tick a computing guest hands its thread back to the executor: a guest in a
+        // loop cannot stall the other tasks of the process (serve's `/healthz`, other
+        // fabrics). The wall-clock deadline is the `timeout` around the call (`call`).
+        store.set_epoch_deadline(1);
+        store.epoch_deadline_async_yield_and_update(1);
         Ok(store)
     }
 

@@ -6,7 +6,11 @@
 //! | `POST /webhooks/netbox`| 202 queued, 200 ignored, 400, 401, 408, 413, 503              |
 //! | `GET /healthz`         | 200 while the process runs                                    |
 //! | `GET /readyz`          | 200 once the component is loaded; 503 while starting/stopping |
-//! | `GET /metrics`         | Prometheus text                                               |
+//! | `GET /metrics`         | Prometheus text, where `Surface::metrics` allows it           |
+//!
+//! `/metrics` names fabrics and counts conflicts: it is served on a loopback listener, on
+//! its own listener (`--metrics-listen`), or with a bearer token, never to anyone who can
+//! reach a public webhook listener.
 
 use std::collections::BTreeMap;
 use std::convert::Infallible;
@@ -28,16 +32,26 @@ use tokio::task::JoinSet;
 
 use super::fabrics::{FabricDirectory, Resolved};
 use super::metrics::{self, Metrics, WebhookResult};
-use super::webhook::{self, Payload, MAX_BODY_BYTES, SIGNATURE_HEADER};
+use super::webhook::{self, Payload, SIGNATURE_HEADER};
 use super::worker::{stopped, Queue};
 
 pub const WEBHOOK_PATH: &str = "/webhooks/netbox";
 /// Time for a client to send its request headers.
 const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
-/// Time for a client to send a webhook body.
-const BODY_TIMEOUT: Duration = Duration::from_secs(30);
+/// Largest webhook body: NetBox's are a few KiB. Everything before the HMAC check is held by
+/// anyone who can connect, so this and the limits below bound what they can make us hold.
+pub const MAX_BODY_BYTES: usize = 256 * 1024;
+/// A body that arrives within this needs nothing more (NetBox sends the whole request at once).
+const FAST_BODY: Duration = Duration::from_secs(1);
+/// Slower bodies are read by at most this many requests at once; the others get 503.
+const SLOW_BODY_READS: usize = 16;
+/// Time for a slow client to send a webhook body.
+const BODY_TIMEOUT: Duration = Duration::from_secs(10);
 /// Connections served at once; more wait to be accepted.
-const MAX_CONNECTIONS: usize = 512;
+const MAX_CONNECTIONS: usize = 64;
+/// Request headers: count and buffered bytes (hyper's read buffer, headers included).
+const MAX_HEADERS: usize = 64;
+const MAX_HEAD_BYTES: usize = 64 * 1024;
 /// How long a stop waits for requests in flight.
 const STOP_GRACE: Duration = Duration::from_secs(30);
 
@@ -59,6 +73,24 @@ impl fmt::Debug for Secret {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("Secret(<redacted>)")
     }
+}
+
+/// Who may read `/metrics` on a listener.
+#[derive(Clone, Debug)]
+pub enum MetricsAccess {
+    /// Anyone who reaches the listener (a loopback or dedicated metrics listener).
+    Open,
+    /// Requests with `Authorization: Bearer <token>`.
+    Token(Secret),
+    /// Nobody: 404 (a public webhook listener).
+    Hidden,
+}
+
+/// What one listener serves.
+#[derive(Clone, Debug)]
+pub struct Surface {
+    pub webhooks: bool,
+    pub metrics: MetricsAccess,
 }
 
 /// What the handlers share.
@@ -87,8 +119,10 @@ impl App {
 type Reply = Response<Full<Bytes>>;
 
 /// Serves until `stop` turns true, then lets requests in flight finish (for a while).
-pub async fn serve(listener: TcpListener, app: Arc<App>, mut stop: watch::Receiver<bool>) {
+pub async fn serve(listener: TcpListener, app: Arc<App>, surface: Surface, mut stop: watch::Receiver<bool>) {
+    let surface = Arc::new(surface);
     let slots = Arc::new(Semaphore::new(MAX_CONNECTIONS));
+    let slow_reads = Arc::new(Semaphore::new(SLOW_BODY_READS));
     let mut connections = JoinSet::new();
     loop {
         let accepted = tokio::select! {
@@ -98,16 +132,24 @@ pub async fn serve(listener: TcpListener, app: Arc<App>, mut stop: watch::Receiv
         };
         let Some((stream, slot)) = accepted else { continue };
         let app = app.clone();
+        let slow_reads = slow_reads.clone();
+        let surface = surface.clone();
         let mut stop = stop.clone();
         connections.spawn(async move {
             let _slot = slot;
             let _ = stream.set_nodelay(true);
             let service = service_fn(move |request| {
                 let app = app.clone();
-                async move { Ok::<_, Infallible>(route(&app, request).await) }
+                let slow_reads = slow_reads.clone();
+                let surface = surface.clone();
+                async move { Ok::<_, Infallible>(route(&app, &surface, &slow_reads, request).await) }
             });
             let mut builder = hyper::server::conn::http1::Builder::new();
-            builder.timer(TokioTimer::new()).header_read_timeout(HEADER_TIMEOUT);
+            builder
+                .timer(TokioTimer::new())
+                .header_read_timeout(HEADER_TIMEOUT)
+                .max_headers(MAX_HEADERS)
+                .max_buf_size(MAX_HEAD_BYTES);
             let connection = builder.serve_connection(TokioIo::new(stream), service);
             tokio::pin!(connection);
             tokio::select! {
@@ -143,11 +185,23 @@ async fn accept(
     }
 }
 
-async fn route(app: &App, request: Request<Incoming>) -> Reply {
+async fn route(app: &App, surface: &Surface, slow_reads: &Arc<Semaphore>, request: Request<Incoming>) -> Reply {
     let get = matches!(*request.method(), Method::GET | Method::HEAD);
+    let metrics_ok = match &surface.metrics {
+        MetricsAccess::Open => Some(true),
+        MetricsAccess::Token(token) => Some(bearer_matches(&request, token)),
+        MetricsAccess::Hidden => None,
+    };
     match (request.uri().path(), get) {
+        (WEBHOOK_PATH, _) if !surface.webhooks => text(StatusCode::NOT_FOUND, "not found\n"),
+        ("/metrics", _) if metrics_ok.is_none() => text(StatusCode::NOT_FOUND, "not found\n"),
+        ("/metrics", true) if metrics_ok == Some(false) => {
+            let mut reply = text(StatusCode::UNAUTHORIZED, "a bearer token is required\n");
+            reply.headers_mut().insert(http::header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+            reply
+        }
         (WEBHOOK_PATH, _) if request.method() == Method::POST => {
-            let (result, reply) = webhook(app, request).await;
+            let (result, reply) = webhook(app, slow_reads, request).await;
             app.metrics.webhook(result);
             reply
         }
@@ -168,7 +222,7 @@ async fn route(app: &App, request: Request<Incoming>) -> Reply {
 }
 
 /// Checks, reads and queues one webhook. Nothing is queued unless the signature is good.
-async fn webhook(app: &App, request: Request<Incoming>) -> (WebhookResult, Reply) {
+async fn webhook(app: &App, slow_reads: &Arc<Semaphore>, request: Request<Incoming>) -> (WebhookResult, Reply) {
     let (parts, body) = request.into_parts();
     let declared = parts.headers.get(CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
     if declared.is_some_and(|n| n > MAX_BODY_BYTES as u64) {
@@ -177,15 +231,19 @@ async fn webhook(app: &App, request: Request<Incoming>) -> (WebhookResult, Reply
     let Some(signature) = parts.headers.get(SIGNATURE_HEADER) else {
         return unauthorized(webhook::SignatureError::Missing);
     };
-    let body = match tokio::time::timeout(BODY_TIMEOUT, Limited::new(body, MAX_BODY_BYTES).collect()).await {
-        Err(_) => {
+    let body = match read_body(body, declared, slow_reads).await {
+        Ok(body) => body,
+        Err(BodyError::Late) => {
             return (WebhookResult::Unavailable, error(StatusCode::REQUEST_TIMEOUT, "the body did not arrive in time"))
         }
-        Ok(Err(e)) if e.downcast_ref::<LengthLimitError>().is_some() => return (WebhookResult::TooLarge, too_large()),
-        Ok(Err(e)) => {
+        Err(BodyError::Busy) => {
+            let message = "too many slow uploads at once; send the body at once or retry";
+            return (WebhookResult::Unavailable, error(StatusCode::SERVICE_UNAVAILABLE, message));
+        }
+        Err(BodyError::TooLarge) => return (WebhookResult::TooLarge, too_large()),
+        Err(BodyError::Read(e)) => {
             return (WebhookResult::Malformed, error(StatusCode::BAD_REQUEST, &format!("reading the body: {e}")))
         }
-        Ok(Ok(collected)) => collected.to_bytes(),
     };
     if let Err(e) = webhook::verify_signature(&app.secret.0, Some(signature.as_bytes()), &body) {
         return unauthorized(e);
@@ -239,6 +297,54 @@ async fn webhook(app: &App, request: Request<Incoming>) -> (WebhookResult, Reply
         return (WebhookResult::UnknownFabric, ignored(&reason));
     }
     (WebhookResult::Accepted, json_reply(StatusCode::ACCEPTED, &json!({ "status": "queued", "queued": queued })))
+}
+
+/// `Authorization: Bearer <token>`, compared in constant time.
+fn bearer_matches(request: &Request<Incoming>, token: &Secret) -> bool {
+    let Some(given) =
+        request.headers().get(http::header::AUTHORIZATION).and_then(|v| v.as_bytes().strip_prefix(b"Bearer "))
+    else {
+        return false;
+    };
+    given.len() == token.0.len() && given.iter().zip(&token.0).fold(0u8, |acc, (a, b)| acc | (a ^ b)) == 0
+}
+
+enum BodyError {
+    Late,
+    Busy,
+    TooLarge,
+    Read(String),
+}
+
+/// Reads an unauthenticated body under the caps: a body that arrives within `FAST_BODY`
+/// needs nothing more; a slower one continues only with one of the `SLOW_BODY_READS`
+/// permits (none free: `Busy` at once, and what was read is dropped), until `BODY_TIMEOUT`.
+/// So slow senders hold at most `SLOW_BODY_READS` bodies, and a sender that delivers at
+/// once, as NetBox does, never waits behind them.
+async fn read_body(body: Incoming, declared: Option<u64>, slow_reads: &Arc<Semaphore>) -> Result<Bytes, BodyError> {
+    let started = tokio::time::Instant::now();
+    let mut body = Limited::new(body, MAX_BODY_BYTES);
+    // The declared length (already checked against the cap), so the buffer never doubles.
+    let mut read = bytes::BytesMut::with_capacity(declared.map_or(0, |n| n as usize));
+    let mut permit = None;
+    loop {
+        let until = started + if permit.is_some() { BODY_TIMEOUT } else { FAST_BODY };
+        match tokio::time::timeout_at(until, body.frame()).await {
+            Ok(None) => return Ok(read.freeze()),
+            Ok(Some(Ok(frame))) => {
+                if let Ok(data) = frame.into_data() {
+                    read.extend_from_slice(&data);
+                }
+            }
+            Ok(Some(Err(e))) if e.downcast_ref::<LengthLimitError>().is_some() => return Err(BodyError::TooLarge),
+            Ok(Some(Err(e))) => return Err(BodyError::Read(e.to_string())),
+            Err(_) if permit.is_none() => match slow_reads.clone().try_acquire_owned() {
+                Ok(p) => permit = Some(p),
+                Err(_) => return Err(BodyError::Busy),
+            },
+            Err(_) => return Err(BodyError::Late),
+        }
+    }
 }
 
 fn unauthorized(e: webhook::SignatureError) -> (WebhookResult, Reply) {

@@ -13,7 +13,7 @@ use tokio::sync::watch;
 use tokio::task::JoinSet;
 
 use super::fabrics::FabricDirectory;
-use super::http::{self, App, Readiness, Secret};
+use super::http::{self, App, MetricsAccess, Readiness, Secret, Surface};
 use super::metrics::Metrics;
 use super::reconcile::Schedule;
 use super::worker::{Queue, Worker};
@@ -30,6 +30,29 @@ pub struct Settings {
     pub coalesce: Duration,
     /// Full reconcile of each fabric this often (and once at start); `None`: never.
     pub reconcile_interval: Option<Duration>,
+    /// A listener of its own for `/metrics` (and the probes); `None`: `/metrics` is served on
+    /// `listen` only when that is loopback or `metrics_token` is set.
+    pub metrics_listen: Option<SocketAddr>,
+    /// Bearer token `/metrics` requires (wherever it is served).
+    pub metrics_token: Option<Secret>,
+}
+
+impl Settings {
+    /// What the webhook listener and the metrics listener (if any) serve.
+    fn surfaces(&self) -> (Surface, Surface) {
+        let by_token = |token: &Option<Secret>| token.clone().map_or(MetricsAccess::Open, MetricsAccess::Token);
+        let public = match (&self.metrics_listen, &self.metrics_token) {
+            (Some(_), _) => MetricsAccess::Hidden,
+            (None, Some(token)) => MetricsAccess::Token(token.clone()),
+            (None, None) if self.listen.ip().is_loopback() => MetricsAccess::Open,
+            (None, None) => {
+                tracing::info!("/metrics is not served on the non-loopback {}: use --metrics-listen", self.listen);
+                MetricsAccess::Hidden
+            }
+        };
+        let admin = Surface { webhooks: false, metrics: by_token(&self.metrics_token) };
+        (Surface { webhooks: true, metrics: public }, admin)
+    }
 }
 
 /// How the service ended.
@@ -83,6 +106,7 @@ impl Signals {
 /// A bound, not yet running service.
 pub struct Service {
     listener: TcpListener,
+    metrics_listener: Option<TcpListener>,
     settings: Settings,
     fabrics: Vec<FabricSpec>,
     directory: FabricDirectory,
@@ -96,11 +120,22 @@ impl Service {
         let directory = FabricDirectory::new(&fabrics)?;
         let listener =
             TcpListener::bind(settings.listen).await.with_context(|| format!("listening on {}", settings.listen))?;
-        Ok(Service { listener, settings, fabrics, directory })
+        let metrics_listener = match settings.metrics_listen {
+            Some(addr) => {
+                Some(TcpListener::bind(addr).await.with_context(|| format!("listening on {addr} for /metrics"))?)
+            }
+            None => None,
+        };
+        Ok(Service { listener, metrics_listener, settings, fabrics, directory })
     }
 
     pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
         self.listener.local_addr()
+    }
+
+    /// Where `/metrics` has a listener of its own.
+    pub fn metrics_addr(&self) -> Option<std::io::Result<SocketAddr>> {
+        self.metrics_listener.as_ref().map(TcpListener::local_addr)
     }
 
     /// Serves until a signal; `load` makes the component (run on a blocking thread: it may
@@ -110,7 +145,7 @@ impl Service {
         load: impl FnOnce() -> anyhow::Result<Runtime> + Send + 'static,
         mut signals: Signals,
     ) -> anyhow::Result<Stopped> {
-        let Service { listener, settings, fabrics, directory } = self;
+        let Service { listener, metrics_listener, settings, fabrics, directory } = self;
         let metrics = Arc::new(Metrics::new(fabrics.iter().map(|f| f.name.as_str())));
         let queues: BTreeMap<String, Arc<Queue>> =
             fabrics.iter().map(|f| (f.name.clone(), Arc::new(Queue::new(settings.coalesce)))).collect();
@@ -122,7 +157,9 @@ impl Service {
             readiness: Mutex::new(Readiness::Starting),
         });
         let (stop_http, http_stopped) = watch::channel(false);
-        let server = tokio::spawn(http::serve(listener, app.clone(), http_stopped));
+        let (public, admin) = settings.surfaces();
+        let server = tokio::spawn(http::serve(listener, app.clone(), public, http_stopped.clone()));
+        let metrics_server = metrics_listener.map(|l| tokio::spawn(http::serve(l, app.clone(), admin, http_stopped)));
 
         let loaded = tokio::task::spawn_blocking(load).await.context("loading the sync component").and_then(|r| r);
         let runtime = match loaded {
@@ -130,6 +167,9 @@ impl Service {
             Err(e) => {
                 let _ = stop_http.send(true);
                 let _ = server.await;
+                if let Some(metrics_server) = metrics_server {
+                    let _ = metrics_server.await;
+                }
                 return Err(e);
             }
         };
@@ -153,6 +193,9 @@ impl Service {
         app.set_readiness(Readiness::Stopping);
         let _ = stop_http.send(true);
         let _ = server.await;
+        if let Some(metrics_server) = metrics_server {
+            let _ = metrics_server.await;
+        }
         let queued: usize = queues.values().map(|q| q.depth()).sum();
         let _ = drain.send(true);
         tokio::select! {

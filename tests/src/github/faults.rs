@@ -83,6 +83,12 @@ pub enum Action {
     SecondaryLimit { status: u16, retry_after: Option<u64> },
     /// Run this with the repository and the request path, then handle the request normally.
     Before(WriterFn),
+    /// Run this with the repository and the request path, then do the other action (e.g. a
+    /// force-push while the client is told to wait out a rate limit).
+    BeforeThen(WriterFn, Box<Action>),
+    /// Refuse as a ruleset or branch protection does: 422 "Repository rule violations
+    /// found", not a lost race (GitHub's answer to a ref update a rule forbids).
+    RuleViolation,
 }
 
 impl fmt::Debug for Action {
@@ -95,6 +101,8 @@ impl fmt::Debug for Action {
             Action::PrimaryLimit { status, reset_in } => write!(f, "PrimaryLimit({status}, {reset_in:?})"),
             Action::SecondaryLimit { status, retry_after } => write!(f, "SecondaryLimit({status}, {retry_after:?})"),
             Action::Before(_) => f.write_str("Before(..)"),
+            Action::BeforeThen(_, then) => write!(f, "BeforeThen(.., {then:?})"),
+            Action::RuleViolation => f.write_str("RuleViolation"),
         }
     }
 }
@@ -130,6 +138,38 @@ impl Rule {
             Action::Before(outside_commit()),
         )
     }
+}
+
+impl Rule {
+    /// Every ref update is refused by a ruleset ("Changes must be made through a pull request").
+    pub fn protected_branch() -> Rule {
+        Rule::new(Match::method("PATCH").and_path("/git/refs/heads/"), When::Always, Action::RuleViolation)
+    }
+
+    /// At the Nth commit creation, `branch` is force-pushed back to its head's first parent
+    /// (somebody removes a bad commit) and the client is told to wait `retry_after` seconds
+    /// (a secondary rate limit): the window in which a fast-forward-only ref update of a
+    /// commit built on the removed one would bring it back.
+    pub fn force_push_back_during_a_wait(branch: &str, nth: u32, retry_after: u64) -> Rule {
+        let wait = Action::SecondaryLimit { status: 403, retry_after: Some(retry_after) };
+        Rule::new(
+            Match::method("POST").and_path("/git/commits"),
+            When::Nth(nth),
+            Action::BeforeThen(force_push_back(branch), Box::new(wait)),
+        )
+    }
+}
+
+/// Moves `branch` back to its head's first parent with a forced update, as
+/// `git push --force origin <branch>~1:<branch>` would.
+pub fn force_push_back(branch: &str) -> WriterFn {
+    let branch = branch.to_string();
+    Arc::new(move |repo: &GitRepo, _path: &str| {
+        let full = format!("refs/heads/{branch}");
+        if let Ok(parent) = repo.git(&["rev-parse", "--verify", &format!("{full}~1")]) {
+            let _ = repo.git(&["update-ref", "-m", "force-push back", &full, parent.trim()]);
+        }
+    })
 }
 
 /// Commits `outside/writer-<n>.txt` to the branch the request path names.

@@ -175,7 +175,9 @@ impl GitRepo {
                         self.git_with(&["update-index", "--add", "--cacheinfo", &info], &env, None)?;
                     }
                     None => {
-                        self.git_with(&["update-index", "--force-remove", "--", path], &env, None)?;
+                        // Mode 0 removes the entry; `--force-remove` wants a work tree.
+                        let info = format!("0 {ZERO}\t{path}\n");
+                        self.git_with(&["update-index", "--index-info"], &env, Some(info.as_bytes()))?;
                     }
                 }
             }

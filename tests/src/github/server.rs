@@ -195,6 +195,14 @@ async fn handle(
     }
     let handling_started = std::time::Instant::now();
     let fault = action.as_ref().map(|a| format!("{a:?}"));
+    let action = match action {
+        Some(Action::BeforeThen(writer, then)) => {
+            let (repo, path) = (shared.repo.clone(), incoming.path.clone());
+            let _ = tokio::task::spawn_blocking(move || writer(&repo, &path)).await;
+            Some(*then)
+        }
+        other => other,
+    };
     let lose_answer = matches!(action, Some(Action::LoseAnswer));
     let answer = match action {
         Some(Action::Drop) => return unanswered(&shared, seq, fault, None).await,
@@ -210,7 +218,9 @@ async fn handle(
             let _ = tokio::task::spawn_blocking(move || writer(&repo, &path)).await;
             None
         }
-        Some(Action::LoseAnswer) | None => None,
+        Some(Action::RuleViolation) => Some(rule_violation()),
+        // Unwrapped above; a nested one does its inner action only.
+        Some(Action::BeforeThen(..)) | Some(Action::LoseAnswer) | None => None,
     };
     let mut answer = match answer {
         Some(mut a) => {
@@ -385,6 +395,13 @@ fn server_error(status: u16) -> Answer {
         503 => Answer::json(503, json!({"message": "Service Unavailable"})),
         other => Answer::json(other, json!({"message": "Server Error"})),
     }
+}
+
+/// GitHub's answer to a ref update a ruleset refuses (`git push` shows it as GH013).
+fn rule_violation() -> Answer {
+    let message = "Repository rule violations found\n\nChanges must be made through a pull request.\n\n";
+    let docs = "https://docs.github.com/repositories/configuring-branches-and-merges-in-your-repository/managing-rulesets/about-rulesets";
+    Answer::json(422, json!({"message": message, "documentation_url": docs, "status": "422"}))
 }
 
 fn secondary(status: u16, retry_after: Option<u64>, seq: usize) -> Answer {

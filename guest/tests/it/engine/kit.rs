@@ -54,6 +54,10 @@ pub struct MemSource {
     pub unlisted: Vec<String>,
     /// `get` calls, by name.
     pub gets: Vec<String>,
+    /// `get` fails with this (`list` still answers).
+    pub fail_get: Option<String>,
+    /// Listings to answer one per `list` call before `resources` (HNP changing meanwhile).
+    pub listings: VecDeque<Vec<RawResource>>,
 }
 
 impl MemSource {
@@ -67,12 +71,19 @@ impl Source for MemSource {
         self.lookups += 1;
         match &self.fail_lookups {
             Some(e) => Err(e.clone()),
+            None if !self.listings.is_empty() => {
+                self.resources = self.listings.pop_front().unwrap_or_default();
+                Ok(self.resources.clone())
+            }
             None => Ok(self.resources.iter().filter(|c| !self.unlisted.contains(&c.name)).cloned().collect()),
         }
     }
     fn get(&mut self, _fabric: &str, r: &ResourceRef) -> Result<Option<RawResource>, String> {
         self.lookups += 1;
         self.gets.push(r.name.clone());
+        if let Some(e) = &self.fail_get {
+            return Err(e.clone());
+        }
         if let Some(e) = &self.fail_lookups {
             return Err(e.clone());
         }

@@ -4,7 +4,8 @@
 //!    refused `PATCH git/refs` (409/422) no write until a `GET git/ref`; after a refused
 //!    `PUT`/`DELETE contents/P`, no write to P until P (or the ref) is read again;
 //! 3. conflicts are never overwritten: no path reported as a conflict is written after the
-//!    final attempt's read of the ref;
+//!    final attempt's read of the ref (the last read followed by a tree listing: the engine
+//!    also reads the ref again right before a late ref update, which starts no attempt);
 //! 4. a plan writes nothing.
 
 use std::collections::BTreeSet;
@@ -19,6 +20,7 @@ use crate::player::Logged;
 enum Op {
     ReadRef,
     ReadContents(String),
+    ReadTree,
     RefUpdate,
     /// POST git/trees: the paths its body writes.
     Tree(Vec<String>),
@@ -36,6 +38,7 @@ fn classify(r: &Logged) -> Op {
     match (r.method.as_str(), rest) {
         ("GET", p) if p.starts_with("git/ref/") || p.starts_with("git/refs/") => Op::ReadRef,
         ("GET", p) if p.starts_with("contents/") => Op::ReadContents(decode(&p["contents/".len()..])),
+        ("GET", p) if p.starts_with("git/trees/") => Op::ReadTree,
         ("PATCH", p) if p.starts_with("git/refs/") => Op::RefUpdate,
         ("POST", "git/trees") => Op::Tree(tree_paths(&r.body)),
         ("POST", "git/commits") => Op::Commit,
@@ -141,7 +144,9 @@ pub fn violations(log: &[Logged], outcome: &Result<SyncReport, SyncError>, plan:
     // 3. Conflicts never written after the final read of the ref.
     if let Ok(report) = outcome {
         let conflicts: BTreeSet<&str> = report.conflicts.iter().map(|c| c.path.as_str()).collect();
-        let last_read = ops.iter().rposition(|op| *op == Op::ReadRef).unwrap_or(0);
+        let reads: Vec<usize> = (0..ops.len()).filter(|&i| ops[i] == Op::ReadRef).collect();
+        let starts_attempt = |&i: &usize| ops[i + 1..].iter().find(|op| **op != Op::Other) == Some(&Op::ReadTree);
+        let last_read = reads.iter().rev().find(|i| starts_attempt(i)).or(reads.last()).copied().unwrap_or(0);
         for (n, op) in ops.iter().enumerate().skip(last_read) {
             let written: Vec<&str> = match op {
                 Op::Tree(paths) => paths.iter().map(String::as_str).collect(),
@@ -235,7 +240,11 @@ mod tests {
         let tree = req("POST", "git/trees", r#"{"tree":[{"path":"d/a.yaml"}]}"#, 201);
         assert_eq!(violations(&[read.clone(), tree.clone()], &report(&["d/a.yaml"]), false).len(), 1);
         // An earlier attempt may have written it before the path became a conflict.
-        assert!(violations(&[tree, read], &report(&["d/a.yaml"]), false).is_empty());
+        assert!(violations(&[tree.clone(), read.clone()], &report(&["d/a.yaml"]), false).is_empty());
+        // The ref read again right before the update does not start an attempt.
+        let listing = req("GET", "git/trees/abc?recursive=1", "", 200);
+        let log = [read.clone(), listing, tree, read];
+        assert_eq!(violations(&log, &report(&["d/a.yaml"]), false).len(), 1);
     }
 
     #[test]
