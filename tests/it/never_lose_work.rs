@@ -5,3 +5,11 @@ mod bases;
 mod engine;
 mod host;
 mod robust;
+
+/// A VPC manifest as users write it, with one subnet on `vlan`.
+pub(super) fn vpc(name: &str, vlan: u32) -> String {
+    format!(
+        "apiVersion: vpc.githedgehog.com/v1beta1\nkind: VPC\nmetadata:\n  name: {name}\nspec:\n  subnets:\n    \
+         default:\n      subnet: 10.0.1.0/24\n      vlan: {vlan}\n"
+    )
+}

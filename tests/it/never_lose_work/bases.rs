@@ -12,15 +12,10 @@ use fgd_sync_tests::github::GitRepo;
 use fgd_sync_tests::TempDir;
 use pretty_assertions::assert_eq;
 
+use super::vpc;
+
 const DC1: &str = "fabrics/dc1/gitops";
 const DC2: &str = "fabrics/dc2/gitops";
-
-fn vpc(name: &str, vlan: u32) -> String {
-    format!(
-        "apiVersion: vpc.githedgehog.com/v1beta1\nkind: VPC\nmetadata:\n  name: {name}\nspec:\n  subnets:\n    \
-         default:\n      subnet: 10.0.1.0/24\n      vlan: {vlan}\n"
-    )
-}
 
 fn switch(name: &str) -> String {
     format!(

@@ -12,14 +12,9 @@ use fgd_sync_tests::github::GitRepo;
 use fgd_sync_tests::TempDir;
 use pretty_assertions::assert_eq;
 
-const DIRECTORY: &str = "fabrics/dc1/gitops";
+use super::vpc;
 
-fn vpc(name: &str, vlan: u32) -> String {
-    format!(
-        "apiVersion: vpc.githedgehog.com/v1beta1\nkind: VPC\nmetadata:\n  name: {name}\nspec:\n  subnets:\n    \
-         default:\n      subnet: 10.0.1.0/24\n      vlan: {vlan}\n"
-    )
-}
+const DIRECTORY: &str = "fabrics/dc1/gitops";
 
 fn path(name: &str) -> String {
     format!("{DIRECTORY}/managed/vpcs/{name}.yaml")
