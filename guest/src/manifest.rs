@@ -144,7 +144,8 @@ pub fn carries_more_than_data(text: &str) -> bool {
     }
     (0..chars.len()).any(|i| {
         let after_blank = i == 0 || chars[i - 1].is_whitespace();
-        chars[i] == '#' && !quoted[i] && !(plain[i] && !after_blank)
+        // Inside a plain scalar, `#` starts a comment only after a blank (`a#b` is data).
+        chars[i] == '#' && !quoted[i] && (!plain[i] || after_blank)
     })
 }
 
