@@ -9,12 +9,13 @@
 //! (written before trailers existed) whose last commit carries no trailer is trusted: such a
 //! revert cannot be told from an old sync.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 
 use crate::github::client::Client;
 use crate::github::requests::Repo;
 use crate::github::responses;
-use crate::model::SyncError;
+use crate::model::{RemoteError, SyncError};
+use crate::state::SyncState;
 
 /// The trailer key of every commit fgd-sync makes.
 pub const TRAILER: &str = "Fgd-Sync-State";
@@ -32,8 +33,15 @@ pub(crate) fn untrusted(
     let request = repo.last_commit_touching(head, state_path);
     let response = client.send(&request)?;
     let commits = responses::parse_commits(&request, &response)?;
+    // The state file exists at `head`, so some commit made it: an empty listing is a partial
+    // answer, and "trusted" must never be its default.
     let Some(last) = commits.first() else {
-        return Ok(BTreeSet::new());
+        return Err(SyncError::Remote(RemoteError {
+            method: request.method,
+            url: request.url,
+            status: response.status,
+            message: format!("GitHub listed no commit for {state_path}, which exists at {head}"),
+        }));
     };
     let trailers = trailers(&last.message);
     if trailers.iter().any(|t| t == state_sha) {
@@ -70,19 +78,12 @@ fn version(text: &str) -> Option<u64> {
     serde_json::from_str::<serde_json::Value>(text).ok()?.get("version")?.as_u64()
 }
 
-/// `files` of a state text, by path; unreadable text has none.
-fn entries(text: &str) -> BTreeMap<String, serde_json::Value> {
-    let Ok(value) = serde_json::from_str::<serde_json::Value>(text) else { return BTreeMap::new() };
-    match value.get("files") {
-        Some(serde_json::Value::Object(files)) => files.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
-        _ => BTreeMap::new(),
-    }
-}
-
-/// Paths whose entry differs between the two states (added, removed or changed).
+/// Paths whose entry differs between the two states (added, removed or changed). A state
+/// that does not parse has no entries, so every entry of the other side counts as changed.
 pub fn changed_entries(before: Option<&str>, after: &str) -> BTreeSet<String> {
-    let before = before.map(entries).unwrap_or_default();
-    let after = entries(after);
+    let files = |text: &str| SyncState::parse(text).map(|s| s.files).unwrap_or_default();
+    let before = before.map(files).unwrap_or_default();
+    let after = files(after);
     before.keys().chain(after.keys()).filter(|path| before.get(*path) != after.get(*path)).cloned().collect()
 }
 
@@ -99,10 +100,24 @@ mod tests {
 
     #[test]
     fn changed_entries_name_added_removed_and_changed_paths() {
-        let before = r#"{"version":2,"files":{"a":{"sha":"1"},"b":{"sha":"2"},"c":{"sha":"3"}}}"#;
-        let after = r#"{"version":2,"files":{"a":{"sha":"1"},"b":{"sha":"9"},"d":{"sha":"4"}}}"#;
-        let changed: Vec<String> = changed_entries(Some(before), after).into_iter().collect();
-        assert_eq!(changed, ["b", "c", "d"]);
-        assert_eq!(changed_entries(None, after).len(), 3);
+        let state = |entries: &[(&str, char)]| {
+            let files: Vec<String> = entries
+                .iter()
+                .map(|(name, sha)| {
+                    format!(
+                        r#""managed/vpcs/{name}.yaml": {{"kind": "VPC", "namespace": "default", "name": "{name}", "sha": "{}"}}"#,
+                        sha.to_string().repeat(40)
+                    )
+                })
+                .collect();
+            format!(r#"{{"version": 2, "generator": "fgd-sync", "files": {{{}}}}}"#, files.join(", "))
+        };
+        let before = state(&[("a", '1'), ("b", '2'), ("c", '3')]);
+        let after = state(&[("a", '1'), ("b", '9'), ("d", '4')]);
+        let changed: Vec<String> = changed_entries(Some(&before), &after).into_iter().collect();
+        assert_eq!(changed, ["managed/vpcs/b.yaml", "managed/vpcs/c.yaml", "managed/vpcs/d.yaml"]);
+        assert_eq!(changed_entries(None, &after).len(), 3);
+        // A state that does not parse vouches for nothing.
+        assert_eq!(changed_entries(Some("{"), &after).len(), 3);
     }
 }

@@ -298,3 +298,22 @@ fn a_blob_gone_from_history_is_unreadable_not_an_error() {
     );
     assert!(w.file(&managed("vpcs", "vpc-2")).unwrap().contains("vlan: 2222"), "the rest syncs");
 }
+
+#[test]
+fn an_empty_commit_listing_for_the_state_is_an_error_not_trust() {
+    // The state file exists at the head, so some commit made it: a listing of none is a
+    // partial answer (a proxy, a cache). Taken as "trusted", it would let a revert be undone.
+    let mut w = World::synced(vec![vpc("vpc-1", 1001)]);
+    let head = w.head();
+    w.source.resources = vec![vpc("vpc-1", 1111)];
+    w.fake.hook = Some(Box::new(|_, request| {
+        if request.method == "GET" && request.url.contains("/commits?") {
+            Hook::Answer(answer(200, serde_json::json!([])))
+        } else {
+            Hook::Pass
+        }
+    }));
+    let err = w.run(&options()).unwrap_err();
+    assert!(matches!(&err, SyncError::Remote(e) if e.message.contains("listed no commit")), "{err:?}");
+    assert_eq!(w.head(), head, "nothing was written");
+}
