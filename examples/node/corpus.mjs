@@ -45,7 +45,7 @@ function resource(cr) {
 }
 
 function plan(desired, remoteFiles, state, blobs) {
-  const input = { directory, remoteFiles, state, contents: [], desired, deleted: [], complete: true, resolutions: [], fabric: '', untrusted: [], unreadable: [] };
+  const input = { directory, remoteFiles, state, contents: [], desired, deleted: [], complete: true, resolutions: [], fabric: '', untrusted: [], unreadable: [], direction: 'push', refused: [] };
   let result;
   for (let round = 0; round < MAX_CONTENT_ROUNDS; round++) {
     result = toPlain(outcome(() => logic.plan(input, prefix)));

@@ -24,7 +24,7 @@ for (const cr of crs) {
   console.log(`${path}  ${logic.blobSha(new TextEncoder().encode(yaml))}`);
 }
 const plan = logic.plan(
-  { directory: 'fabrics/dc1/gitops', remoteFiles: [], state: undefined, contents: [], desired: crs, deleted: [], complete: true, resolutions: [], fabric: 'dc1', untrusted: [], unreadable: [] },
+  { directory: 'fabrics/dc1/gitops', remoteFiles: [], state: undefined, contents: [], desired: crs, deleted: [], complete: true, resolutions: [], fabric: 'dc1', untrusted: [], unreadable: [], direction: 'push', refused: [] },
   '[node] ',
 );
 console.log(plan.message);

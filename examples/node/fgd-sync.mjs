@@ -71,7 +71,7 @@ async function transpiled(wasmPath) {
 /**
  * Loads the component.
  * @param {string} wasmPath the fgd-sync component
- * @param {{ hnp?: { listResources(fabric: string): object[], getResource(fabric: string, ref: object): object | undefined, recordSynced(fabric: string, ref: object, path: string, blobSha: string, commit: string): void } }} options
+ * @param {{ hnp?: { listResources(fabric: string): object[], getResource(fabric: string, ref: object): object | undefined, applyChanges(fabric: string, changes: object[]): (string | undefined)[], recordSynced(fabric: string, entries: object[]): void } }} options
  *   `hnp` answers the component's CR lookups; a thrown error becomes the WIT `err` string.
  */
 export async function load(wasmPath, { hnp = memorySource([]) } = {}) {
@@ -90,7 +90,8 @@ export async function load(wasmPath, { hnp = memorySource([]) } = {}) {
     'hedgehog:fgd-sync/hnp': {
       listResources: asResult((fabric) => hnp.listResources(fabric)),
       getResource: asResult((fabric, ref) => hnp.getResource(fabric, ref) ?? undefined),
-      recordSynced: asResult((...args) => hnp.recordSynced(...args)),
+      applyChanges: asResult((fabric, changes) => hnp.applyChanges(fabric, changes)),
+      recordSynced: asResult((fabric, entries) => hnp.recordSynced(fabric, entries)),
     },
   });
   return { logic: exports.logic, sync: exports.sync };
@@ -105,8 +106,23 @@ export function memorySource(resources) {
     listResources: () => resources,
     getResource: (_fabric, ref) =>
       resources.find((r) => r.kind === ref.kind && r.name === ref.name && ns(r.namespace) === ns(ref.namespace)),
-    recordSynced(fabric, ref, path, blobSha, commit) {
-      this.recorded.push({ fabric, ref, path, blobSha, commit });
+    // A pull's CR writes, each only while HNP still holds what the component saw.
+    applyChanges(_fabric, changes) {
+      const same = (a, b) => a.kind === b.kind && a.name === b.name && ns(a.namespace) === ns(b.namespace);
+      const equal = (a, b) => JSON.stringify(a) === JSON.stringify(b);
+      return changes.map((change) => {
+        const at = resources.findIndex((r) => same(r, change.resource));
+        const found = at >= 0 ? resources[at] : undefined;
+        if ((found === undefined) !== (change.expected === undefined) || (found && !equal(found, change.expected))) {
+          return `${change.resource.kind} ${change.resource.name} changed meanwhile`;
+        }
+        if (found) resources.splice(at, 1);
+        if (change.op !== 'delete') resources.push(change.resource);
+        return undefined;
+      });
+    },
+    recordSynced(fabric, entries) {
+      for (const entry of entries) this.recorded.push({ fabric, ...entry });
     },
   };
 }

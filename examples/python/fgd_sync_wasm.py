@@ -69,6 +69,8 @@ class PlanInput:
     fabric: str = ""  # recorded in the sync state; empty: not checked
     untrusted: list[str] = field(default_factory=list)  # paths whose base is not trusted
     unreadable: list[str] = field(default_factory=list)  # blob SHAs that cannot be read
+    direction: str = "push"  # "push" | "pull" | "both": with a pull, Git's edits become hnp-changes
+    refused: list[str] = field(default_factory=list)  # paths whose hnp-changes HNP refused
 
 
 class InvalidResource(Exception):
@@ -96,7 +98,12 @@ class CrSource(Protocol):
 
     def get_resource(self, fabric: str, ref: ResourceRef) -> Optional[CustomResource]: ...
 
-    def record_synced(self, fabric: str, ref: ResourceRef, path: str, blob_sha: str, commit: str) -> None: ...
+    def apply_changes(self, fabric: str, changes: list[dict[str, Any]]) -> list[Optional[str]]:
+        """A pull's CR writes (WIT `hnp-change` as plain data); one answer per change:
+        None when done, the refusal otherwise. Write only while the CR equals `expected`."""
+        ...
+
+    def record_synced(self, fabric: str, entries: list[dict[str, Any]]) -> None: ...
 
 
 class MemorySource:
@@ -104,7 +111,7 @@ class MemorySource:
 
     def __init__(self, resources: Iterable[CustomResource] = ()):
         self.resources = list(resources)
-        self.recorded: list[tuple[str, ResourceRef, str, str, str]] = []
+        self.recorded: list[tuple[str, dict[str, Any]]] = []
 
     def list_resources(self, fabric: str) -> list[CustomResource]:
         return list(self.resources)
@@ -116,8 +123,25 @@ class MemorySource:
                 return cr
         return None
 
-    def record_synced(self, fabric: str, ref: ResourceRef, path: str, blob_sha: str, commit: str) -> None:
-        self.recorded.append((fabric, ref, path, blob_sha, commit))
+    def apply_changes(self, fabric: str, changes: list[dict[str, Any]]) -> list[Optional[str]]:
+        answers: list[Optional[str]] = []
+        for change in changes:
+            cr = cr_from_plain(change["resource"])
+            ref = ResourceRef(cr.kind, cr.name, cr.namespace)
+            found = self.get_resource(fabric, ref)
+            expected = change["expected"]
+            if (found is None) != (expected is None) or (found is not None and found != cr_from_plain(expected)):
+                answers.append(f"{cr.kind} {cr.name} changed meanwhile")
+                continue
+            if found is not None:
+                self.resources.remove(found)
+            if change["op"] != "delete":
+                self.resources.append(cr)
+            answers.append(None)
+        return answers
+
+    def record_synced(self, fabric: str, entries: list[dict[str, Any]]) -> None:
+        self.recorded.extend((fabric, entry) for entry in entries)
 
 
 # ---------------------------------------------------------------- conversions
@@ -160,6 +184,19 @@ def cr_from_wit(value: Any) -> CustomResource:
     )
 
 
+def cr_from_plain(value: dict[str, Any]) -> CustomResource:
+    """A CR from `to_plain` data (WIT field names)."""
+    return CustomResource(
+        kind=value["kind"],
+        name=value["name"],
+        spec=value["spec"],
+        namespace=value["namespace"],
+        labels=value["labels"],
+        annotations=value["annotations"],
+        api_version=value["api-version"],
+    )
+
+
 def to_plain(value: Any) -> Any:
     """WIT values as plain JSON-able data: records as dicts keyed by WIT field names,
     variants as {"tag", "val"}, tuples as lists. Enums already are strings."""
@@ -192,6 +229,7 @@ class FgdSync:
             with root.add_instance(_iface("hnp")) as hnp:
                 hnp.add_func("list-resources", self._list_resources)
                 hnp.add_func("get-resource", self._get_resource)
+                hnp.add_func("apply-changes", self._apply_changes)
                 hnp.add_func("record-synced", self._record_synced)
 
     # -- the hnp import, answered by `self.source`. A source that raises becomes the WIT
@@ -209,9 +247,15 @@ class FgdSync:
         found = self.source.get_resource(fabric, ResourceRef(ref.kind, ref.name, ref.namespace))
         return None if found is None else _cr_to_wit(found)
 
-    def _record_synced(self, _store: Any, fabric: str, ref: Any, path: str, blob_sha: str, commit: str) -> Any:
+    def _apply_changes(self, _store: Any, fabric: str, changes: Any) -> Any:
         try:
-            self.source.record_synced(fabric, ResourceRef(ref.kind, ref.name, ref.namespace), path, blob_sha, commit)
+            return self.source.apply_changes(fabric, [to_plain(c) for c in changes])
+        except Exception as error:  # noqa: BLE001
+            return str(error) or type(error).__name__
+
+    def _record_synced(self, _store: Any, fabric: str, entries: Any) -> Any:
+        try:
+            self.source.record_synced(fabric, [to_plain(e) for e in entries])
             return None
         except Exception as error:  # noqa: BLE001
             return str(error) or type(error).__name__
@@ -264,6 +308,8 @@ class FgdSync:
             fabric=plan_input.fabric,
             untrusted=list(plan_input.untrusted),
             unreadable=list(plan_input.unreadable),
+            direction=plan_input.direction,
+            refused=list(plan_input.refused),
         )
         value = self._call("logic", "plan", wit_input, message_prefix)
         if isinstance(value, Variant):  # result<record, variant> comes back untagged

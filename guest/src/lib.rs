@@ -16,6 +16,7 @@ pub mod path;
 pub mod plan;
 pub mod render;
 pub mod state;
+pub mod tree;
 pub mod validate;
 
 #[cfg(target_family = "wasm")]

@@ -54,6 +54,11 @@ const DROPPED_METADATA: [&str; 10] = [
 
 /// CRs from a manifest file's text. `source` names the file in errors.
 pub fn parse_manifests(source: &str, text: &str) -> Result<Vec<RawResource>, SyncError> {
+    Ok(parse_documents(source, text)?.into_iter().map(|(_, cr)| cr).collect())
+}
+
+/// `parse_manifests`, with each CR's 0-based document index (empty documents count).
+pub fn parse_documents(source: &str, text: &str) -> Result<Vec<(u32, RawResource)>, SyncError> {
     let invalid = |document: usize, message: String| {
         SyncError::InvalidManifest(InvalidManifest {
             source: source.to_string(),
@@ -68,7 +73,8 @@ pub fn parse_manifests(source: &str, text: &str) -> Result<Vec<RawResource>, Syn
         if document.is_null() {
             continue;
         }
-        resources.push(to_raw(document).map_err(|m| invalid(index, m))?);
+        let raw = to_raw(document).map_err(|m| invalid(index, m))?;
+        resources.push((u32::try_from(index).unwrap_or(u32::MAX), raw));
     }
     Ok(resources)
 }

@@ -219,6 +219,66 @@ pub struct Target {
     pub message_prefix: String,
 }
 
+/// Which way a sync carries edits. Mirrors WIT `direction`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Direction {
+    /// HNP -> Git.
+    #[default]
+    Push,
+    /// Git -> HNP.
+    Pull,
+    /// Git -> HNP, then HNP -> Git, in one run.
+    Both,
+}
+
+impl Direction {
+    pub fn pulls(self) -> bool {
+        matches!(self, Direction::Pull | Direction::Both)
+    }
+
+    pub fn pushes(self) -> bool {
+        matches!(self, Direction::Push | Direction::Both)
+    }
+}
+
+/// Mirrors WIT `hnp-op`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum HnpOp {
+    Create,
+    Update,
+    Delete,
+}
+
+/// One CR write a pull asks of HNP. Mirrors WIT `hnp-change`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HnpChange {
+    pub op: HnpOp,
+    /// Git's CR (for a delete: HNP's CR as read).
+    pub resource: RawResource,
+    /// HNP's CR the decision was made on; `None` for a create.
+    pub expected: Option<RawResource>,
+    /// For an update: which of `spec`, `labels`, `annotations` differ.
+    pub fields: Vec<String>,
+    /// The Git file the change comes from.
+    pub path: String,
+}
+
+/// Mirrors WIT `hnp-outcome`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HnpOutcome {
+    pub change: HnpChange,
+    pub refused: Option<String>,
+}
+
+/// A `raw/` file, or one document of it, that cannot be ingested. Mirrors WIT `raw-error`.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct RawError {
+    pub path: String,
+    pub document: u32,
+    pub field: String,
+    pub message: String,
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub enum Action {
     Create,
@@ -316,13 +376,21 @@ pub struct SyncOptions {
     pub max_attempts: u32,
     pub max_rate_limit_wait_secs: u64,
     pub resolutions: Vec<Resolution>,
-    /// Most managed files one sync may delete; `None`: the default guard (`engine::guard`).
+    /// Most managed files (pushed) plus CRs (pulled) one sync may delete; `None`: the
+    /// default guard (`engine::deletion_limit`).
     pub max_deletions: Option<u32>,
+    pub direction: Direction,
 }
 
 impl Default for SyncOptions {
     fn default() -> Self {
-        SyncOptions { max_attempts: 5, max_rate_limit_wait_secs: 300, resolutions: Vec::new(), max_deletions: None }
+        SyncOptions {
+            max_attempts: 5,
+            max_rate_limit_wait_secs: 300,
+            resolutions: Vec::new(),
+            max_deletions: None,
+            direction: Direction::Push,
+        }
     }
 }
 
@@ -334,6 +402,8 @@ pub struct SyncReport {
     pub changes: Vec<Change>,
     pub conflicts: Vec<Conflict>,
     pub invalid: Vec<InvalidResource>,
+    pub hnp_changes: Vec<HnpOutcome>,
+    pub raw_errors: Vec<RawError>,
     pub unchanged: u32,
     pub requests: u32,
     pub attempts: u32,

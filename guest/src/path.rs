@@ -4,6 +4,8 @@ use crate::model::{ResourceRef, SyncError, DEFAULT_NAMESPACE};
 
 /// The directory, relative to the fabric directory, that holds one file per CR.
 pub const MANAGED_DIR: &str = "managed";
+/// Where users drop manifests for ingestion (a pull).
+pub const RAW_DIR: &str = "raw";
 
 /// The sync state file, relative to the fabric directory. It records the blob SHA of every
 /// file the sync wrote or confirmed and is written in the same commit as those files.
@@ -79,6 +81,17 @@ pub fn resource_at(directory: &str, path: &str) -> Option<ResourceRef> {
     let reference = crate::validate::resource_ref(kind.as_str(), namespace, name).ok()?;
     // Only the canonical spelling maps back (`default/x.yaml` is not a managed path).
     (manifest_path(directory, &reference) == path).then_some(reference)
+}
+
+/// Whether a repository path is a manifest under the fabric's `raw/` (any depth; `.yaml`,
+/// `.yml` or `.json`), which a pull ingests.
+pub fn is_raw_file(directory: &str, path: &str) -> bool {
+    let Some(relative) = strip_directory(directory, path).and_then(|r| r.strip_prefix(RAW_DIR)?.strip_prefix('/'))
+    else {
+        return false;
+    };
+    let lower = relative.to_ascii_lowercase();
+    [".yaml", ".yml", ".json"].iter().any(|ext| lower.ends_with(ext))
 }
 
 /// The sync state file relative to the repository root.

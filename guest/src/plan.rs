@@ -8,6 +8,7 @@
 //! the plan does not depend on the order of `desired`.
 
 pub(crate) mod message;
+mod pull;
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -17,8 +18,8 @@ use crate::blob;
 use crate::classify::{self, Explained, FileVersion, Verdict};
 use crate::manifest;
 use crate::model::{
-    Action, Change, Conflict, ConflictKind, ForeignState, GitVersion, InvalidManifest, InvalidResource, RawResource,
-    Resolution, ResourceRef, Side, SyncError,
+    Action, Change, Conflict, ConflictKind, Direction, ForeignState, GitVersion, HnpChange, InvalidManifest,
+    InvalidResource, RawError, RawResource, Resolution, ResourceRef, Side, SyncError,
 };
 use crate::path;
 use crate::render;
@@ -49,6 +50,10 @@ pub struct PlanInput {
     pub untrusted: BTreeSet<String>,
     /// Blob SHAs whose text cannot be had (not UTF-8, gone from history).
     pub unreadable: BTreeSet<String>,
+    /// Which way edits go; a pull turns Git's edits into `CommitPlan::hnp_changes`.
+    pub direction: Direction,
+    /// Paths whose HNP changes HNP refused in this sync: left alone.
+    pub refused: BTreeSet<String>,
 }
 
 /// WIT `list<tuple<string, string>>`.
@@ -74,6 +79,11 @@ pub struct CommitPlan {
     pub need_contents: Vec<String>,
     /// Files of the commit, the state file included; empty means no commit.
     pub writes: Vec<FileWrite>,
+    /// CRs to write into HNP before the commit (a pull). The caller applies them, puts what
+    /// HNP accepted into `desired` and the refused paths into `refused`, and plans again.
+    pub hnp_changes: Vec<HnpChange>,
+    /// `raw/` files that cannot be ingested.
+    pub raw_errors: Vec<RawError>,
     /// Subject line and body; empty when there is no change.
     pub message: String,
 }
@@ -83,6 +93,8 @@ struct Rendered {
     resource: ResourceRef,
     text: String,
     sha: String,
+    /// As HNP gave it: what a pull expects HNP still to hold when it writes.
+    source: RawResource,
 }
 
 /// One path the sync is responsible for in this plan.
@@ -97,8 +109,14 @@ enum Outcome {
     Unchanged,
     Untracked,
     Apply(Action),
+    /// Git's edit goes into HNP (a pull); the file and the state wait for the next plan.
+    Pull(HnpChange),
+    /// HNP's edit waits for a push (this plan only pulls).
+    Waiting,
+    /// HNP refused this path's change in this sync: left alone.
+    Held,
     /// A conflict, with its reason when more needs saying than the kind's default.
-    Conflict(ConflictKind, Option<&'static str>),
+    Conflict(ConflictKind, Option<String>),
     /// A conflict whose resolution was decided on another Git version: reported again, with
     /// a reason that says what the user saw.
     Stale(ConflictKind, String),
@@ -135,7 +153,8 @@ pub fn plan(input: &PlanInput, message_prefix: &str) -> Result<CommitPlan, SyncE
     owned(&state, &input.fabric, &directory, &state_path)?;
     let resolutions: BTreeMap<&str, &Resolution> = input.resolutions.iter().map(|r| (r.path.as_str(), r)).collect();
 
-    let subjects = subjects(&directory, &desired, deleted, &state, input.complete);
+    let pulls = input.direction.pulls();
+    let subjects = subjects(&directory, &desired, deleted, &state, input, pulls);
     let invalid = desired.invalid.clone();
     let texts = Texts(&input.contents);
     let mut needs = BTreeSet::new();
@@ -160,6 +179,18 @@ pub fn plan(input: &PlanInput, message_prefix: &str) -> Result<CommitPlan, SyncE
         // Found untrusted by the engine now, or marked so by an earlier plan (`settle`).
         let untrusted = input.untrusted.contains(path) || subject.entry.is_some_and(|e| e.untrusted);
         let Explained { verdict, reason: why } = overrule(input, untrusted, explained, &sides);
+        // A pull never writes HNP from a base it cannot trust, and HNP is written only while
+        // its CR is what the sync last wrote or confirmed (its rendering is the base's).
+        let pulls = pulls && !untrusted;
+        let hnp_unchanged = match (live, &subject.desired) {
+            (Some(e), Some(d)) => d.sha == rendered_at_base.unwrap_or(&e.sha),
+            (None, Some(d)) => tombstone.is_some_and(|t| t.sha == d.sha),
+            _ => false,
+        };
+        if input.refused.contains(path) {
+            outcomes.push(Classified { path, subject, base, remote, outcome: Outcome::Held });
+            continue;
+        }
         let outcome = match verdict {
             Verdict::NeedContent(need) => {
                 if let (true, Some(base)) = (need.base, &base) {
@@ -172,8 +203,27 @@ pub fn plan(input: &PlanInput, message_prefix: &str) -> Result<CommitPlan, SyncE
             }
             Verdict::Conflict(kind) => match resolutions.get(path.as_str()) {
                 Some(r) if pinned(r.expect.as_ref(), remote.as_ref()) => {
-                    Outcome::Apply(resolve(r.take, desired.is_some(), remote.is_some()))
+                    // Git wins on both sides: its data goes into HNP too (an explicit decision,
+                    // so even over an untrusted base).
+                    if input.direction.pulls() && r.take == Side::Git {
+                        match take_git(kind, path, subject, remote.as_ref()) {
+                            Ok(outcome) => outcome,
+                            Err(sha) => {
+                                needs.insert(sha);
+                                continue;
+                            }
+                        }
+                    } else {
+                        Outcome::Apply(resolve(r.take, desired.is_some(), remote.is_some()))
+                    }
                 }
+                None if pulls && hnp_unchanged && git_edit(kind) => match take_git(kind, path, subject, remote.as_ref()) {
+                    Ok(outcome) => outcome,
+                    Err(sha) => {
+                        needs.insert(sha);
+                        continue;
+                    }
+                },
                 found => {
                     // A conflict is reported with both versions (those that can be read).
                     if let Some(FileVersion { sha, content: None }) = &remote {
@@ -183,22 +233,70 @@ pub fn plan(input: &PlanInput, message_prefix: &str) -> Result<CommitPlan, SyncE
                     }
                     match found {
                         Some(r) => Outcome::Stale(kind, stale(r, remote.as_ref())),
-                        None => Outcome::Conflict(kind, why),
+                        None => Outcome::Conflict(kind, why.map(str::to_string)),
                     }
                 }
             },
+            // Git's deletion, kept earlier with `resolve --take git`, reaches HNP now.
+            Verdict::Unchanged if pulls && hnp_unchanged && tombstone.is_some() && remote.is_none() => {
+                Outcome::Pull(pull::delete(path, subject.desired.expect("hnp_unchanged implies a desired CR")))
+            }
             Verdict::Unchanged => Outcome::Unchanged,
+            // A managed file the sync never wrote, for a CR HNP lacks: created in HNP.
+            Verdict::Untracked if pulls && subject.entry.is_none() && subject.desired.is_none() => {
+                match take_git(ConflictKind::CreatedInGit, path, subject, remote.as_ref()) {
+                    Ok(outcome) => outcome,
+                    Err(sha) => {
+                        needs.insert(sha);
+                        continue;
+                    }
+                }
+            }
             Verdict::Untracked => Outcome::Untracked,
             Verdict::Apply(action) => Outcome::Apply(action),
         };
         outcomes.push(Classified { path, subject, base, remote, outcome });
     }
+    let raw = match pulls {
+        true => {
+            let by_path: BTreeMap<&str, &Outcome> = outcomes.iter().map(|c| (c.path.as_str(), &c.outcome)).collect();
+            let raw = pull::raw_files(
+                &directory,
+                &input.remote_files,
+                &texts,
+                &input.unreadable,
+                &input.refused,
+                &desired.rendered,
+                &by_path,
+                &mut needs,
+            );
+            Some(raw)
+        }
+        false => None,
+    };
     if !needs.is_empty() {
         return Ok(CommitPlan { need_contents: needs.into_iter().collect(), ..CommitPlan::default() });
+    }
+    let raw = raw.unwrap_or_default();
+    if !input.direction.pushes() {
+        // A pull alone writes no file for HNP's own edits (they wait for a push), but does
+        // write the canonical files of CRs ingested from `raw/`.
+        for c in &mut outcomes {
+            if matches!(c.outcome, Outcome::Apply(Action::Create | Action::Update | Action::Delete))
+                && !raw.forced.contains(c.path.as_str())
+            {
+                c.outcome = Outcome::Waiting;
+            }
+        }
     }
 
     let (mut plan, mut new_state) = settle(&directory, &state, outcomes);
     plan.invalid = invalid;
+    plan.hnp_changes.extend(raw.changes);
+    plan.conflicts.extend(raw.conflicts);
+    plan.conflicts.sort_by(|a, b| a.path.cmp(&b.path));
+    plan.raw_errors = raw.errors;
+    plan.writes.extend(raw.removals.into_iter().map(|path| FileWrite { path, content: None }));
     // Marks of untrusted entries ride along with a commit that happens anyway; alone they
     // are no reason for one (the next sync finds the same foreign commit again).
     if plan.writes.is_empty() && unmarked(&new_state) == unmarked(&state) {
@@ -304,7 +402,11 @@ fn settle(directory: &str, state: &SyncState, outcomes: Vec<Classified<'_>>) -> 
         let relative = relative(directory, path).to_string();
         let remote_sha = remote.as_ref().map(|r| r.sha.clone());
         let action = match outcome {
-            Outcome::Untracked => continue,
+            Outcome::Untracked | Outcome::Waiting | Outcome::Held => continue,
+            Outcome::Pull(change) => {
+                plan.hnp_changes.push(change);
+                continue;
+            }
             Outcome::Unchanged => {
                 plan.unchanged += u32::from(subject.desired.is_some());
                 continue;
@@ -325,7 +427,7 @@ fn settle(directory: &str, state: &SyncState, outcomes: Vec<Classified<'_>>) -> 
                 }
                 let reason = match outcome {
                     Outcome::Stale(_, why) => why,
-                    Outcome::Conflict(_, Some(why)) => why.to_string(),
+                    Outcome::Conflict(_, Some(why)) => why,
                     _ if subject.entry.is_some_and(|e| e.deleted) => {
                         "deleted in Git and kept so with `resolve --take git`; HNP changed the CR since".to_string()
                     }
@@ -430,7 +532,7 @@ fn render_desired(directory: &str, desired: &[RawResource]) -> Result<Desired, S
             return Err(invalid(&reference, format!("two different CRs are given for {path}")).into());
         }
         let sha = blob::blob_sha(text.as_bytes());
-        out.rendered.insert(path, Rendered { resource: reference, text, sha });
+        out.rendered.insert(path, Rendered { resource: reference, text, sha, source: raw.clone() });
     }
     // A valid and an invalid CR on one path: HNP's data for it is in doubt, so the path is
     // left alone too (and the rest of the fabric goes on).
@@ -476,15 +578,17 @@ fn invalid(r: &ResourceRef, message: String) -> InvalidResource {
 }
 
 /// Every path this plan decides on, by repository path: desired CRs, deleted refs and, for a
-/// whole fabric, every file in the state but those of invalid CRs. Nothing else under the
-/// directory is looked at.
+/// whole fabric, every file in the state but those of invalid CRs, and (when it pulls) every
+/// managed file Git has. Nothing else under the directory is looked at.
 fn subjects<'a>(
     directory: &str,
     desired: &'a Desired,
     deleted: BTreeMap<String, ResourceRef>,
     state: &'a SyncState,
-    complete: bool,
+    input: &PlanInput,
+    pulls: bool,
 ) -> BTreeMap<String, Subject<'a>> {
+    let complete = input.complete;
     let entry = |path: &str| state.files.get(relative(directory, path));
     let mut out = BTreeMap::new();
     for (path, d) in &desired.rendered {
@@ -503,7 +607,47 @@ fn subjects<'a>(
             out.entry(path).or_insert_with(|| Subject { resource: e.resource.clone(), desired: None, entry: Some(e) });
         }
     }
+    if complete && pulls {
+        for path in input.remote_files.keys() {
+            let Some(resource) = path::resource_at(directory, path) else { continue };
+            if desired.held.contains(path) {
+                continue;
+            }
+            out.entry(path.clone()).or_insert_with(|| Subject { resource, desired: None, entry: None });
+        }
+    }
     out
+}
+
+/// Conflicts a pull can settle: Git edited or deleted the file while HNP kept the CR as is.
+fn git_edit(kind: ConflictKind) -> bool {
+    matches!(kind, ConflictKind::ModifiedInGit | ConflictKind::DeletedInGit)
+}
+
+/// Git's side of a path, carried into HNP: an update, a create or a delete of the CR, or
+/// (when Git's file holds no valid CR for the path) a `kind` conflict that says why. `Err`: the
+/// blob whose text is needed first.
+fn take_git(
+    kind: ConflictKind,
+    path: &str,
+    subject: &Subject<'_>,
+    remote: Option<&FileVersion>,
+) -> Result<Outcome, String> {
+    let git = match remote {
+        None => None,
+        Some(FileVersion { sha, content: None }) => return Err(sha.clone()),
+        Some(FileVersion { content: Some(text), .. }) => match pull::read_managed(path, text, &subject.resource) {
+            Ok(git) => Some(git),
+            Err(why) => return Ok(Outcome::Conflict(kind, Some(why))),
+        },
+    };
+    Ok(match (subject.desired, git) {
+        (Some(hnp), Some(git)) if hnp.sha == git.sha => Outcome::Apply(Action::Adopt),
+        (Some(hnp), Some(git)) => Outcome::Pull(pull::update(path, hnp, &git)),
+        (None, Some(git)) => Outcome::Pull(pull::create(path, &git)),
+        (Some(hnp), None) => Outcome::Pull(pull::delete(path, hnp)),
+        (None, None) => Outcome::Apply(Action::Forget),
+    })
 }
 
 /// A path relative to the fabric directory. Every subject's path is inside it.

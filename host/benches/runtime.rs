@@ -10,7 +10,7 @@ use fgd_sync::net::policy::EgressPolicy;
 use fgd_sync::remote::Remote;
 use fgd_sync::runtime::{CallContext, Operation, Runtime, RuntimeConfig, SyncCall, COMPONENT};
 use fgd_sync::source::directory::DirectorySource;
-use fgd_sync::wit::{CustomResource, Selection, SyncOptions, Target};
+use fgd_sync::wit::{CustomResource, Direction, Selection, SyncOptions, Target};
 
 fn median(mut runs: Vec<Duration>) -> Duration {
     runs.sort();
@@ -92,7 +92,7 @@ fn main() -> anyhow::Result<()> {
         message_prefix: String::new(),
     };
     let options =
-        SyncOptions { max_attempts: 3, max_rate_limit_wait_secs: 0, max_deletions: None, resolutions: Vec::new() };
+        SyncOptions { max_attempts: 3, max_rate_limit_wait_secs: 0, max_deletions: None, resolutions: Vec::new(), direction: Direction::Push };
     let sync = |call: SyncCall| rt.block_on(runtime.sync(context.clone(), call, target.clone(), options.clone()));
     sync(SyncCall::new(Operation::Sync, "bench", Selection::Fabric))?.map_err(|e| anyhow::anyhow!("{e:?}"))?;
     let noop = median(

@@ -19,6 +19,9 @@
 //! max_deletions = 40                        # lifts the mass-deletion guard (--allow-deletions)
 //! ```
 //!
+//! `[defaults]` also takes `ca_file = "internal-ca.pem"` (`--ca-file`; relative to the file)
+//! and `allow_insecure_http = true` (`--allow-insecure-http`).
+//!
 //! Two fabrics may share a repository and branch only in directories apart: equal or nested
 //! directories (`a` and `a/b`, or the root `""` and anything) are refused when the file is
 //! loaded, as each fabric's sync would take the other's files for its own.
@@ -46,6 +49,10 @@ pub struct Defaults {
     pub committer: Option<Committer>,
     /// Most managed files one sync of a fabric may delete (replaces the default guard).
     pub max_deletions: Option<u32>,
+    /// A PEM bundle of CA certificates trusted besides the Mozilla roots (`--ca-file`).
+    pub ca_file: Option<PathBuf>,
+    /// Tokens may go over plain http:// beyond loopback (`--allow-insecure-http`).
+    pub allow_insecure_http: Option<bool>,
 }
 
 #[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
@@ -74,6 +81,30 @@ pub struct FabricEntry {
     /// Most managed files one sync of this fabric may delete (replaces the default guard,
     /// which refuses to delete every managed file, or more than 10 and over 10 % of them).
     pub max_deletions: Option<u32>,
+    /// Which way `sync` and `serve` carry edits: `push`, `pull` or `both` (`--direction`).
+    pub direction: Option<DirectionName>,
+}
+
+/// A direction as the config file spells it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum DirectionName {
+    /// NetBox (HNP) -> Git.
+    Push,
+    /// Git -> NetBox (HNP).
+    Pull,
+    /// Git -> NetBox first, then NetBox -> Git, in one run.
+    Both,
+}
+
+impl From<DirectionName> for crate::wit::Direction {
+    fn from(d: DirectionName) -> Self {
+        match d {
+            DirectionName::Push => crate::wit::Direction::Push,
+            DirectionName::Pull => crate::wit::Direction::Pull,
+            DirectionName::Both => crate::wit::Direction::Both,
+        }
+    }
 }
 
 impl ConfigFile {
@@ -83,6 +114,9 @@ impl ConfigFile {
             toml::from_str(&text).with_context(|| format!("parsing config {}", path.display()))?;
         // Relative paths in the file are relative to the file, not to the working directory.
         let base = path.parent().unwrap_or(Path::new("."));
+        if let Some(p) = config.defaults.ca_file.as_mut().filter(|p| p.is_relative()) {
+            *p = base.join(&*p);
+        }
         for fabric in &mut config.fabrics {
             for p in [&mut fabric.local, &mut fabric.source_dir].into_iter().flatten() {
                 if p.is_relative() {

@@ -2,6 +2,7 @@
 
 mod differential;
 mod github_e2e;
+mod hnp_standin;
 mod hosts;
 mod live_github;
 mod local_e2e;

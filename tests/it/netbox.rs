@@ -1,6 +1,8 @@
 //! `NetBoxSource` against the HNP stand-in: listing across pages and fabrics, lookups,
-//! recording sync results, and the failures a real NetBox throws (bad token, 500s, broken
-//! JSON, slow answers, proxies that rewrite `next`).
+//! recording sync results (one bulk PATCH per kind), a pull's writes (bulk create, update and
+//! delete, only while HNP still holds what the pull read), and the failures a real NetBox
+//! throws (bad token, 400s per object, 403, 500s, broken JSON, slow answers, proxies that
+//! rewrite `next`).
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::time::Duration;
@@ -8,10 +10,10 @@ use std::time::Duration;
 use fgd_sync::net::client::{Client, Timeouts};
 use fgd_sync::source::netbox::{NetBoxConfig, NetBoxSource};
 use fgd_sync::source::{CrSource, Synced};
-use fgd_sync::wit::{CustomResource, ResourceRef};
+use fgd_sync::wit::{CustomResource, HnpChange, HnpOp, ResourceRef};
 use fgd_sync_guest::model::KINDS;
 use fgd_sync_local_github::{format_utc, unix_now};
-use fgd_sync_tests::hnp::{signature, Cr, Event, Fault, Hnp, Webhook, WebhookStyle, API};
+use fgd_sync_tests::hnp::{signature, BulkErrors, Cr, DuringListing, Event, Fault, Hnp, Webhook, WebhookStyle, API};
 use pretty_assertions::assert_eq;
 use serde_json::{json, Value};
 
@@ -32,8 +34,8 @@ fn reference(kind: &str, namespace: &str, name: &str) -> ResourceRef {
     ResourceRef { kind: kind.into(), namespace: namespace.into(), name: name.into() }
 }
 
-fn synced(reference: ResourceRef, path: &str) -> Synced {
-    Synced { reference, path: path.into(), blob_sha: "a".repeat(40), commit: "b".repeat(40) }
+fn synced(resource: ResourceRef, path: &str) -> Synced {
+    Synced { resource, path: path.into(), blob_sha: "a".repeat(40), commit: "b".repeat(40) }
 }
 
 fn sorted(mut crs: Vec<CustomResource>) -> Vec<CustomResource> {
@@ -169,24 +171,24 @@ async fn record_patches_path_and_time_then_only_time() {
 
     let path = "fabrics/dc1/gitops/managed/switches/leaf-1.yaml";
     let before = format_utc(unix_now());
-    source.record("dc1", &synced(reference("Switch", "", "leaf-1"), path)).await.expect("record");
+    source.record("dc1", &[synced(reference("Switch", "", "leaf-1"), path)]).await.expect("record");
 
-    // The listing left the id in the cache: one PATCH and nothing else.
+    // The listing left the id in the cache: one bulk PATCH and nothing else.
     let requests = hnp.requests();
     assert_eq!(requests.len(), 1, "{requests:?}");
-    assert_eq!((requests[0].method.as_str(), requests[0].path.clone()), ("PATCH", format!("{API}switches/{id}/")));
+    assert_eq!((requests[0].method.as_str(), requests[0].path.clone()), ("PATCH", format!("{API}switches/")));
     let body: Value = serde_json::from_str(&requests[0].body).unwrap();
-    assert_eq!(body["git_file_path"], json!(path));
-    let last_synced = body["last_synced"].as_str().expect("last_synced is a string");
+    assert_eq!((&body[0]["id"], &body[0]["git_file_path"]), (&json!(id), &json!(path)));
+    let last_synced = body[0]["last_synced"].as_str().expect("last_synced is a string");
     assert!(last_synced.len() == 20 && last_synced.ends_with('Z') && *last_synced >= *before, "{last_synced}");
     let object = hnp.object("Switch", id).unwrap();
     assert_eq!((&object["git_file_path"], &object["last_synced"]), (&json!(path), &json!(last_synced)));
 
     // Same path again: only the time is sent.
-    source.record("dc1", &synced(reference("Switch", "default", "leaf-1"), path)).await.unwrap();
+    source.record("dc1", &[synced(reference("Switch", "default", "leaf-1"), path)]).await.unwrap();
     let patch = hnp.requests().pop().unwrap();
     let body: Value = serde_json::from_str(&patch.body).unwrap();
-    assert_eq!(body.as_object().unwrap().keys().collect::<Vec<_>>(), ["last_synced"]);
+    assert_eq!(body[0].as_object().unwrap().keys().collect::<Vec<_>>(), ["id", "last_synced"]);
     assert_eq!(hnp.count_method("PATCH"), 2);
     assert_eq!(hnp.count_method("GET"), 0);
 }
@@ -197,21 +199,18 @@ async fn record_with_a_cold_cache_reads_the_path_from_netbox() {
     let dc1 = hnp.add_fabric("dc1");
     let id = hnp.add(Cr::new("VLANNamespace", dc1, "default", json!({ "ranges": [] })));
     let path = "fabrics/dc1/gitops/managed/vlannamespaces/default.yaml";
-    source(&hnp, 50).record("dc1", &synced(reference("VLANNamespace", "", "default"), path)).await.unwrap();
+    source(&hnp, 50).record("dc1", &[synced(reference("VLANNamespace", "", "default"), path)]).await.unwrap();
 
-    // A new source (a new run) has no cache: it reads the row, sees the same path, sends the time.
+    // A new source (a new run) has no cache: it reads the rows, sees the same path, sends the time.
     hnp.clear_requests();
-    source(&hnp, 50).record("dc1", &synced(reference("VLANNamespace", "", "default"), path)).await.unwrap();
+    source(&hnp, 50).record("dc1", &[synced(reference("VLANNamespace", "", "default"), path)]).await.unwrap();
     let seen: Vec<(String, String)> = hnp.requests().into_iter().map(|r| (r.method, r.path)).collect();
-    let expected = [
-        ("GET", "fabrics/".to_owned()),
-        ("GET", "vlan-namespaces/".into()),
-        ("PATCH", format!("vlan-namespaces/{id}/")),
-    ]
-    .map(|(method, path)| (method.to_owned(), format!("{API}{path}")));
+    let expected = [("GET", "fabrics/"), ("GET", "vlan-namespaces/"), ("PATCH", "vlan-namespaces/")]
+        .map(|(method, path)| (method.to_owned(), format!("{API}{path}")));
     assert_eq!(seen, expected);
     let body: Value = serde_json::from_str(&hnp.requests().pop().unwrap().body).unwrap();
-    assert!(body.get("git_file_path").is_none(), "{body}");
+    assert_eq!(body[0]["id"], json!(id));
+    assert!(body[0].get("git_file_path").is_none(), "{body}");
 }
 
 #[tokio::test]
@@ -224,9 +223,18 @@ async fn record_finds_a_row_recreated_under_a_new_id() {
     assert!(hnp.delete("Server", old));
     let new = hnp.add(Cr::new("Server", dc1, "server-1", json!({})));
 
-    source.record("dc1", &synced(reference("Server", "", "server-1"), "p/server-1.yaml")).await.unwrap();
-    assert_eq!(hnp.count("PATCH", &format!("{API}servers/{old}/")), 1);
-    assert_eq!(hnp.count("PATCH", &format!("{API}servers/{new}/")), 1);
+    hnp.clear_requests();
+    source.record("dc1", &[synced(reference("Server", "", "server-1"), "p/server-1.yaml")]).await.unwrap();
+    // NetBox skips the old id without a word; the answer lacks it, so the kind is listed again.
+    let seen: Vec<(String, String, Value)> = hnp
+        .requests()
+        .into_iter()
+        .map(|r| (r.method, r.path, serde_json::from_str(&r.body).map_or(Value::Null, |b: Value| b[0]["id"].clone())))
+        .collect();
+    let servers = format!("{API}servers/");
+    let expected = [("PATCH", json!(old)), ("GET", Value::Null), ("PATCH", json!(new))]
+        .map(|(method, id)| (method.to_owned(), servers.clone(), id));
+    assert_eq!(seen, expected);
     assert_eq!(hnp.object("Server", new).unwrap()["git_file_path"], json!("p/server-1.yaml"));
 }
 
@@ -234,8 +242,12 @@ async fn record_finds_a_row_recreated_under_a_new_id() {
 async fn record_of_a_missing_cr_says_so() {
     let hnp = Hnp::start(TOKEN).unwrap();
     hnp.add_fabric("dc1");
-    let error = source(&hnp, 50).record("dc1", &synced(reference("VPC", "", "gone"), "p")).await.unwrap_err();
-    assert_eq!(error, format!("VPC default/gone not found in fabric \"dc1\" at {}vpcs/", hnp.api_url()));
+    let error = source(&hnp, 50).record("dc1", &[synced(reference("VPC", "", "gone"), "p")]).await.unwrap_err();
+    let url = format!("{}vpcs/", hnp.api_url());
+    assert_eq!(
+        error,
+        format!("1 of 1 CRs not recorded in NetBox: VPC default/gone not found in fabric \"dc1\" at {url}")
+    );
     assert_eq!(hnp.count_method("PATCH"), 0);
 }
 
@@ -280,10 +292,12 @@ async fn a_failed_patch_is_not_retried() {
     let source = source(&hnp, 50);
     source.list("dc1").await.unwrap();
     hnp.push_fault(Fault::Status(500));
-    let error = source.record("dc1", &synced(reference("VPC", "", "vpc-1"), "p")).await.unwrap_err();
-    let url = format!("{}vpcs/{id}/", hnp.api_url());
-    assert!(error.starts_with(&format!("NetBox answered 500 Internal Server Error to PATCH {url}")), "{error}");
+    let error = source.record("dc1", &[synced(reference("VPC", "", "vpc-1"), "p")]).await.unwrap_err();
+    let url = format!("{}vpcs/", hnp.api_url());
+    let expected = format!("1 of 1 CRs not recorded in NetBox: VPC default/vpc-1: NetBox answered 500 Internal Server Error to PATCH {url}: Server Error (500)");
+    assert_eq!(error, expected);
     assert_eq!(hnp.count_method("PATCH"), 1);
+    assert_eq!(hnp.object("VPC", id).unwrap()["last_synced"], Value::Null);
 }
 
 #[tokio::test]
@@ -446,4 +460,624 @@ fn webhooks_fire_on_every_change_signed() {
             ("deleted", "netbox_hedgehog.vpc", json!({ "a": 2 }), json!({ "a": 2 }), Value::Null),
         ]
     );
+}
+
+fn cr(kind: &str, name: &str, spec: Value) -> CustomResource {
+    CustomResource {
+        kind: kind.into(),
+        api_version: None,
+        name: name.into(),
+        namespace: String::new(),
+        labels: "{}".into(),
+        annotations: "{}".into(),
+        spec: spec.to_string(),
+    }
+}
+
+fn change(op: HnpOp, resource: CustomResource, expected: Option<&CustomResource>, fields: &[&str]) -> HnpChange {
+    HnpChange {
+        op,
+        path: format!("fabrics/dc1/gitops/managed/x/{}.yaml", resource.name),
+        resource,
+        expected: expected.cloned(),
+        fields: fields.iter().map(|f| f.to_string()).collect(),
+    }
+}
+
+/// The CR a listing gave for `name`.
+fn listed(crs: &[CustomResource], name: &str) -> CustomResource {
+    crs.iter().find(|cr| cr.name == name).cloned().unwrap_or_else(|| panic!("{name} is listed"))
+}
+
+/// `(method, path)` of every request so far, paths without the API prefix.
+fn calls(hnp: &Hnp) -> Vec<(String, String)> {
+    hnp.requests().into_iter().map(|r| (r.method, r.path.trim_start_matches(API).to_owned())).collect()
+}
+
+fn owned(calls: &[(&str, &str)]) -> Vec<(String, String)> {
+    calls.iter().map(|(m, p)| (m.to_string(), p.to_string())).collect()
+}
+
+#[tokio::test]
+async fn record_of_a_1000_cr_commit_is_one_bulk_patch_per_kind() {
+    let hnp = Hnp::start(TOKEN).unwrap();
+    let dc1 = hnp.add_fabric("dc1");
+    let mut entries = Vec::new();
+    let mut ids = Vec::new();
+    for i in 0..1000 {
+        let kind = KINDS[i % 12].name;
+        let name = format!("cr-{i}");
+        ids.push((kind, hnp.add(Cr::new(kind, dc1, &name, json!({ "i": i })))));
+        let path = format!("fabrics/dc1/gitops/managed/{}/{name}.yaml", KINDS[i % 12].plural);
+        entries.push(synced(reference(kind, "", &name), &path));
+    }
+    let source = source(&hnp, 1000);
+    assert_eq!(source.list("dc1").await.expect("list").len(), 1000);
+    hnp.clear_requests();
+
+    let started = std::time::Instant::now();
+    source.record("dc1", &entries).await.expect("record");
+    let took = started.elapsed();
+    // The listing cached every id: one PATCH per kind, nothing else.
+    let expected: Vec<(&str, &str)> = KINDS.iter().map(|k| ("PATCH", k.netbox_endpoint)).collect();
+    assert_eq!(calls(&hnp), owned(&expected));
+    for (entry, (kind, id)) in entries.iter().zip(&ids) {
+        let object = hnp.object(kind, *id).unwrap();
+        assert_eq!(object["git_file_path"], json!(entry.path), "{kind} {id}");
+        assert!(object["last_synced"].is_string(), "{object}");
+    }
+    eprintln!("record-synced of 1,000 CRs after the listing: {} requests, {took:?}", hnp.requests().len());
+
+    // A new run has no cache: one listing per kind first, then still one PATCH per kind,
+    // with only the time (the paths are NetBox's already).
+    hnp.clear_requests();
+    let started = std::time::Instant::now();
+    source_with(&hnp.base_url(), TOKEN, 1000, Duration::from_secs(10)).record("dc1", &entries).await.unwrap();
+    let took = started.elapsed();
+    assert_eq!((hnp.count_method("GET"), hnp.count_method("PATCH"), hnp.requests().len()), (13, 12, 25));
+    for patch in hnp.requests().iter().filter(|r| r.method == "PATCH") {
+        let body: Vec<Value> = serde_json::from_str(&patch.body).unwrap();
+        assert!(body.iter().all(|item| item.as_object().unwrap().len() == 2 && item["last_synced"].is_string()));
+    }
+    eprintln!("record-synced of 1,000 CRs with a cold cache: {} requests, {took:?}", hnp.requests().len());
+}
+
+#[tokio::test]
+async fn record_names_a_cr_gone_meanwhile_and_records_the_others() {
+    let hnp = Hnp::start(TOKEN).unwrap();
+    let dc1 = hnp.add_fabric("dc1");
+    let ids: Vec<u64> = ["a", "b", "c"].iter().map(|n| hnp.add(Cr::new("VPC", dc1, n, json!({})))).collect();
+    let source = source(&hnp, 50);
+    source.list("dc1").await.unwrap();
+    assert!(hnp.delete("VPC", ids[1]));
+    hnp.clear_requests();
+
+    let entries: Vec<Synced> = ["a", "b", "c"].iter().map(|n| synced(reference("VPC", "", n), n)).collect();
+    let error = source.record("dc1", &entries).await.unwrap_err();
+    let url = format!("{}vpcs/", hnp.api_url());
+    assert_eq!(error, format!("1 of 3 CRs not recorded in NetBox: VPC default/b not found in fabric \"dc1\" at {url}"));
+    // NetBox skipped the deleted id; one listing showed it gone for good.
+    assert_eq!(calls(&hnp), owned(&[("PATCH", "vpcs/"), ("GET", "vpcs/")]));
+    for (id, path) in [(ids[0], "a"), (ids[2], "c")] {
+        assert_eq!(hnp.object("VPC", id).unwrap()["git_file_path"], json!(path));
+    }
+}
+
+#[tokio::test]
+async fn record_names_a_cr_netbox_refuses_and_records_the_others() {
+    let hnp = Hnp::start(TOKEN).unwrap();
+    let dc1 = hnp.add_fabric("dc1");
+    let ids: Vec<u64> = ["a", "b", "c"].iter().map(|n| hnp.add(Cr::new("VPC", dc1, n, json!({})))).collect();
+    let source = source(&hnp, 50);
+    source.list("dc1").await.unwrap();
+    hnp.clear_requests();
+
+    let long = "p/".repeat(251);
+    let entries = [
+        synced(reference("VPC", "", "a"), "a"),
+        synced(reference("VPC", "", "b"), &long),
+        synced(reference("VPC", "", "c"), "c"),
+    ];
+    let error = source.record("dc1", &entries).await.unwrap_err();
+    assert_eq!(
+        error,
+        "1 of 3 CRs not recorded in NetBox: VPC default/b: git_file_path: Ensure this field has no more than 500 characters."
+    );
+    // The first bulk PATCH named the bad object; the second wrote the rest.
+    assert_eq!(calls(&hnp), owned(&[("PATCH", "vpcs/"), ("PATCH", "vpcs/")]));
+    assert_eq!(hnp.object("VPC", ids[0]).unwrap()["git_file_path"], json!("a"));
+    assert_eq!(hnp.object("VPC", ids[1]).unwrap()["last_synced"], Value::Null);
+    assert_eq!(hnp.object("VPC", ids[2]).unwrap()["git_file_path"], json!("c"));
+}
+
+#[tokio::test]
+async fn a_pull_writes_in_one_request_per_kind_and_operation() {
+    let hnp = Hnp::start(TOKEN).unwrap();
+    let dc1 = hnp.add_fabric("dc1");
+    let a = hnp.add(Cr::new("VPC", dc1, "vpc-a", json!({ "subnets": { "s1": "10.0.1.0/24" } })));
+    let b = hnp.add(Cr::new("VPC", dc1, "vpc-b", json!({})));
+    let c = hnp.add(Cr::new("VPC", dc1, "vpc-c", json!({})).labels(json!({ "keep": "me" })));
+    let leaf =
+        hnp.add(Cr::new("Switch", dc1, "leaf-1", json!({ "role": "server-leaf" })).labels(json!({ "rack": "1" })));
+    let source = source(&hnp, 50);
+    let crs = source.list("dc1").await.unwrap();
+    hnp.clear_requests();
+
+    let mut created = cr("VPC", "vpc-d", json!({ "subnets": {} }));
+    created.labels = json!({ "team": "net" }).to_string();
+    let mut vpc_a = listed(&crs, "vpc-a");
+    vpc_a.spec = json!({ "subnets": { "s1": "10.0.2.0/24" } }).to_string();
+    let mut leaf_1 = listed(&crs, "leaf-1");
+    leaf_1.labels = json!({ "rack": "2" }).to_string();
+    let changes = [
+        change(HnpOp::Create, created, None, &[]),
+        change(HnpOp::Update, vpc_a, Some(&listed(&crs, "vpc-a")), &["spec"]),
+        change(HnpOp::Delete, listed(&crs, "vpc-b"), Some(&listed(&crs, "vpc-b")), &[]),
+        change(HnpOp::Update, leaf_1, Some(&listed(&crs, "leaf-1")), &["labels"]),
+    ];
+    let answers = source.apply("dc1", &changes).await.expect("apply");
+    assert_eq!(answers, [None, None, None, None]);
+
+    // Per kind: one listing to check, then one bulk request per operation.
+    let expected = [
+        ("GET", "vpcs/"),
+        ("POST", "vpcs/"),
+        ("PATCH", "vpcs/"),
+        ("DELETE", "vpcs/"),
+        ("GET", "switches/"),
+        ("PATCH", "switches/"),
+    ];
+    assert_eq!(calls(&hnp), owned(&expected));
+    let bodies: Vec<Value> =
+        hnp.requests().iter().skip(1).map(|r| serde_json::from_str(&r.body).unwrap_or(Value::Null)).collect();
+    assert_eq!(
+        bodies[0],
+        json!([{ "fabric": dc1, "name": "vpc-d", "namespace": "default", "spec": { "subnets": {} }, "labels": { "team": "net" }, "annotations": {} }])
+    );
+    assert_eq!(bodies[1], json!([{ "id": a, "spec": { "subnets": { "s1": "10.0.2.0/24" } } }]));
+    assert_eq!(bodies[2], json!([{ "id": b }]));
+    assert_eq!(bodies[4], json!([{ "id": leaf, "labels": { "rack": "2" } }]));
+
+    assert_eq!(hnp.object("VPC", a).unwrap()["spec"], json!({ "subnets": { "s1": "10.0.2.0/24" } }));
+    assert_eq!(hnp.object("VPC", b), None);
+    assert_eq!(hnp.object("VPC", c).unwrap()["labels"], json!({ "keep": "me" }));
+    let leaf_now = hnp.object("Switch", leaf).unwrap();
+    assert_eq!((&leaf_now["labels"], &leaf_now["spec"]), (&json!({ "rack": "2" }), &json!({ "role": "server-leaf" })));
+
+    // The new row's id came with the POST's answer: recording it needs no listing.
+    hnp.clear_requests();
+    source.record("dc1", &[synced(reference("VPC", "", "vpc-d"), "managed/vpcs/vpc-d.yaml")]).await.unwrap();
+    assert_eq!(calls(&hnp), owned(&[("PATCH", "vpcs/")]));
+    let d = serde_json::from_str::<Value>(&hnp.requests()[0].body).unwrap()[0]["id"].as_u64().unwrap();
+    let row = hnp.object("VPC", d).unwrap();
+    assert_eq!(
+        (&row["name"], &row["fabric"], &row["git_file_path"]),
+        (&json!("vpc-d"), &json!(dc1), &json!("managed/vpcs/vpc-d.yaml"))
+    );
+    // And the deleted row is out of the cache: recording it lists the kind, sends no PATCH.
+    hnp.clear_requests();
+    let error = source.record("dc1", &[synced(reference("VPC", "", "vpc-b"), "b")]).await.unwrap_err();
+    assert!(error.contains("VPC default/vpc-b not found in fabric"), "{error}");
+    assert_eq!(calls(&hnp), owned(&[("GET", "vpcs/")]));
+}
+
+#[tokio::test]
+async fn an_update_patches_only_the_fields_it_names() {
+    let hnp = Hnp::start(TOKEN).unwrap();
+    let dc1 = hnp.add_fabric("dc1");
+    let id = hnp.add(
+        Cr::new("VPC", dc1, "vpc-a", json!({ "v": 1 })).labels(json!({ "l": "1" })).annotations(json!({ "n": "x" })),
+    );
+    let source = source(&hnp, 50);
+    let crs = source.list("dc1").await.unwrap();
+    let before = hnp.object("VPC", id).unwrap();
+    hnp.clear_requests();
+
+    let mut git = listed(&crs, "vpc-a");
+    git.spec = json!({ "v": 2 }).to_string();
+    git.labels = json!({ "l": "2" }).to_string();
+    let answers = source.apply("dc1", &[change(HnpOp::Update, git, Some(&listed(&crs, "vpc-a")), &["labels"])]).await;
+    assert_eq!(answers.unwrap(), [None]);
+    let patch = hnp.requests().into_iter().find(|r| r.method == "PATCH").expect("a PATCH");
+    assert_eq!(serde_json::from_str::<Value>(&patch.body).unwrap(), json!([{ "id": id, "labels": { "l": "2" } }]));
+    let after = hnp.object("VPC", id).unwrap();
+    assert_eq!(
+        (&after["spec"], &after["labels"], &after["annotations"]),
+        (&json!({ "v": 1 }), &json!({ "l": "2" }), &json!({ "n": "x" }))
+    );
+    assert!(after["last_updated"].as_str() >= before["last_updated"].as_str());
+
+    // An update that names no field writes nothing.
+    hnp.clear_requests();
+    let crs = source.list("dc1").await.unwrap();
+    hnp.clear_requests();
+    let same = listed(&crs, "vpc-a");
+    let answers = source.apply("dc1", &[change(HnpOp::Update, same.clone(), Some(&same), &[])]).await.unwrap();
+    assert_eq!(answers, [None]);
+    assert_eq!(calls(&hnp), owned(&[("GET", "vpcs/")]));
+}
+
+#[tokio::test]
+async fn changes_to_crs_hnp_changed_since_they_were_read_are_refused() {
+    let hnp = Hnp::start(TOKEN).unwrap();
+    let dc1 = hnp.add_fabric("dc1");
+    let spec = json!({ "ipv4Namespace": "default", "vlanNamespace": "default", "subnets": { "a": 1 } });
+    let ids: Vec<u64> = ["a", "b", "c", "e"].iter().map(|n| hnp.add(Cr::new("VPC", dc1, n, spec.clone()))).collect();
+    let source = source(&hnp, 50);
+    let crs = source.list("dc1").await.unwrap();
+
+    // GUI edits after the pull read HNP.
+    assert!(hnp.update(ids[0], Cr::new("VPC", dc1, "a", json!({ "edited": true }))));
+    assert!(hnp.update(ids[1], Cr::new("VPC", dc1, "b", spec.clone()).labels(json!({ "new": "label" }))));
+    assert!(hnp.delete("VPC", ids[3]));
+    hnp.add(Cr::new("VPC", dc1, "d", json!({})));
+    hnp.clear_requests();
+
+    // `c` is unchanged; its text differs only in key order and spacing.
+    let mut c = listed(&crs, "c");
+    c.spec = r#"{ "subnets": {"a": 1}, "vlanNamespace": "default", "ipv4Namespace": "default" }"#.into();
+    let edit = |name: &str| {
+        let mut cr = listed(&crs, name);
+        cr.spec = json!({ "from": "git" }).to_string();
+        cr
+    };
+    let changes = [
+        change(HnpOp::Update, edit("a"), Some(&listed(&crs, "a")), &["spec"]),
+        change(HnpOp::Delete, listed(&crs, "b"), Some(&listed(&crs, "b")), &[]),
+        change(HnpOp::Create, cr("VPC", "d", json!({})), None, &[]),
+        change(HnpOp::Delete, c.clone(), Some(&c), &[]),
+        change(HnpOp::Update, edit("e"), Some(&listed(&crs, "e")), &["spec"]),
+    ];
+    let answers = source.apply("dc1", &changes).await.unwrap();
+    let refused = |why: &str| Some(why.to_owned());
+    assert_eq!(
+        answers,
+        [
+            refused("changed in HNP since it was read"),
+            refused("changed in HNP since it was read"),
+            refused("already exists in HNP"),
+            None,
+            refused("deleted from HNP since it was read"),
+        ]
+    );
+    assert_eq!(calls(&hnp), owned(&[("GET", "vpcs/"), ("DELETE", "vpcs/")]));
+    assert_eq!(hnp.object("VPC", ids[0]).unwrap()["spec"], json!({ "edited": true }));
+    assert!(hnp.object("VPC", ids[1]).is_some());
+    assert_eq!(hnp.object("VPC", ids[2]), None);
+}
+
+#[tokio::test]
+async fn a_create_that_lost_a_race_with_the_gui_is_refused_as_not_unique() {
+    let hnp = Hnp::start(TOKEN).unwrap();
+    let dc1 = hnp.add_fabric("dc1");
+    hnp.add(Cr::new("VPC", dc1, "vpc-1", json!({})));
+    let source = source(&hnp, 50);
+    source.list("dc1").await.unwrap();
+    // Created in the GUI right after the check's listing, before the POST.
+    hnp.change_during_listing(DuringListing::Create { cr: Cr::new("VPC", dc1, "vpc-2", json!({})), after_pages: 1 });
+    hnp.clear_requests();
+
+    let changes = [
+        change(HnpOp::Create, cr("VPC", "vpc-2", json!({ "from": "git" })), None, &[]),
+        change(HnpOp::Create, cr("VPC", "vpc-3", json!({})), None, &[]),
+        // The same CR twice in one batch: the second is not sent.
+        change(HnpOp::Create, cr("VPC", "vpc-3", json!({ "again": true })), None, &[]),
+    ];
+    let answers = source.apply("dc1", &changes).await.unwrap();
+    assert_eq!(
+        answers,
+        [
+            Some("non_field_errors: The fields fabric, namespace, name must make a unique set.".to_owned()),
+            None,
+            Some("another change in this batch is for the same CR".to_owned()),
+        ]
+    );
+    assert_eq!(calls(&hnp), owned(&[("GET", "vpcs/"), ("POST", "vpcs/"), ("POST", "vpcs/")]));
+    let crs = source.list("dc1").await.unwrap();
+    assert_eq!(listed(&crs, "vpc-2").spec, "{}");
+    assert_eq!(listed(&crs, "vpc-3").spec, "{}");
+}
+
+#[tokio::test]
+async fn crs_netbox_refuses_are_refused_and_the_rest_is_written() {
+    let hnp = Hnp::start(TOKEN).unwrap();
+    let dc1 = hnp.add_fabric("dc1");
+    for name in ["u1", "u2", "u3", "d1", "d2", "d3"] {
+        hnp.add(Cr::new("VPC", dc1, name, json!({})));
+    }
+    hnp.refuse_writes("VPC", "u2", "spec", "vlan 5000 is out of range.");
+    hnp.refuse_writes("VPC", "d2", "__all__", "Unable to delete: 1 dependent object(s) prevent deletion.");
+    let source = source(&hnp, 50);
+    let crs = source.list("dc1").await.unwrap();
+    hnp.clear_requests();
+
+    let mut bad_labels = cr("VPC", "c2", json!({}));
+    bad_labels.labels = json!({ "n": 1 }).to_string();
+    let edit = |name: &str| {
+        let mut cr = listed(&crs, name);
+        cr.spec = json!({ "vlan": 5000 }).to_string();
+        change(HnpOp::Update, cr, Some(&listed(&crs, name)), &["spec"])
+    };
+    let delete = |name: &str| change(HnpOp::Delete, listed(&crs, name), Some(&listed(&crs, name)), &[]);
+    let changes = [
+        change(HnpOp::Create, cr("VPC", "c1", json!({})), None, &[]),
+        change(HnpOp::Create, bad_labels, None, &[]),
+        change(HnpOp::Create, cr("VPC", "c3", json!({})), None, &[]),
+        edit("u1"),
+        edit("u2"),
+        edit("u3"),
+        delete("d1"),
+        delete("d2"),
+        delete("d3"),
+    ];
+    let answers = source.apply("dc1", &changes).await.unwrap();
+    let refused = |why: &str| Some(why.to_owned());
+    assert_eq!(
+        answers,
+        [
+            None,
+            refused("labels: Values must be strings; \"n\" is 1."),
+            None,
+            None,
+            refused("spec: vlan 5000 is out of range."),
+            None,
+            None,
+            refused("__all__: Unable to delete: 1 dependent object(s) prevent deletion."),
+            None,
+        ]
+    );
+    // Each refused bulk request wrote nothing; the second one wrote the rest.
+    let writes: Vec<(String, String)> = calls(&hnp).into_iter().filter(|(m, _)| m != "GET").collect();
+    let expected = [
+        ("POST", "vpcs/"),
+        ("POST", "vpcs/"),
+        ("PATCH", "vpcs/"),
+        ("PATCH", "vpcs/"),
+        ("DELETE", "vpcs/"),
+        ("DELETE", "vpcs/"),
+    ];
+    assert_eq!(writes, owned(&expected));
+    let names: Vec<String> = sorted(source.list("dc1").await.unwrap()).into_iter().map(|cr| cr.name).collect();
+    assert_eq!(names, ["c1", "c3", "d2", "u1", "u2", "u3"]);
+    let crs = source.list("dc1").await.unwrap();
+    assert_eq!(listed(&crs, "u1").spec, r#"{"vlan":5000}"#);
+    assert_eq!(listed(&crs, "u2").spec, "{}");
+}
+
+#[tokio::test]
+async fn a_bulk_refusal_that_names_no_cr_is_split_until_it_does() {
+    let hnp = Hnp::start(TOKEN).unwrap();
+    // Older NetBox stops a bulk update at the first bad object and does not say which.
+    hnp.set_bulk_errors(BulkErrors::FirstOnly);
+    let dc1 = hnp.add_fabric("dc1");
+    let names: Vec<String> = (0..16).map(|i| format!("vpc-{i:02}")).collect();
+    for name in &names {
+        hnp.add(Cr::new("VPC", dc1, name, json!({})));
+    }
+    hnp.refuse_writes("VPC", "vpc-11", "spec", "vlan 5000 is out of range.");
+    let source = source(&hnp, 50);
+    let crs = source.list("dc1").await.unwrap();
+    hnp.clear_requests();
+
+    let changes: Vec<HnpChange> = names
+        .iter()
+        .map(|name| {
+            let mut cr = listed(&crs, name);
+            cr.spec = json!({ "vlan": 5000 }).to_string();
+            change(HnpOp::Update, cr, Some(&listed(&crs, name)), &["spec"])
+        })
+        .collect();
+    let answers = source.apply("dc1", &changes).await.unwrap();
+    let expected: Vec<Option<String>> =
+        names.iter().map(|n| (n == "vpc-11").then(|| "spec: vlan 5000 is out of range.".to_owned())).collect();
+    assert_eq!(answers, expected);
+    // 16 -> 8 + 8 -> 4 + 4 -> 2 + 2 -> 1 + 1: two requests per halving after the first.
+    assert_eq!(hnp.count("PATCH", &format!("{API}vpcs/")), 1 + 2 * 4);
+    let crs = source.list("dc1").await.unwrap();
+    for name in &names {
+        let expected = if name == "vpc-11" { "{}" } else { r#"{"vlan":5000}"# };
+        assert_eq!(listed(&crs, name).spec, expected, "{name}");
+    }
+}
+
+#[tokio::test]
+async fn a_403_refuses_every_change_of_the_batch() {
+    let hnp = Hnp::start(TOKEN).unwrap();
+    let dc1 = hnp.add_fabric("dc1");
+    hnp.add(Cr::new("VPC", dc1, "vpc-1", json!({})));
+    let source = source(&hnp, 50);
+    let crs = source.list("dc1").await.unwrap();
+    hnp.set_writes_forbidden(true);
+    hnp.clear_requests();
+
+    let mut edited = listed(&crs, "vpc-1");
+    edited.spec = json!({ "x": 1 }).to_string();
+    let changes = [
+        change(HnpOp::Create, cr("VPC", "vpc-2", json!({})), None, &[]),
+        change(HnpOp::Create, cr("VPC", "vpc-3", json!({})), None, &[]),
+        change(HnpOp::Update, edited, Some(&listed(&crs, "vpc-1")), &["spec"]),
+    ];
+    let answers = source.apply("dc1", &changes).await.unwrap();
+    let url = format!("{}vpcs/", hnp.api_url());
+    let forbidden = |method: &str| {
+        Some(format!("NetBox refused the API token (403 Forbidden) for {method} {url}: You do not have permission to perform this action."))
+    };
+    assert_eq!(answers, [forbidden("POST"), forbidden("POST"), forbidden("PATCH")]);
+    // One request per operation: a 403 is not split or retried.
+    assert_eq!(calls(&hnp), owned(&[("GET", "vpcs/"), ("POST", "vpcs/"), ("PATCH", "vpcs/")]));
+
+    let error = source.record("dc1", &[synced(reference("VPC", "", "vpc-1"), "p")]).await.unwrap_err();
+    assert_eq!(error, format!("1 of 1 CRs not recorded in NetBox: VPC default/vpc-1: {}", forbidden("PATCH").unwrap()));
+    hnp.set_writes_forbidden(false);
+    assert_eq!(sorted(source.list("dc1").await.unwrap()), crs);
+}
+
+#[tokio::test]
+async fn a_write_whose_answer_is_lost_is_an_error_and_not_retried() {
+    let hnp = Hnp::start(TOKEN).unwrap();
+    hnp.add_fabric("dc1");
+    let source = source_with(&hnp.base_url(), TOKEN, 50, Duration::from_millis(300));
+    source.list("dc1").await.unwrap();
+    // The check's listing answers at once; the POST's answer comes too late.
+    hnp.push_fault(Fault::Slow(Duration::ZERO));
+    hnp.push_fault(Fault::Slow(Duration::from_secs(2)));
+    hnp.clear_requests();
+
+    let error =
+        source.apply("dc1", &[change(HnpOp::Create, cr("VPC", "vpc-1", json!({})), None, &[])]).await.unwrap_err();
+    let url = format!("{}vpcs/", hnp.api_url());
+    assert!(error.starts_with(&format!("NetBox unreachable: POST {url}: no complete response within")), "{error}");
+    assert_eq!(calls(&hnp), owned(&[("GET", "vpcs/"), ("POST", "vpcs/")]));
+}
+
+#[tokio::test]
+async fn changes_of_unknown_kinds_are_refused_alone() {
+    let hnp = Hnp::start(TOKEN).unwrap();
+    hnp.add_fabric("dc1");
+    let source = source(&hnp, 50);
+    let changes = [
+        change(HnpOp::Create, cr("Vpc", "vpc-1", json!({})), None, &[]),
+        change(HnpOp::Create, cr("VPC", "vpc-1", json!({})), None, &[]),
+    ];
+    let answers = source.apply("dc1", &changes).await.unwrap();
+    assert_eq!(answers.len(), 2);
+    assert!(answers[0].as_deref().is_some_and(|why| why.starts_with("unknown kind \"Vpc\"")), "{answers:?}");
+    assert_eq!(answers[1], None);
+    assert_eq!(source.list("dc1").await.unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn api_writes_fire_one_signed_webhook_per_object() {
+    let hnp = Hnp::start(TOKEN).unwrap();
+    let dc1 = hnp.add_fabric("dc1");
+    hnp.add(Cr::new("VPC", dc1, "vpc-1", json!({ "a": 1 })));
+    hnp.add(Cr::new("VPC", dc1, "vpc-2", json!({})));
+    let source = source(&hnp, 50);
+    let crs = source.list("dc1").await.unwrap();
+    let (url, thread) = receiver(5);
+    hnp.set_webhook(Some(Webhook { url, secret: Some("s3cret".into()), style: WebhookStyle::NetBox4 }));
+
+    let mut edited = listed(&crs, "vpc-1");
+    edited.spec = json!({ "a": 2 }).to_string();
+    let changes = [
+        change(HnpOp::Create, cr("VPC", "vpc-3", json!({ "n": 3 })), None, &[]),
+        change(HnpOp::Create, cr("VPC", "vpc-4", json!({ "n": 4 })), None, &[]),
+        change(HnpOp::Update, edited, Some(&listed(&crs, "vpc-1")), &["spec"]),
+        change(HnpOp::Delete, listed(&crs, "vpc-2"), Some(&listed(&crs, "vpc-2")), &[]),
+    ];
+    assert_eq!(source.apply("dc1", &changes).await.unwrap(), [None, None, None, None]);
+    source.record("dc1", &[synced(reference("VPC", "", "vpc-3"), "p/vpc-3.yaml")]).await.unwrap();
+
+    // Three bulk writes and a bulk record: one webhook per object, as NetBox sends them.
+    let deliveries = hnp.wait_for_deliveries(5, Duration::from_secs(10));
+    let events: Vec<(Event, Result<u16, String>)> = deliveries.into_iter().map(|d| (d.event, d.result)).collect();
+    let ok = |event| (event, Ok(204));
+    assert_eq!(
+        events,
+        [ok(Event::Created), ok(Event::Created), ok(Event::Updated), ok(Event::Deleted), ok(Event::Updated)]
+    );
+    let received = thread.join().unwrap();
+    let mut summary = Vec::new();
+    for (head, body) in &received {
+        assert!(head.contains(&format!("x-hook-signature: {}\r\n", signature(b"s3cret", body))), "{head}");
+        let body: Value = serde_json::from_slice(body).unwrap();
+        let field = |v: &Value, f: &str| v.get(f).cloned().unwrap_or(Value::Null);
+        let (pre, post) = (&body["snapshots"]["prechange"], &body["snapshots"]["postchange"]);
+        summary.push((
+            body["event"].as_str().unwrap().to_owned(),
+            body["data"]["name"].as_str().unwrap().to_owned(),
+            field(pre, "spec"),
+            field(post, "spec"),
+            field(post, "git_file_path"),
+        ));
+    }
+    let row = |event: &str, name: &str, pre: Value, post: Value, path: Value| {
+        (event.to_owned(), name.to_owned(), pre, post, path)
+    };
+    assert_eq!(
+        summary,
+        [
+            row("created", "vpc-3", Value::Null, json!({ "n": 3 }), json!("")),
+            row("created", "vpc-4", Value::Null, json!({ "n": 4 }), json!("")),
+            row("updated", "vpc-1", json!({ "a": 1 }), json!({ "a": 2 }), json!("")),
+            row("deleted", "vpc-2", json!({}), Value::Null, Value::Null),
+            row("updated", "vpc-3", json!({ "n": 3 }), json!({ "n": 3 }), json!("p/vpc-3.yaml")),
+        ]
+    );
+}
+
+#[tokio::test]
+async fn an_update_of_a_row_deleted_after_the_check_is_refused() {
+    let hnp = Hnp::start(TOKEN).unwrap();
+    let dc1 = hnp.add_fabric("dc1");
+    let a = hnp.add(Cr::new("VPC", dc1, "vpc-a", json!({})));
+    hnp.add(Cr::new("VPC", dc1, "vpc-b", json!({})));
+    let source = source(&hnp, 50);
+    let crs = source.list("dc1").await.unwrap();
+    // Deleted in the GUI right after the check's listing, before the PATCH: NetBox skips the
+    // id without a word, and its answer lacks the row.
+    hnp.change_during_listing(DuringListing::Delete { kind: "VPC".into(), id: a, after_pages: 1 });
+    hnp.clear_requests();
+
+    let edit = |name: &str| {
+        let mut cr = listed(&crs, name);
+        cr.spec = json!({ "from": "git" }).to_string();
+        change(HnpOp::Update, cr, Some(&listed(&crs, name)), &["spec"])
+    };
+    let answers = source.apply("dc1", &[edit("vpc-a"), edit("vpc-b")]).await.unwrap();
+    assert_eq!(answers, [Some("deleted from HNP since it was read".to_owned()), None]);
+    assert_eq!(calls(&hnp), owned(&[("GET", "vpcs/"), ("PATCH", "vpcs/")]));
+    assert_eq!(listed(&source.list("dc1").await.unwrap(), "vpc-b").spec, r#"{"from":"git"}"#);
+}
+
+#[tokio::test]
+async fn a_bulk_write_is_sent_in_batches_of_1000_and_gives_up_after_32_more_requests() {
+    let hnp = Hnp::start(TOKEN).unwrap();
+    let dc1 = hnp.add_fabric("dc1");
+    let entries: Vec<Synced> = (0..2500)
+        .map(|i| {
+            let name = format!("attachment-{i}");
+            hnp.add(Cr::new("VPCAttachment", dc1, &name, json!({})));
+            synced(reference("VPCAttachment", "", &name), &format!("managed/vpcattachments/{name}.yaml"))
+        })
+        .collect();
+    let source = source(&hnp, 1000);
+    source.list("dc1").await.unwrap();
+    hnp.clear_requests();
+    source.record("dc1", &entries).await.expect("record");
+    let sizes: Vec<usize> = hnp
+        .requests()
+        .iter()
+        .map(|r| (r.method.as_str(), serde_json::from_str::<Vec<Value>>(&r.body).unwrap().len()))
+        .map(|(method, size)| if method == "PATCH" { size } else { 0 })
+        .collect();
+    assert_eq!(sizes, [1000, 1000, 500]);
+
+    // Older NetBox names no refused object: with every object refused, the halving would
+    // take 2n - 1 requests; it stops after 32 more than the batches.
+    hnp.set_bulk_errors(BulkErrors::FirstOnly);
+    let names: Vec<String> = (0..40).map(|i| format!("vpc-{i:02}")).collect();
+    for name in &names {
+        hnp.add(Cr::new("VPC", dc1, name, json!({})));
+        hnp.refuse_writes("VPC", name, "spec", "no.");
+    }
+    let crs = source.list("dc1").await.unwrap();
+    hnp.clear_requests();
+    let changes: Vec<HnpChange> = names
+        .iter()
+        .map(|name| {
+            let mut cr = listed(&crs, name);
+            cr.spec = json!({ "x": 1 }).to_string();
+            change(HnpOp::Update, cr, Some(&listed(&crs, name)), &["spec"])
+        })
+        .collect();
+    let answers = source.apply("dc1", &changes).await.unwrap();
+    assert_eq!(hnp.count("PATCH", &format!("{API}vpcs/")), 1 + 32);
+    let gave_up = format!(
+        "not written: gave up after 32 more bulk requests to PATCH {}vpcs/ that NetBox refused in part",
+        hnp.api_url()
+    );
+    let (alone, rest): (Vec<_>, Vec<_>) =
+        answers.iter().map(|a| a.as_deref().expect("refused")).partition(|why| *why == "spec: no.");
+    assert!(!alone.is_empty() && !rest.is_empty() && rest.iter().all(|why| *why == gave_up), "{answers:?}");
 }

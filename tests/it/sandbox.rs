@@ -12,7 +12,7 @@ use fgd_sync::net::hooks::{HttpLimits, PolicyHooks};
 use fgd_sync::net::policy::{EgressPolicy, Origin, Token};
 use fgd_sync::runtime::{CallContext, Operation, Runtime, RuntimeConfig, RuntimeError, SyncCall};
 use fgd_sync::source::directory::DirectorySource;
-use fgd_sync::wit::{CustomResource, Selection, SyncError, SyncOptions, Target};
+use fgd_sync::wit::{CustomResource, Direction, Selection, SyncError, SyncOptions, Target};
 use fgd_sync_tests::cli::cache_dir;
 
 fn runtime(config: RuntimeConfig) -> Runtime {
@@ -51,7 +51,7 @@ fn target(api_base: &str) -> Target {
 }
 
 fn options() -> SyncOptions {
-    SyncOptions { max_attempts: 1, max_rate_limit_wait_secs: 0, max_deletions: None, resolutions: Vec::new() }
+    SyncOptions { max_attempts: 1, max_rate_limit_wait_secs: 0, max_deletions: None, resolutions: Vec::new(), direction: Direction::Push }
 }
 
 /// Many small documents: real parsing work for the guest.

@@ -296,7 +296,7 @@ fn the_token_is_scoped_to_the_configured_repository() {
     use fgd_sync::net::policy::{EgressPolicy, Token};
     use fgd_sync::runtime::{CallContext, Operation, Runtime, RuntimeConfig, SyncCall};
     use fgd_sync::source::directory::DirectorySource;
-    use fgd_sync::wit::{Selection, SyncError, SyncOptions, Target};
+    use fgd_sync::wit::{Direction, Selection, SyncError, SyncOptions, Target};
 
     let (forge, hits) = counting_server();
     let runtime =
@@ -317,7 +317,7 @@ fn the_token_is_scoped_to_the_configured_repository() {
         message_prefix: String::new(),
     };
     let options =
-        SyncOptions { max_attempts: 1, max_rate_limit_wait_secs: 0, max_deletions: None, resolutions: Vec::new() };
+        SyncOptions { max_attempts: 1, max_rate_limit_wait_secs: 0, max_deletions: None, resolutions: Vec::new(), direction: Direction::Push };
     let sync = |repo: &str| {
         let call = SyncCall::new(Operation::Sync, "dc1", Selection::Fabric);
         let future = runtime.sync(context.clone(), call, target(repo), options.clone());
@@ -378,6 +378,8 @@ struct Served {
     addr: String,
     /// Where `/metrics` has its own listener (`--metrics-listen`).
     metrics_addr: Option<String>,
+    /// Every line serve wrote to stderr so far.
+    log: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
     _tmp: TempDir,
 }
 
@@ -387,15 +389,23 @@ impl Served {
     }
 
     fn start_with_env(extra: &[&str], env: &[(&str, &str)]) -> Served {
+        Served::start_with(extra, env, &[("vpc.yaml", VPC)])
+    }
+
+    /// With `files` in the source directory; reconciling is off unless `extra` sets it.
+    fn start_with(extra: &[&str], env: &[(&str, &str)], files: &[(&str, &str)]) -> Served {
         use std::io::BufRead;
         let tmp = TempDir::new("security-serve").unwrap();
         let crs = tmp.path().join("crs");
         std::fs::create_dir(&crs).unwrap();
-        std::fs::write(crs.join("vpc.yaml"), VPC).unwrap();
+        for (name, text) in files {
+            std::fs::write(crs.join(name), text).unwrap();
+        }
         let mut cmd = cli::command();
         cmd.env("FGD_SYNC_WEBHOOK_SECRET", WEBHOOK_SECRET)
             .envs(env.iter().copied())
-            .args(["serve", "--fabric", "dc1", "--reconcile-interval", "0"])
+            .args(["serve", "--fabric", "dc1"])
+            .args(if extra.contains(&"--reconcile-interval") { &[][..] } else { &["--reconcile-interval", "0"][..] })
             .args(if extra.contains(&"--listen") { &[][..] } else { &["--listen", "127.0.0.1:0"][..] })
             .args(extra)
             .arg("--local-repo")
@@ -407,6 +417,8 @@ impl Served {
         let mut child = cmd.spawn().unwrap();
         let stderr = child.stderr.take().unwrap();
         let (found, address) = std::sync::mpsc::channel();
+        let log = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let lines = log.clone();
         std::thread::spawn(move || {
             for line in std::io::BufReader::new(stderr).lines().map_while(Result::ok) {
                 for (key, marker) in [("metrics", "/metrics on http://"), ("listen", "listening on http://")] {
@@ -414,6 +426,7 @@ impl Served {
                         let _ = found.send((key, rest.split_whitespace().next().unwrap_or_default().to_owned()));
                     }
                 }
+                lines.lock().unwrap().push(line);
             }
         });
         let mut metrics_addr = None;
@@ -423,7 +436,7 @@ impl Served {
                 (_, addr) => break addr,
             }
         };
-        let served = Served { child, addr, metrics_addr, _tmp: tmp };
+        let served = Served { child, addr, metrics_addr, log, _tmp: tmp };
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
         while served.get("/readyz").0 != 200 {
             assert!(std::time::Instant::now() < deadline, "serve never got ready");
@@ -703,4 +716,303 @@ fn metrics_are_not_served_on_a_public_webhook_listener() {
     assert_eq!(metrics(&token, &token.addr, &[]), 401);
     assert_eq!(metrics(&token, &token.addr, &[("Authorization", "Bearer wrong")]), 401);
     assert_eq!(metrics(&token, &token.addr, &[("Authorization", "Bearer metrics-s3cret")]), 200);
+}
+
+/// `fgd-sync sync --json` of the manifests in `crs` into the stand-in's repository.
+fn sync_to(gh: &fgd_sync_tests::github::StandIn, crs: &Path) -> Run {
+    let mut cmd = cli::command();
+    cmd.env("GITHUB_TOKEN", gh.token())
+        .args(["sync", "--json", "--fabric", "dc1", "--github-api", &gh.api_base(), "--repo", "acme/fabric"])
+        .arg("--source-dir")
+        .arg(crs);
+    run(&mut cmd)
+}
+
+/// Issue 12, item 2: whatever stands between the guest and the repository (a proxy, the
+/// server, a swapped temporary file of a local store) may store other content than a sync
+/// sent. The guest checks the tree it gets back against the blobs it computed before it
+/// commits: the sync fails, the branch does not move, nothing is rolled out. From a complete
+/// listing of the head the check costs no request; after a truncated one, it lists the tree.
+#[test]
+fn a_tree_holding_other_content_than_was_sent_is_never_committed() {
+    use fgd_sync_tests::github::{Faults, Rule, StandIn, StandInOptions};
+    for truncate in [None, Some(1)] {
+        let gh = StandIn::start(StandInOptions { truncate_tree_after: truncate, ..StandInOptions::default() })
+            .expect("stand-in");
+        let tmp = TempDir::new("security-tree").unwrap();
+        let crs = tmp.path().join("crs");
+        std::fs::create_dir(&crs).unwrap();
+        std::fs::write(crs.join("vpc.yaml"), VPC).unwrap();
+        let out = sync_to(&gh, &crs);
+        assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+
+        // An honest forge: the check passes, at no extra request when the listing is complete.
+        std::fs::write(crs.join("vpc.yaml"), VPC.replace("1001", "1002")).unwrap();
+        gh.clear_exchanges();
+        let out = sync_to(&gh, &crs);
+        assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+        let honest_reads = gh.count("GET", "/git/trees/");
+        if truncate.is_none() {
+            assert_eq!(gh.exchanges().len(), 7, "the seven requests of a sync, no more");
+        }
+
+        std::fs::write(crs.join("vpc.yaml"), VPC.replace("1001", "1555")).unwrap();
+        let head = gh.repo().head("main");
+        gh.faults().set(Faults::default().rule(Rule::tampered_tree()));
+        gh.clear_exchanges();
+        let out = sync_to(&gh, &crs);
+        let shown = format!("{}{}", out.stdout, out.stderr);
+        assert_ne!(out.code, 0, "{shown}");
+        assert!(shown.contains("does not hold the files fgd-sync sent"), "{shown}");
+        assert_eq!(gh.repo().head("main"), head, "the branch did not move");
+        assert_eq!(gh.count("POST", "/git/commits"), 0, "nothing was committed");
+        assert_eq!(gh.count("GET", "/git/trees/"), honest_reads, "the same reads as an honest forge's");
+        let exchanges = gh.exchanges();
+        let created = exchanges.iter().find(|e| e.method == "POST" && e.path.ends_with("/git/trees")).unwrap();
+        let created: serde_json::Value = serde_json::from_slice(&created.response_body).unwrap();
+        let listed = format!("/git/trees/{}", created["sha"].as_str().unwrap());
+        let listed = exchanges.iter().any(|e| e.method == "GET" && e.path.contains(&listed));
+        assert_eq!(listed, truncate.is_some(), "the new tree is listed only when the head's listing was cut short");
+
+        gh.faults().clear();
+        let out = sync_to(&gh, &crs);
+        assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+        let file = gh.repo().show("main", "fabrics/dc1/gitops/managed/vpcs/vpc-1.yaml").unwrap();
+        assert!(file.contains("1555") && !file.contains("injected"), "{file}");
+    }
+}
+
+/// Issue 12, item 9: a forge that answers with more headers than the guest needs (each one
+/// lands in the guest's resource table and memory) is refused by the host.
+#[test]
+fn response_headers_beyond_the_limit_never_reach_the_guest() {
+    use fgd_sync::net::hooks::{HttpLimits, PolicyHooks};
+    use fgd_sync::net::policy::EgressPolicy;
+    use fgd_sync::runtime::{CallContext, Operation, Runtime, RuntimeConfig, SyncCall};
+    use fgd_sync::source::directory::DirectorySource;
+    use fgd_sync::wit::{Direction, Selection, SyncError, SyncOptions, Target};
+    use std::io::{Read, Write};
+
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let forge = format!("http://{}", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        for mut stream in listener.incoming().flatten() {
+            let _ = stream.read(&mut [0u8; 64 * 1024]);
+            // More than the host's 64, fewer than hyper's own limit of 100.
+            let headers: String = (0..80).map(|i| format!("x-padding-{i}: {}\r\n", "p".repeat(100))).collect();
+            let _ =
+                write!(stream, "HTTP/1.1 404 Not Found\r\n{headers}content-length: 2\r\nconnection: close\r\n\r\n{{}}");
+        }
+    });
+    let runtime =
+        Runtime::load(RuntimeConfig { cache_dir: Some(cli::cache_dir()), ..RuntimeConfig::default() }).unwrap();
+    let mut policy = EgressPolicy::default();
+    policy.allow_repository(&forge, "acme", "fabric", None).unwrap();
+    let context = CallContext {
+        hooks: PolicyHooks::new(policy, HttpLimits::default()),
+        source: std::sync::Arc::new(DirectorySource::new(Vec::new())),
+    };
+    let target = Target {
+        api_base: forge.clone(),
+        owner: "acme".into(),
+        repo: "fabric".into(),
+        branch: "main".into(),
+        directory: "fabrics/dc1/gitops".into(),
+        committer: None,
+        message_prefix: String::new(),
+    };
+    let options =
+        SyncOptions { max_attempts: 1, max_rate_limit_wait_secs: 0, max_deletions: None, resolutions: Vec::new(), direction: Direction::Push };
+    let call = SyncCall::new(Operation::Plan, "dc1", Selection::Fabric);
+    let executor = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    match executor.block_on(runtime.sync(context, call, target, options)).unwrap() {
+        Err(SyncError::Transport(message)) => assert!(message.contains("HeaderSectionSize"), "{message}"),
+        other => panic!("expected the answer to be refused, got {other:?}"),
+    }
+}
+
+/// A CA of our own and a certificate for 127.0.0.1 it signed: (CA PEM, certificate, key).
+fn private_ca() -> (String, rustls::pki_types::CertificateDer<'static>, rustls::pki_types::PrivateKeyDer<'static>) {
+    use rcgen::{BasicConstraints, CertificateParams, IsCa, Issuer, KeyPair, KeyUsagePurpose};
+    let mut ca = CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    ca.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign, KeyUsagePurpose::DigitalSignature];
+    let ca_key = KeyPair::generate().unwrap();
+    let ca_pem = ca.self_signed(&ca_key).unwrap().pem();
+    let issuer = Issuer::new(ca, ca_key);
+    let key = KeyPair::generate().unwrap();
+    let cert = CertificateParams::new(vec!["127.0.0.1".to_string()]).unwrap().signed_by(&key, &issuer).unwrap();
+    let key = rustls::pki_types::PrivateKeyDer::Pkcs8(key.serialize_der().into());
+    (ca_pem, cert.der().clone(), key)
+}
+
+/// An HTTPS server on loopback that counts the requests it gets past the handshake and
+/// answers each with GitHub's 404.
+fn tls_server(
+    cert: rustls::pki_types::CertificateDer<'static>,
+    key: rustls::pki_types::PrivateKeyDer<'static>,
+) -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    use std::io::{Read, Write};
+    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(vec![cert], key)
+        .unwrap();
+    let config = std::sync::Arc::new(config);
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("https://{}", listener.local_addr().unwrap());
+    let count = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let served = count.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            let (config, served) = (config.clone(), served.clone());
+            std::thread::spawn(move || {
+                let _ = stream.set_read_timeout(Some(std::time::Duration::from_secs(10)));
+                let mut tls = rustls::StreamOwned::new(rustls::ServerConnection::new(config).unwrap(), stream);
+                let mut head = Vec::new();
+                let mut buf = [0u8; 4096];
+                while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match tls.read(&mut buf) {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => head.extend_from_slice(&buf[..n]),
+                    }
+                }
+                served.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                let body = r#"{"message":"Not Found","documentation_url":"https://docs.github.com/rest"}"#;
+                let _ = write!(tls, "HTTP/1.1 404 Not Found\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}", body.len());
+                tls.conn.send_close_notify();
+                let _ = tls.flush();
+            });
+        }
+    });
+    (url, count)
+}
+
+/// Issue 12, item 8: GitHub Enterprise Server and NetBox behind an internal CA. Without the
+/// CA bundle no request gets past the TLS handshake; with `--ca-file` (or `ca_file` in the
+/// config file) both the guest's GitHub requests and the host's NetBox requests reach it.
+#[test]
+fn a_private_ca_is_trusted_only_when_configured() {
+    let tmp = TempDir::new("security-ca").unwrap();
+    let (ca_pem, cert, key) = private_ca();
+    let ca_file = tmp.path().join("internal-ca.pem");
+    std::fs::write(&ca_file, ca_pem).unwrap();
+    let (url, served) = tls_server(cert, key);
+    let served = || served.load(std::sync::atomic::Ordering::SeqCst);
+    let crs = tmp.path().join("crs");
+    std::fs::create_dir(&crs).unwrap();
+    std::fs::write(crs.join("vpc.yaml"), VPC).unwrap();
+    let ca = ["--ca-file", ca_file.to_str().unwrap()];
+
+    let github = |extra: &[&str]| {
+        let mut cmd = cli::command();
+        cmd.args(["plan", "--json", "--fabric", "dc1", "--repo", "acme/fabric", "--github-api", &url])
+            .args(["--timeout", "60"])
+            .args(extra)
+            .arg("--source-dir")
+            .arg(&crs);
+        run(&mut cmd)
+    };
+    let out = github(&[]);
+    assert_ne!(out.code, 0);
+    assert_eq!(served(), 0, "refused at the handshake: {}{}", out.stdout, out.stderr);
+    let out = github(&ca);
+    assert_eq!(served(), 1, "the guest reached the server: {}{}", out.stdout, out.stderr);
+    assert!(format!("{}{}", out.stdout, out.stderr).contains("main"), "branch not found: {}", out.stderr);
+
+    let netbox = |extra: &[&str]| {
+        let mut cmd = cli::command();
+        cmd.env("NETBOX_TOKEN", "netbox-token")
+            .args(["plan", "--fabric", "dc1", "--netbox-url", &url])
+            .args(extra)
+            .arg("--local-repo")
+            .arg(tmp.path().join("fabric.git"));
+        run(&mut cmd)
+    };
+    let out = netbox(&[]);
+    assert_ne!(out.code, 0);
+    assert_eq!(served(), 1, "refused at the handshake: {}", out.stderr);
+    let out = netbox(&ca);
+    assert_ne!(out.code, 0, "the server answers 404");
+    assert_eq!(served(), 2, "the host reached NetBox: {}", out.stderr);
+
+    // The config file's key, relative to the file.
+    let config = tmp.path().join("fgd-sync.toml");
+    let text = format!(
+        "[defaults]\nca_file = \"internal-ca.pem\"\nnetbox_url = \"{url}\"\n\n[[fabric]]\nname = \"dc1\"\nlocal = \"fabric.git\"\n"
+    );
+    std::fs::write(&config, text).unwrap();
+    let mut cmd = cli::command();
+    cmd.env("NETBOX_TOKEN", "netbox-token").args(["plan", "--config"]).arg(&config);
+    let out = run(&mut cmd);
+    assert_ne!(out.code, 0);
+    assert_eq!(served(), 3, "ca_file in the config file: {}", out.stderr);
+
+    // A file with no certificate in it is refused before anything runs.
+    let out = github(&["--ca-file", crs.join("vpc.yaml").to_str().unwrap()]);
+    assert_ne!(out.code, 0);
+    assert!(out.stderr.contains("no PEM certificate"), "{}", out.stderr);
+    assert_eq!(served(), 3);
+}
+
+/// Issue 12, item 8: `allow_insecure_http` in the config file is `--allow-insecure-http`.
+#[test]
+fn the_config_file_can_allow_insecure_http() {
+    let tmp = TempDir::new("security-http-config").unwrap();
+    let crs = tmp.path().join("crs");
+    std::fs::create_dir(&crs).unwrap();
+    std::fs::write(crs.join("vpc.yaml"), VPC).unwrap();
+    let attempt = |allow: &str| {
+        let config = tmp.path().join("fgd-sync.toml");
+        let text = format!(
+            "[defaults]\ngithub_api = \"http://github.example.invalid/api/v3\"\n{allow}\n[[fabric]]\nname = \"dc1\"\nrepository = \"acme/fabric\"\nsource_dir = \"crs\"\n"
+        );
+        std::fs::write(&config, text).unwrap();
+        let mut cmd = cli::command();
+        cmd.env("GITHUB_TOKEN", "ghp_secret").args(["plan", "--json", "--timeout", "5", "--config"]).arg(&config);
+        let out = run(&mut cmd);
+        format!("{}{}", out.stdout, out.stderr)
+    };
+    assert!(attempt("").contains("plain HTTP"));
+    assert!(attempt("allow_insecure_http = false").contains("plain HTTP"));
+    let shown = attempt("allow_insecure_http = true");
+    assert!(!shown.contains("plain HTTP"), "{shown}");
+}
+
+/// Issue 12, item 10, end to end: `serve` reconciles, every second, a fabric whose source
+/// directory takes the guest about a second of computing to parse (40 000 documents, the last
+/// one invalid, so nothing is written), while `/healthz` is asked every 10 ms: every answer
+/// comes within 100 ms.
+#[test]
+fn healthz_answers_in_time_while_a_guest_computes_in_serve() {
+    use std::time::{Duration, Instant};
+    let mut text: String = (0..40_000)
+        .map(|i| format!("apiVersion: vpc.githedgehog.com/v1beta1\nkind: VPC\nmetadata:\n  name: v{i}\nspec:\n  subnets:\n    default: {{subnet: 10.0.0.0/24, vlan: {}}}\n---\n", 1000 + i % 1000))
+        .collect();
+    text.push_str("kind: [not, a, kind]\n");
+    let served = Served::start_with(&["--reconcile-interval", "1"], &[], &[("big.yaml", &text)]);
+    let reconciles = |log: &[String]| -> Vec<u64> {
+        log.iter()
+            .filter(|l| l.contains("sync failed") && l.contains("reconcile"))
+            .filter_map(|l| l.split("ms=").nth(1)?.split_whitespace().next()?.parse().ok())
+            .collect()
+    };
+    let started = Instant::now();
+    let (mut worst, mut polls) = (Duration::ZERO, 0);
+    while started.elapsed() < Duration::from_secs(20) && reconciles(&served.log.lock().unwrap()).len() < 3 {
+        let (status, took) = served.get("/healthz");
+        assert_eq!(status, 200);
+        worst = worst.max(took);
+        polls += 1;
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let computed = reconciles(&served.log.lock().unwrap());
+    eprintln!(
+        "/healthz: {polls} answers over {:?}, the slowest in {worst:?}, beside reconciles that took {computed:?} ms",
+        started.elapsed()
+    );
+    assert!(computed.len() >= 2 && computed.iter().all(|ms| *ms > 200), "the guest really computed: {computed:?}");
+    assert!(worst < Duration::from_millis(100), "/healthz took {worst:?}");
 }

@@ -153,6 +153,7 @@ fn guest_imports_point_down_the_layers() {
         "guest/src",
         &[
             ("blob", &[]),
+            ("tree", &[]),
             ("model", &[]),
             ("validate", &["model"]),
             ("path", &["model", "validate"]),
@@ -162,7 +163,7 @@ fn guest_imports_point_down_the_layers() {
             ("classify", &["model", "manifest"]),
             ("plan", &["model", "validate", "render", "path", "blob", "manifest", "state", "classify"]),
             ("github", &["model", "path", "blob", "plan"]),
-            ("engine", &["model", "path", "blob", "state", "plan", "github"]),
+            ("engine", &["model", "path", "blob", "tree", "state", "plan", "github"]),
             ("component", &["*"]),
             ("fuzzing", &["*"]),
         ],

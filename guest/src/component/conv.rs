@@ -113,7 +113,52 @@ impl From<wit::SyncOptions> for model::SyncOptions {
             max_rate_limit_wait_secs: o.max_rate_limit_wait_secs,
             resolutions: o.resolutions.into_iter().map(Into::into).collect(),
             max_deletions: o.max_deletions,
+            direction: o.direction.into(),
         }
+    }
+}
+
+impl From<wit::Direction> for model::Direction {
+    fn from(d: wit::Direction) -> Self {
+        match d {
+            wit::Direction::Push => model::Direction::Push,
+            wit::Direction::Pull => model::Direction::Pull,
+            wit::Direction::Both => model::Direction::Both,
+        }
+    }
+}
+
+impl From<model::HnpOp> for wit::HnpOp {
+    fn from(op: model::HnpOp) -> Self {
+        match op {
+            model::HnpOp::Create => wit::HnpOp::Create,
+            model::HnpOp::Update => wit::HnpOp::Update,
+            model::HnpOp::Delete => wit::HnpOp::Delete,
+        }
+    }
+}
+
+impl From<model::HnpChange> for wit::HnpChange {
+    fn from(c: model::HnpChange) -> Self {
+        wit::HnpChange {
+            op: c.op.into(),
+            resource: c.resource.into(),
+            expected: c.expected.map(Into::into),
+            fields: c.fields,
+            path: c.path,
+        }
+    }
+}
+
+impl From<model::HnpOutcome> for wit::HnpOutcome {
+    fn from(o: model::HnpOutcome) -> Self {
+        wit::HnpOutcome { change: o.change.into(), refused: o.refused }
+    }
+}
+
+impl From<model::RawError> for wit::RawError {
+    fn from(e: model::RawError) -> Self {
+        wit::RawError { path: e.path, document: e.document, field: e.field, message: e.message }
     }
 }
 
@@ -180,6 +225,8 @@ impl From<model::SyncReport> for wit::SyncReport {
             changes: r.changes.into_iter().map(Into::into).collect(),
             conflicts: r.conflicts.into_iter().map(Into::into).collect(),
             invalid: r.invalid.into_iter().map(Into::into).collect(),
+            hnp_changes: r.hnp_changes.into_iter().map(Into::into).collect(),
+            raw_errors: r.raw_errors.into_iter().map(Into::into).collect(),
             unchanged: r.unchanged,
             requests: r.requests,
             attempts: r.attempts,
@@ -261,6 +308,8 @@ impl TryFrom<wl::PlanInput> for PlanInput {
             fabric: input.fabric,
             untrusted: input.untrusted.into_iter().collect(),
             unreadable: input.unreadable.into_iter().collect(),
+            direction: input.direction.into(),
+            refused: input.refused.into_iter().collect(),
         })
     }
 }
@@ -300,6 +349,8 @@ impl From<CommitPlan> for wl::CommitPlan {
             unchanged: p.unchanged,
             need_contents: p.need_contents,
             writes: p.writes.into_iter().map(Into::into).collect(),
+            hnp_changes: p.hnp_changes.into_iter().map(Into::into).collect(),
+            raw_errors: p.raw_errors.into_iter().map(Into::into).collect(),
             message: p.message,
         }
     }

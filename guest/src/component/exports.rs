@@ -6,8 +6,8 @@ use super::bindings::hedgehog::fgd_sync::hnp;
 use super::bindings::hedgehog::fgd_sync::types as wit;
 use super::conv;
 use super::wasi::{WasiEnvironment, WasiHttp};
-use crate::engine::{self, Source};
-use crate::model::{Mode, RawResource, ResourceRef, Selection};
+use crate::engine::{self, Source, Synced};
+use crate::model::{HnpChange, Mode, RawResource, ResourceRef, Selection};
 use crate::plan::PlanInput;
 use crate::{blob, classify, manifest, path, plan, render};
 
@@ -100,14 +100,21 @@ impl Source for HnpImport {
         Ok(hnp::get_resource(fabric, &reference.into())?.map(Into::into))
     }
 
-    fn record(
-        &mut self,
-        fabric: &str,
-        reference: &ResourceRef,
-        path: &str,
-        blob_sha: &str,
-        commit: &str,
-    ) -> Result<(), String> {
-        hnp::record_synced(fabric, &reference.into(), path, blob_sha, commit)
+    fn apply(&mut self, fabric: &str, changes: &[HnpChange]) -> Result<Vec<Option<String>>, String> {
+        let changes: Vec<_> = changes.iter().cloned().map(Into::into).collect();
+        hnp::apply_changes(fabric, &changes)
+    }
+
+    fn record(&mut self, fabric: &str, entries: &[Synced]) -> Result<(), String> {
+        let entries: Vec<hnp::Synced> = entries
+            .iter()
+            .map(|s| hnp::Synced {
+                resource: (&s.resource).into(),
+                path: s.path.clone(),
+                blob_sha: s.blob_sha.clone(),
+                commit: s.commit.clone(),
+            })
+            .collect();
+        hnp::record_synced(fabric, &entries)
     }
 }

@@ -46,8 +46,8 @@ use crate::github::client::{backoff_ms, Client, MAX_RETRIES};
 use crate::github::requests::Repo;
 use crate::github::{Environment, Transport};
 use crate::model::{
-    Action, DeletionGuard, GitVersion, Mode, RawResource, RemoteError, ResourceRef, Selection, SyncError, SyncOptions,
-    SyncReport, Target,
+    Action, DeletionGuard, GitVersion, HnpChange, HnpOp, HnpOutcome, Mode, RawResource, RemoteError,
+    ResourceRef, Selection, SyncError, SyncOptions, SyncReport, Target,
 };
 use crate::plan::{self, CommitPlan, PlanInput};
 use crate::{blob, path, state};
@@ -64,18 +64,22 @@ pub const MAX_PREVIEWS: usize = 20;
 /// A head read this many seconds before the ref update is read again first.
 pub const FRESH_HEAD_SECS: u64 = 5;
 
-/// CR lookups (WIT `hnp`).
+/// CR lookups and writes (WIT `hnp`).
 pub trait Source {
     fn list(&mut self, fabric: &str) -> Result<Vec<RawResource>, String>;
     fn get(&mut self, fabric: &str, reference: &ResourceRef) -> Result<Option<RawResource>, String>;
-    fn record(
-        &mut self,
-        fabric: &str,
-        reference: &ResourceRef,
-        path: &str,
-        blob_sha: &str,
-        commit: &str,
-    ) -> Result<(), String>;
+    /// One answer per change: `None` done, `Some(why)` refused.
+    fn apply(&mut self, fabric: &str, changes: &[HnpChange]) -> Result<Vec<Option<String>>, String>;
+    fn record(&mut self, fabric: &str, entries: &[Synced]) -> Result<(), String>;
+}
+
+/// Where a CR now lives in Git (WIT `hnp.synced`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Synced {
+    pub resource: ResourceRef,
+    pub path: String,
+    pub blob_sha: String,
+    pub commit: String,
 }
 
 /// One `plan` or `sync` call of the WIT `sync` interface: its arguments, and the three doors
@@ -104,8 +108,10 @@ pub fn run(
             directory,
             resolutions: options.resolutions.clone(),
             fabric: fabric.to_string(),
+            direction: options.direction,
             ..PlanInput::default()
         },
+        pulled: Vec::new(),
         pinned: false,
         repo,
         blob_cache: BTreeMap::new(),
@@ -160,6 +166,8 @@ pub fn run(
                 report.changes = plan.changes;
                 report.conflicts = plan.conflicts;
                 report.invalid = plan.invalid;
+                report.raw_errors = plan.raw_errors;
+                report.hnp_changes = std::mem::take(&mut sync.pulled);
                 return Ok(report);
             }
             Attempt::Lost if attempts >= max_attempts => return Err(SyncError::TooManyRaces(attempts)),
@@ -196,10 +204,11 @@ fn wanted(fabric: &str, selection: &Selection, source: &mut dyn Source) -> Resul
     }
 }
 
-/// Tells HNP where each written or adopted CR now lives; failures are warnings because the
-/// commit has landed already.
+/// Tells HNP where each written or adopted CR now lives, in one call; a failure is a warning
+/// because the commit has landed already.
 fn record(fabric: &str, source: &mut dyn Source, plan: &CommitPlan, commit: &str) -> Vec<String> {
     let mut warnings = Vec::new();
+    let mut entries = Vec::new();
     for change in &plan.changes {
         let sha = match change.action {
             Action::Create | Action::Update => change.new_sha.as_ref().or(change.remote_sha.as_ref()),
@@ -210,8 +219,20 @@ fn record(fabric: &str, source: &mut dyn Source, plan: &CommitPlan, commit: &str
             warnings.push(format!("record-synced {} ({}): the plan gave no blob SHA", change.resource, change.path));
             continue;
         };
-        if let Err(e) = source.record(fabric, &change.resource, &change.path, sha, commit) {
-            warnings.push(format!("record-synced {} ({}) failed: {e}", change.resource, change.path));
+        entries.push(Synced {
+            resource: change.resource.clone(),
+            path: change.path.clone(),
+            blob_sha: sha.clone(),
+            commit: commit.to_string(),
+        });
+    }
+    if !entries.is_empty() {
+        if let Err(e) = source.record(fabric, &entries) {
+            let mut named: Vec<String> = entries.iter().take(5).map(|s| s.resource.to_string()).collect();
+            if entries.len() > named.len() {
+                named.push(format!("and {} more", entries.len() - named.len()));
+            }
+            warnings.push(format!("record-synced {} failed: {e}", named.join(", ")));
         }
     }
     warnings
@@ -243,6 +264,8 @@ struct Session<'a> {
     input: PlanInput,
     /// Resolutions without `expect` were pinned to what the first attempt read.
     pinned: bool,
+    /// What this sync wrote into HNP (a pull), over all attempts.
+    pulled: Vec<HnpOutcome>,
     /// Blob SHA -> text (`None`: unreadable). A SHA names its content forever, so reads
     /// carry across attempts.
     blob_cache: BTreeMap<String, Option<String>>,
@@ -280,12 +303,15 @@ impl Session<'_> {
         let mut input = PlanInput { remote_files: files.blobs.clone(), state, ..self.input.clone() };
         let mut plan = self.plan(client, &mut input)?;
         plan = self.confirm_deletions(client, source, &mut input, plan)?;
-        if let (Some(head), true) = (head, writes_files(&plan)) {
+        if let (Some(head), true) = (head, writes_files(&plan) || !plan.hnp_changes.is_empty()) {
             let untrusted = self.untrusted(client, head, &files.blobs, input.state.as_deref())?;
             if !untrusted.is_empty() {
                 input.untrusted = untrusted;
                 plan = self.plan(client, &mut input)?;
             }
+        }
+        if !plan.hnp_changes.is_empty() {
+            plan = self.pull(client, source, &mut input, plan)?;
         }
         if self.mode == Mode::Plan {
             self.preview(client, &mut plan)?;
@@ -307,7 +333,7 @@ impl Session<'_> {
             .map(|text| blob::blob_sha(text.as_bytes()))
             .or_else(|| files.blobs.get(&self.state_path).cloned());
         let message = with_trailer(&plan.message, state_sha.as_deref());
-        let tree = write::create_tree(client, &self.repo, &files.root_tree, &plan.writes)?;
+        let tree = write::create_tree(client, &self.repo, &files, &self.input.directory, &plan.writes)?;
         let commit = write::create_commit(client, &self.repo, &message, &tree, head, identity)?;
         // `force: false` is a fast-forward check, not a compare-and-swap: after a slow
         // stretch (rate-limit wait, back-off, slow planning) make sure the head is still ours.
@@ -343,6 +369,58 @@ impl Session<'_> {
         }
     }
 
+    /// Writes Git's edits into HNP (or, for a dry run, assumes HNP accepts them all), puts
+    /// HNP's new CRs into the input, and plans again: that plan records Git's blobs as the
+    /// new bases and pushes what HNP changed itself. Refused changes leave their paths alone.
+    fn pull(
+        &mut self,
+        client: &mut Client<'_>,
+        source: &mut dyn Source,
+        input: &mut PlanInput,
+        plan: CommitPlan,
+    ) -> Result<CommitPlan, SyncError> {
+        self.guard(input, &plan)?;
+        let changes = plan.hnp_changes;
+        let answers = match self.mode {
+            Mode::Plan => vec![None; changes.len()],
+            Mode::Sync => {
+                let answers = source
+                    .apply(self.fabric, &changes)
+                    .map_err(|e| SyncError::Source(format!("apply-changes {:?}: {e}", self.fabric)))?;
+                if answers.len() != changes.len() {
+                    return Err(SyncError::Source(format!(
+                        "apply-changes {:?}: {} answers for {} changes",
+                        self.fabric,
+                        answers.len(),
+                        changes.len()
+                    )));
+                }
+                answers
+            }
+        };
+        for (change, refused) in changes.into_iter().zip(answers) {
+            match &refused {
+                Some(_) => {
+                    input.refused.insert(change.path.clone());
+                }
+                None => accepted(input, &change.resource, change.op),
+            }
+            self.pulled.push(HnpOutcome { change, refused });
+        }
+        // HNP now holds what it accepted; later attempts read it afresh from HNP.
+        self.input.refused = input.refused.clone();
+        let replanned = self.plan(client, input)?;
+        if !replanned.hnp_changes.is_empty() {
+            // Applied changes settle their paths; another round would be a planning bug.
+            return Err(SyncError::Source(format!(
+                "planning still asks for {} HNP change(s) after applying them",
+                replanned.hnp_changes.len()
+            )));
+        }
+        self.guard(input, &replanned)?;
+        Ok(replanned)
+    }
+
     /// A whole-fabric sync infers deletions from one listing; each is confirmed with
     /// `get-resource` before it is planned (one lookup per deletion, after the guard has
     /// bounded their number). A CR found after all is wanted, and the plan is made again.
@@ -355,10 +433,10 @@ impl Session<'_> {
     ) -> Result<CommitPlan, SyncError> {
         // Only a whole-fabric plan infers deletions from absence; a selection's deletions
         // are each a `get-resource` that found nothing (a webhook's delete, `--only`).
+        self.guard(input, &plan)?;
         if !input.complete {
             return Ok(plan);
         }
-        self.guard(input, &plan)?;
         let mut found = Vec::new();
         for change in plan.changes.iter().filter(|c| c.action == Action::Delete) {
             let r = &change.resource;
@@ -383,7 +461,14 @@ impl Session<'_> {
     /// `deletion_limit`): HNP answering with too few CRs (a permission change, a proxy, a
     /// plugin upgrade) must not empty the fabric.
     fn guard(&self, input: &PlanInput, plan: &CommitPlan) -> Result<(), SyncError> {
-        let deletions = plan.changes.iter().filter(|c| c.action == Action::Delete).count() as u32;
+        // CRs a pull deletes from HNP count always (Git's deletions are never confirmed by
+        // a lookup); deleted files only for a whole fabric (a selection's are each confirmed).
+        let pulled = plan.hnp_changes.iter().filter(|c| c.op == HnpOp::Delete).count() as u32;
+        let pushed = match input.complete {
+            true => plan.changes.iter().filter(|c| c.action == Action::Delete).count() as u32,
+            false => 0,
+        };
+        let deletions = pulled + pushed;
         if deletions == 0 {
             return Ok(());
         }
@@ -534,6 +619,22 @@ impl Session<'_> {
             status: 200,
             message: format!("planning still needs {} blob(s) after {MAX_CONTENT_ROUNDS} rounds of reads", shas.len()),
         })
+    }
+}
+
+/// HNP accepted a pulled change: the input's CRs are HNP's now.
+fn accepted(input: &mut PlanInput, resource: &RawResource, op: HnpOp) {
+    let reference = |r: &RawResource| crate::validate::resource_ref(&r.kind, &r.namespace, &r.name).ok();
+    let changed = reference(resource);
+    input.desired.retain(|r| changed.is_none() || reference(r) != changed);
+    match op {
+        HnpOp::Create | HnpOp::Update => input.desired.push(resource.clone()),
+        HnpOp::Delete if !input.complete => {
+            if let Some(r) = changed.filter(|r| !input.deleted.contains(r)) {
+                input.deleted.push(r);
+            }
+        }
+        HnpOp::Delete => {}
     }
 }
 

@@ -1,13 +1,17 @@
 //! Reads the branch: its head, every blob under the fabric directory (walking subtrees when
-//! GitHub truncates a recursive listing), and blob texts.
+//! GitHub truncates a recursive listing) and, from a complete listing, every entry's mode;
+//! and blob texts.
 
 use std::collections::{BTreeMap, VecDeque};
+
+use serde::Deserialize;
 
 use crate::github::client::Client;
 use crate::github::requests::Repo;
 use crate::github::responses::{self, EntryKind, Tree};
 use crate::model::SyncError;
 use crate::path;
+use crate::tree::Listed;
 
 /// The branch as `GET git/ref` saw it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -35,22 +39,58 @@ pub(crate) struct Files {
     pub root_tree: String,
     /// Repository path -> blob SHA.
     pub blobs: BTreeMap<String, String>,
+    /// Every entry of the root tree with its mode, when the recursive listing was complete:
+    /// enough to compute the tree a write makes (`crate::tree`) without asking GitHub.
+    pub listing: Option<Vec<Listed>>,
 }
 
 fn tree(client: &mut Client<'_>, repo: &Repo, sha: &str, recursive: bool) -> Result<Tree, SyncError> {
+    Ok(tree_with_modes(client, repo, sha, recursive)?.0)
+}
+
+/// A listing, and the mode of each of its entries when every entry has one. `parse_tree`
+/// keeps no modes; they are read from the same body.
+fn tree_with_modes(
+    client: &mut Client<'_>,
+    repo: &Repo,
+    sha: &str,
+    recursive: bool,
+) -> Result<(Tree, Option<Vec<String>>), SyncError> {
+    #[derive(Deserialize)]
+    struct Entry {
+        mode: Option<String>,
+    }
+    #[derive(Deserialize)]
+    struct Modes {
+        tree: Vec<Entry>,
+    }
     let request = repo.get_tree(sha, recursive);
     let response = client.send(&request)?;
-    responses::parse_tree(&request, &response)
+    let tree = responses::parse_tree(&request, &response)?;
+    let modes = if recursive && !tree.truncated {
+        serde_json::from_slice::<Modes>(&response.body)
+            .ok()
+            .and_then(|m| m.tree.into_iter().map(|e| e.mode).collect::<Option<Vec<_>>>())
+            .filter(|m| m.len() == tree.entries.len())
+    } else {
+        None
+    };
+    Ok((tree, modes))
 }
 
 /// One recursive listing of the head commit in the normal case (GitHub accepts a commit SHA
 /// for a tree); past GitHub's truncation limit, the directory's subtree alone, then its
 /// subtrees one level at a time.
 pub(crate) fn files(client: &mut Client<'_>, repo: &Repo, head: &str, directory: &str) -> Result<Files, SyncError> {
-    let root = tree(client, repo, head, true)?;
+    let (root, modes) = tree_with_modes(client, repo, head, true)?;
     let root_tree = root.sha.clone();
     if !root.truncated {
-        return Ok(Files { root_tree, blobs: blobs_under(directory, "", &root) });
+        let blobs = blobs_under(directory, "", &root);
+        let listing = modes.map(|modes| {
+            let entries = root.entries.into_iter().zip(modes);
+            entries.map(|(e, mode)| Listed { path: e.path, mode, sha: e.sha }).collect()
+        });
+        return Ok(Files { root_tree, blobs, listing });
     }
     let dir_tree = if directory.is_empty() {
         Some(root.sha.clone())
@@ -62,13 +102,13 @@ pub(crate) fn files(client: &mut Client<'_>, repo: &Repo, head: &str, directory:
         }
     };
     let Some(dir_tree) = dir_tree else {
-        return Ok(Files { root_tree, blobs: BTreeMap::new() });
+        return Ok(Files { root_tree, blobs: BTreeMap::new(), listing: None });
     };
     let listing = if directory.is_empty() { root } else { tree(client, repo, &dir_tree, true)? };
     if !listing.truncated {
-        return Ok(Files { root_tree, blobs: blobs_under("", directory, &listing) });
+        return Ok(Files { root_tree, blobs: blobs_under("", directory, &listing), listing: None });
     }
-    Ok(Files { root_tree, blobs: walk(client, repo, &dir_tree, directory)? })
+    Ok(Files { root_tree, blobs: walk(client, repo, &dir_tree, directory)?, listing: None })
 }
 
 /// Follows the directory's segments from the root tree, one non-recursive listing each.

@@ -1,11 +1,14 @@
-//! Writes one commit: a tree on top of the base tree, a commit with the head as its only
-//! parent, and a fast-forward-only ref update; plus the first commit of an empty repository.
+//! Writes one commit: a tree on top of the base tree (checked to hold what was sent), a commit
+//! with the head as its only parent, and a fast-forward-only ref update; plus the first
+//! commit of an empty repository.
 
+use super::read::{self, Files};
 use crate::github::client::Client;
 use crate::github::requests::Repo;
 use crate::github::responses;
-use crate::model::{Identity, SyncError};
+use crate::model::{Identity, RemoteError, SyncError};
 use crate::plan::FileWrite;
+use crate::{blob, tree};
 
 /// What the compare-and-swap on the branch did.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -15,15 +18,72 @@ pub(crate) enum RefUpdate {
     Lost,
 }
 
+/// `POST git/trees` on top of the head's tree, then a check that the tree GitHub made holds
+/// exactly the files the guest computed: a blob swapped on the way (a proxy, the server, a
+/// temporary file of a local store) must never be committed and rolled out.
+///
+/// From a complete listing of the head (`read::Files::listing`) the expected SHA is computed
+/// here, with no request. Otherwise (a truncated listing, a mode `tree` cannot hash) the new
+/// tree is listed like the head was, and the fabric directory must hold the expected blobs.
 pub(crate) fn create_tree(
     client: &mut Client<'_>,
     repo: &Repo,
-    base_tree: &str,
+    base: &Files,
+    directory: &str,
     writes: &[FileWrite],
 ) -> Result<String, SyncError> {
-    let request = repo.create_tree(base_tree, writes);
+    let request = repo.create_tree(&base.root_tree, writes);
     let response = client.send(&request)?;
-    responses::parse_created_sha(&request, &response)
+    let created = responses::parse_created_sha(&request, &response)?;
+    let blobs: Vec<(&str, Option<String>)> =
+        writes.iter().map(|w| (w.path.as_str(), w.content.as_ref().map(|c| blob::blob_sha(c.as_bytes())))).collect();
+    let changes: Vec<(&str, Option<&str>)> = blobs.iter().map(|(p, sha)| (*p, sha.as_deref())).collect();
+    let expected = base.listing.as_deref().and_then(|listing| tree::expected_root(listing, &changes).ok());
+    let problem = match expected {
+        Some(expected) if expected == created => None,
+        Some(expected) => Some(format!("its SHA is {created}, the files sent make {expected}")),
+        None => written_files_differ(client, repo, base, directory, &changes, &created)?,
+    };
+    match problem {
+        None => Ok(created),
+        Some(problem) => Err(SyncError::Remote(RemoteError {
+            method: request.method.clone(),
+            url: request.url.clone(),
+            status: response.status,
+            message: format!(
+                "the tree GitHub created does not hold the files fgd-sync sent ({problem}); nothing was committed"
+            ),
+        })),
+    }
+}
+
+/// Lists the created tree and compares the fabric directory with the head's plus `changes`
+/// (every write of a plan lies in the fabric directory). The first difference, if any.
+fn written_files_differ(
+    client: &mut Client<'_>,
+    repo: &Repo,
+    base: &Files,
+    directory: &str,
+    changes: &[(&str, Option<&str>)],
+    created: &str,
+) -> Result<Option<String>, SyncError> {
+    let mut expected = base.blobs.clone();
+    for (path, sha) in changes {
+        match sha {
+            Some(sha) => expected.insert(path.to_string(), sha.to_string()),
+            None => expected.remove(*path),
+        };
+    }
+    let found = read::files(client, repo, created, directory)?.blobs;
+    let differ = expected.iter().find(|(path, sha)| found.get(*path) != Some(sha)).map(|(p, _)| p);
+    let extra = found.keys().find(|path| !expected.contains_key(*path));
+    Ok(match (differ, extra) {
+        (Some(path), _) => {
+            Some(format!("{path} is {}, not the blob sent", found.get(path).map_or("absent", String::as_str)))
+        }
+        (None, Some(path)) => Some(format!("{path} was not sent")),
+        (None, None) => None,
+    })
 }
 
 pub(crate) fn create_commit(

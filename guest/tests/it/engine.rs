@@ -6,6 +6,7 @@ mod git;
 mod kit;
 mod never_lose;
 mod protocol;
+mod pull;
 mod schema;
 
 use fgd_sync_guest::engine;
@@ -38,6 +39,7 @@ impl World {
         w.run(&options()).expect("first sync");
         w.fake.log.clear();
         w.source.recorded.clear();
+        w.source.record_calls = 0;
         w.env.sleeps.clear();
         w
     }

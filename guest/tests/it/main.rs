@@ -6,3 +6,4 @@ mod manifest;
 mod plan;
 mod render;
 mod support;
+mod tree;

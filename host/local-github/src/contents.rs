@@ -6,10 +6,14 @@ use serde_json::{json, Value};
 use crate::date;
 use crate::local::Repo;
 use crate::objects::{decode_base64, identity};
+use crate::render::CONTENTS_MAX;
 use crate::reply::{ApiError, Body, Reply, Result};
-use crate::store::{Cas, FlatTree, Ident, Kind, TreeEntry};
+use crate::store::{Cas, Content, FlatTree, Ident, Kind, TreeEntry};
 use crate::tree_edit::{self, Edit};
 use crate::validate;
+
+/// Most entries of a directory listing (GitHub's limit for this API).
+const MAX_DIRECTORY_ENTRIES: usize = 1000;
 
 /// The branch a write goes to, and where it stands.
 struct Branch {
@@ -61,9 +65,10 @@ impl Repo {
         };
         match entry.kind {
             Kind::Tree => {
-                let items: Vec<Value> = self
-                    .store
-                    .ls_tree(&entry.sha, false)?
+                // GitHub lists at most 1,000 entries of a directory here.
+                let (mut entries, _) = self.store.ls_tree(&entry.sha, false, self.options.max_tree_bytes)?;
+                entries.truncate(MAX_DIRECTORY_ENTRIES);
+                let items: Vec<Value> = entries
                     .into_iter()
                     .map(|mut e| {
                         if !path.is_empty() {
@@ -75,8 +80,15 @@ impl Repo {
                 Ok(Reply::ok(Value::Array(items)))
             }
             Kind::Blob => {
-                let data = match self.store.read_object(&entry.sha)? {
-                    Some((Kind::Blob, data)) => data,
+                // Over 1 MB GitHub leaves `content` empty; such a file is not even read.
+                let data = match self.store.read_object(&entry.sha, CONTENTS_MAX)? {
+                    Some((Kind::Blob, Content::Bytes(data))) => data,
+                    Some((Kind::Blob, Content::TooLarge(_))) => {
+                        let mut file = self.render.content(&entry, &name, None);
+                        file["content"] = json!("");
+                        file["encoding"] = json!("none");
+                        return Ok(Reply::ok(file));
+                    }
                     _ => return Err(ApiError::not_found()),
                 };
                 Ok(Reply::ok(self.render.content(&entry, &name, Some(&data))))

@@ -5,7 +5,7 @@
 //! here; this module adds the second fence: literal pathspecs, no hooks, no replace objects.
 
 use std::ffi::OsString;
-use std::io::Write;
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
@@ -101,6 +101,59 @@ impl Git {
     /// Runs git and returns its output whatever the exit status, for commands whose status
     /// is the answer (`merge-base --is-ancestor`, `show-ref --verify`).
     pub fn output(&self, args: &[&str], env: &[(&str, &str)], stdin: Option<&[u8]>) -> Result<Output, GitError> {
+        run_command(self.command(args, env), stdin)
+    }
+
+    /// Like [`Git::run_with`], but reads at most `max` bytes of stdout: past that, git is
+    /// killed and the first `max` bytes come back with `true`. What a repository holds (a huge
+    /// tree or blob anyone with push access can commit) never decides how much memory an
+    /// answer takes.
+    pub fn run_capped(&self, args: &[&str], stdin: Option<&[u8]>, max: usize) -> Result<(Vec<u8>, bool), GitError> {
+        let mut cmd = self.command(args, &[]);
+        if stdin.is_some() {
+            cmd.stdin(Stdio::piped());
+        }
+        let mut child = cmd.spawn().map_err(GitError::Spawn)?;
+        let (pipe, stdout, stderr) = (child.stdin.take(), child.stdout.take(), child.stderr.take());
+        let (stdout, stderr) = std::thread::scope(|s| {
+            if let (Some(mut pipe), Some(data)) = (pipe, stdin) {
+                s.spawn(move || {
+                    let _ = pipe.write_all(data);
+                });
+            }
+            // Drained beside stdout so a chatty stderr cannot block git; git's messages are short.
+            let stderr = s.spawn(move || {
+                let mut text = Vec::new();
+                if let Some(e) = stderr {
+                    let _ = e.take(64 * 1024).read_to_end(&mut text);
+                }
+                text
+            });
+            let mut out = Vec::new();
+            let read = stdout.map_or(Ok(0), |o| o.take(max as u64 + 1).read_to_end(&mut out));
+            if out.len() > max {
+                // Killed before `wait`, so the stderr thread sees the pipe close.
+                let _ = child.kill();
+            }
+            (read.map(|_| out), stderr.join().unwrap_or_default())
+        });
+        let stdout = stdout.map_err(GitError::Spawn)?;
+        let status = child.wait().map_err(GitError::Spawn)?;
+        if stdout.len() > max {
+            let mut stdout = stdout;
+            stdout.truncate(max);
+            return Ok((stdout, true));
+        }
+        let out =
+            Output { code: status.code(), stdout, stderr: String::from_utf8_lossy(&stderr).trim_end().to_string() };
+        if out.success() {
+            Ok((out.stdout, false))
+        } else {
+            Err(failed(args, &out))
+        }
+    }
+
+    fn command(&self, args: &[&str], env: &[(&str, &str)]) -> Command {
         let mut git_dir = OsString::from("--git-dir=");
         git_dir.push(&self.git_dir);
         let mut cmd = isolated_command();
@@ -108,7 +161,7 @@ impl Git {
         for (k, v) in env {
             cmd.env(k, v);
         }
-        run_command(cmd, stdin)
+        cmd
     }
 }
 

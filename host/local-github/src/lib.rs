@@ -41,5 +41,5 @@ mod validate;
 /// The one RFC 3339 formatter of the workspace (the host's NetBox writes and error texts use it).
 pub use date::{format_utc, now as unix_now};
 pub use git::{isolated_command as isolated_git_command, GitError};
-pub use local::{ApiRequest, ApiResponse, Error, Identity, LocalGitHub, Options};
+pub use local::{ApiRequest, ApiResponse, Error, Identity, LocalGitHub, Options, MAX_TREE_ENTRIES};
 pub use render::base64_wrapped;

@@ -14,6 +14,9 @@ use crate::routes::{self, Route};
 use crate::store::Store;
 use crate::validate;
 
+/// GitHub's limit on the entries of one tree listing; past it, `truncated: true`.
+pub const MAX_TREE_ENTRIES: usize = 100_000;
+
 /// The identity used for commits whose request names no author or committer (GitHub would
 /// use the authenticated user).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -32,8 +35,14 @@ pub struct Options {
     /// When set, requests must carry `Authorization: Bearer <token>` (or `token <token>`).
     pub token: Option<String>,
     /// Recursive tree listings with more entries stop after this many, with `truncated: true`
-    /// (GitHub's limit is 100,000 entries or 7 MB).
+    /// (GitHub's limit is 100,000 entries or 7 MB, always applied: [`MAX_TREE_ENTRIES`]).
     pub truncate_tree_after: Option<usize>,
+    /// Tree listings stop, `truncated: true`, before their JSON passes this many bytes
+    /// (GitHub: 7 MB).
+    pub max_tree_bytes: usize,
+    /// `GET git/blobs` of a larger blob is refused with 403 without reading it (GitHub:
+    /// 100 MB); the contents API reads no file over 1 MB (`encoding: none`, as GitHub).
+    pub max_blob_bytes: u64,
     /// Author and committer when a request gives none.
     pub identity: Identity,
 }
@@ -45,6 +54,8 @@ impl Default for Options {
             default_branch: "main".into(),
             token: None,
             truncate_tree_after: None,
+            max_tree_bytes: 7_000_000,
+            max_blob_bytes: 100_000_000,
             identity: Identity { name: "local-github".into(), email: "local-github@localhost".into() },
         }
     }

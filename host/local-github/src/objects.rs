@@ -7,9 +7,9 @@ use base64::Engine as _;
 use serde_json::{Map, Value};
 
 use crate::date;
-use crate::local::{Identity, Repo};
+use crate::local::{Identity, Repo, MAX_TREE_ENTRIES};
 use crate::reply::{ApiError, Body, Reply, Result};
-use crate::store::{FlatTree, Ident, Kind};
+use crate::store::{Content, FlatTree, Ident, Kind};
 use crate::tree_edit::{self, Edit};
 use crate::validate::{self, PathProblem};
 
@@ -78,8 +78,15 @@ impl Repo {
     /// `GET /git/blobs/{sha}`.
     pub(crate) fn get_blob(&self, sha: &str) -> Result<Reply> {
         let sha = sha_param(sha)?;
-        match self.store.read_object(&sha)? {
-            Some((Kind::Blob, data)) => Ok(Reply::ok(self.render.blob(&sha, &data))),
+        match self.store.read_object(&sha, self.options.max_blob_bytes)? {
+            Some((Kind::Blob, Content::Bytes(data))) => Ok(Reply::ok(self.render.blob(&sha, &data))),
+            Some((Kind::Blob, Content::TooLarge(size))) => Err(ApiError::new(
+                403,
+                format!(
+                    "This API returns blobs up to {} bytes in size. The requested blob ({size} bytes) is too large to fetch via the API.",
+                    self.options.max_blob_bytes
+                ),
+            )),
             _ => Err(self.absent()?),
         }
     }
@@ -125,15 +132,18 @@ impl Repo {
     /// `GET /git/trees/{tree_sha}[?recursive=...]` (any value of `recursive` recurses, as on GitHub).
     pub(crate) fn get_tree(&self, spec: &str, recursive: bool) -> Result<Reply> {
         let Some(tree) = self.resolve_tree(spec)? else { return Err(self.absent()?) };
-        let mut entries = self.store.ls_tree(&tree, recursive)?;
-        let mut truncated = false;
-        if let (true, Some(limit)) = (recursive, self.options.truncate_tree_after) {
-            if entries.len() > limit {
-                entries.truncate(limit);
-                truncated = true;
-            }
+        // The JSON of an entry is longer than git's line for it: reading `max_tree_bytes` of
+        // the listing is enough for any answer, and bounds what a huge tree costs.
+        let (mut entries, mut truncated) = self.store.ls_tree(&tree, recursive, self.options.max_tree_bytes)?;
+        let limit = match (recursive, self.options.truncate_tree_after) {
+            (true, Some(limit)) => limit.min(MAX_TREE_ENTRIES),
+            _ => MAX_TREE_ENTRIES,
+        };
+        if entries.len() > limit {
+            entries.truncate(limit);
+            truncated = true;
         }
-        Ok(Reply::ok(self.render.tree(&tree, &entries, truncated)))
+        Ok(Reply::ok(self.render.tree(&tree, &entries, truncated, self.options.max_tree_bytes)))
     }
 
     /// `POST /git/trees` `{base_tree?, tree: [{path, mode, type, sha | content}]}`.
@@ -206,8 +216,9 @@ impl Repo {
             ApiError::unprocessable(format!("tree.path '{}' does not exist in base_tree and cannot be deleted", a.0))
         })?;
         let sha = self.store.write_tree(&flat)?;
-        let entries = self.store.ls_tree(&sha, false)?;
-        Ok(Reply::created(self.render.tree(&sha, &entries, false), self.render.object_url(Kind::Tree, &sha)))
+        let max = self.options.max_tree_bytes;
+        let (entries, truncated) = self.store.ls_tree(&sha, false, max)?;
+        Ok(Reply::created(self.render.tree(&sha, &entries, truncated, max), self.render.object_url(Kind::Tree, &sha)))
     }
 
     /// `GET /git/commits/{sha}`.

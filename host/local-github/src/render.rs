@@ -10,7 +10,7 @@ use crate::routes::encode_path;
 use crate::store::{CommitInfo, Ident, Kind, TreeEntry};
 
 /// GitHub's contents API leaves `content` empty for files above 1 MB.
-const CONTENTS_MAX: u64 = 1024 * 1024;
+pub(crate) const CONTENTS_MAX: u64 = 1024 * 1024;
 
 /// Base64 with a `\n` after every 60 characters, the last line included, as GitHub's
 /// (Ruby `Base64.encode64`) output.
@@ -79,22 +79,31 @@ impl Render {
         })
     }
 
-    pub fn tree(&self, sha: &str, entries: &[TreeEntry], truncated: bool) -> Value {
-        let items: Vec<Value> = entries
-            .iter()
-            .map(|e| {
-                let mut v = json!({ "path": e.path, "mode": e.mode, "type": e.kind.as_str(), "sha": e.sha });
-                if e.kind == Kind::Blob {
-                    v["size"] = json!(e.size.unwrap_or(0));
-                }
-                // Submodule entries point into another repository: no URL here.
-                if e.kind != Kind::Commit {
-                    v["url"] = json!(self.object_url(e.kind, &e.sha));
-                }
-                v
-            })
-            .collect();
-        json!({ "sha": sha, "url": self.object_url(Kind::Tree, sha), "tree": items, "truncated": truncated })
+    /// A tree listing whose JSON stays under `max_bytes`: entries past that are left out,
+    /// with `truncated: true`, as GitHub cuts listings at 7 MB.
+    pub fn tree(&self, sha: &str, entries: &[TreeEntry], mut truncated: bool, max_bytes: usize) -> Value {
+        let url = self.object_url(Kind::Tree, sha);
+        // `{"sha":"..","url":"..","tree":[],"truncated":false}`, generously.
+        let mut size = sha.len() + url.len() + 64;
+        let mut items = Vec::with_capacity(entries.len());
+        for e in entries {
+            let mut v = json!({ "path": e.path, "mode": e.mode, "type": e.kind.as_str(), "sha": e.sha });
+            if e.kind == Kind::Blob {
+                v["size"] = json!(e.size.unwrap_or(0));
+            }
+            // Submodule entries point into another repository: no URL here.
+            if e.kind != Kind::Commit {
+                v["url"] = json!(self.object_url(e.kind, &e.sha));
+            }
+            // Serialized length plus the separating comma.
+            size += serde_json::to_string(&v).map_or(0, |t| t.len()) + 1;
+            if size > max_bytes {
+                truncated = true;
+                break;
+            }
+            items.push(v);
+        }
+        json!({ "sha": sha, "url": url, "tree": items, "truncated": truncated })
     }
 
     pub fn blob(&self, sha: &str, data: &[u8]) -> Value {

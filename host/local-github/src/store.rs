@@ -54,6 +54,17 @@ pub(crate) struct TreeEntry {
     pub path: String,
 }
 
+/// Commits (a message, headers, signatures) larger than this are not read: a commit anyone
+/// with push access made could otherwise fill memory on every listing that shows it.
+pub(crate) const MAX_COMMIT_BYTES: u64 = 1 << 20;
+
+/// An object's content, unless it is larger than the reader's limit.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Content {
+    Bytes(Vec<u8>),
+    TooLarge(u64),
+}
+
 /// A flattened tree: every file (blob or submodule) path with its mode and id.
 pub(crate) type FlatTree = BTreeMap<String, (String, String)>;
 
@@ -147,21 +158,27 @@ impl Store {
         Ok(self.kinds(&[sha])?.into_iter().next().flatten().map(|(k, _)| k))
     }
 
-    /// An object's type and content, or `None` when it does not exist.
-    pub fn read_object(&self, sha: &str) -> Result<Option<(Kind, Vec<u8>)>, GitError> {
+    /// An object's type and content, or `None` when it does not exist. Content over `max`
+    /// bytes is not read: `TooLarge` with its size.
+    pub fn read_object(&self, sha: &str, max: u64) -> Result<Option<(Kind, Content)>, GitError> {
         let args = ["cat-file", "--batch"];
-        let out = self.git.run_with(&args, &[], Some(format!("{sha}\n").as_bytes()))?;
+        // The header line is `<sha> <type> <size>\n`: 128 bytes hold it.
+        let cap = usize::try_from(max).unwrap_or(usize::MAX).saturating_add(128);
+        let (out, _) = self.git.run_capped(&args, Some(format!("{sha}\n").as_bytes()), cap)?;
         let nl = out.iter().position(|&b| b == b'\n').unwrap_or(out.len());
         let header = String::from_utf8_lossy(&out[..nl]).to_string();
         let mut parts = header.split(' ');
         let (_, kind, size) = (parts.next(), parts.next(), parts.next());
-        let (Some(kind), Some(size)) = (kind.and_then(Kind::parse), size.and_then(|s| s.parse::<usize>().ok())) else {
+        let (Some(kind), Some(size)) = (kind.and_then(Kind::parse), size.and_then(|s| s.parse::<u64>().ok())) else {
             return Ok(None); // "<sha> missing"
         };
+        if size > max {
+            return Ok(Some((kind, Content::TooLarge(size))));
+        }
         let body = out
-            .get(nl + 1..nl + 1 + size)
+            .get(nl + 1..nl + 1 + size as usize)
             .ok_or_else(|| GitError::Output { args: args.join(" "), detail: "short object".into() })?;
-        Ok(Some((kind, body.to_vec())))
+        Ok(Some((kind, Content::Bytes(body.to_vec()))))
     }
 
     /// Writes a blob and returns its id.
@@ -213,15 +230,25 @@ impl Store {
         git::line(&args, out.stdout).map(Some)
     }
 
-    /// Lists a tree (`recursive`: every entry below it, subtrees before their contents).
-    pub fn ls_tree(&self, tree: &str, recursive: bool) -> Result<Vec<TreeEntry>, GitError> {
+    /// Lists a tree (`recursive`: every entry below it, subtrees before their contents),
+    /// reading at most `max_bytes` of git's listing: `true` when it stopped there.
+    pub fn ls_tree(&self, tree: &str, recursive: bool, max_bytes: usize) -> Result<(Vec<TreeEntry>, bool), GitError> {
         let mut args = vec!["ls-tree", "-l", "-z", "--full-tree"];
         if recursive {
             args.extend(["-r", "-t"]);
         }
         args.push(tree);
-        let out = self.git.run(&args)?;
-        out.split(|&b| b == 0).filter(|r| !r.is_empty()).map(|r| parse_ls_tree(&args, r)).collect()
+        let (mut out, cut) = self.git.run_capped(&args, None, max_bytes)?;
+        if cut {
+            // Drop the record the cap cut in two.
+            out.truncate(out.iter().rposition(|&b| b == 0).map_or(0, |i| i + 1));
+        }
+        let entries = out
+            .split(|&b| b == 0)
+            .filter(|r| !r.is_empty())
+            .map(|r| parse_ls_tree(&args, r))
+            .collect::<Result<_, _>>()?;
+        Ok((entries, cut))
     }
 
     /// The entry at `path` inside `tree`, if any.
@@ -304,11 +331,14 @@ impl Store {
 
     /// Reads and parses a commit; `None` when `sha` is not a commit.
     pub fn commit(&self, sha: &str) -> Result<Option<CommitInfo>, GitError> {
-        match self.read_object(sha)? {
-            Some((Kind::Commit, body)) => parse_commit(sha, &body).map(Some).ok_or_else(|| GitError::Output {
-                args: format!("cat-file commit {sha}"),
-                detail: "unparsable commit".into(),
-            }),
+        let unreadable = |detail: String| GitError::Output { args: format!("cat-file commit {sha}"), detail };
+        match self.read_object(sha, MAX_COMMIT_BYTES)? {
+            Some((Kind::Commit, Content::Bytes(body))) => {
+                parse_commit(sha, &body).map(Some).ok_or_else(|| unreadable("unparsable commit".into()))
+            }
+            Some((Kind::Commit, Content::TooLarge(size))) => {
+                Err(unreadable(format!("a commit of {size} bytes is over the {MAX_COMMIT_BYTES}-byte limit")))
+            }
             _ => Ok(None),
         }
     }
@@ -511,7 +541,8 @@ mod tests {
         drop(private);
         let store = Store::new(Git::new(&dir));
         let shas = store.write_blobs(&[b"one\n", b"two\n"]).unwrap();
-        assert_eq!(store.read_object(&shas[1]).unwrap().map(|(_, b)| b), Some(b"two\n".to_vec()));
+        assert_eq!(store.read_object(&shas[1], 4).unwrap().map(|(_, b)| b), Some(Content::Bytes(b"two\n".to_vec())));
+        assert_eq!(store.read_object(&shas[1], 3).unwrap().map(|(_, b)| b), Some(Content::TooLarge(4)));
         let mut files = FlatTree::new();
         files.insert("a/one".into(), ("100644".into(), shas[0].clone()));
         store.write_tree(&files).unwrap();

@@ -8,7 +8,7 @@ use std::time::Duration;
 use anyhow::{bail, Context};
 use clap::Args;
 
-use crate::config::{self, Committer, ConfigFile, FabricEntry};
+use crate::config::{self, Committer, ConfigFile, DirectionName, FabricEntry};
 use crate::net::client::{Client, Timeouts};
 use crate::net::hooks::{HttpLimits, PolicyHooks};
 use crate::net::http_log::HttpLog;
@@ -96,17 +96,37 @@ pub struct WriteArgs {
     /// with too few CRs looks like that) [config file: max_deletions].
     #[arg(long, value_name = "N")]
     pub allow_deletions: Option<u32>,
+    /// Which way edits go: push (NetBox -> Git), pull (Git -> NetBox) or both (pull, then
+    /// push, in one run) [config file: direction; default: push, serve: both].
+    #[arg(long, value_enum, value_name = "WAY")]
+    pub direction: Option<DirectionName>,
 }
 
 impl WriteArgs {
-    /// The options of a sync of `fabric`: `--allow-deletions` wins over its `max_deletions`.
-    pub fn options(&self, fabric: &Fabric) -> SyncOptions {
-        SyncOptions {
+    /// The options of a sync of `fabric`: flags win over its config entry, which wins over
+    /// `default`. A pull needs a source it can write: NetBox, not a directory (which syncs
+    /// `push` by default, and refuses any other direction asked for).
+    pub fn options(&self, fabric: &Fabric, default: DirectionName) -> anyhow::Result<SyncOptions> {
+        let directory = matches!(fabric.source, SourceSpec::Directory(_));
+        let direction = match self.direction.or(fabric.direction) {
+            Some(asked) => asked,
+            None if directory => DirectionName::Push,
+            None => default,
+        };
+        if direction != DirectionName::Push && directory {
+            bail!(
+                "fabric {:?}: direction {direction:?} writes Git's edits into NetBox, and the CR source is a \
+                 directory (read-only): use --netbox-url, or --direction push",
+                fabric.name
+            );
+        }
+        Ok(SyncOptions {
             max_attempts: self.max_attempts.max(1),
             max_rate_limit_wait_secs: self.max_rate_limit_wait,
             resolutions: Vec::new(),
             max_deletions: self.allow_deletions.or(fabric.max_deletions),
-        }
+            direction: direction.into(),
+        })
     }
 }
 
@@ -149,9 +169,14 @@ pub struct FabricArgs {
     /// Commit author and committer email.
     #[arg(long, value_name = "EMAIL", requires = "committer_name")]
     pub committer_email: Option<String>,
-    /// Send tokens over plain http:// to hosts other than loopback (readable on the network).
+    /// Send tokens over plain http:// to hosts other than loopback (readable on the network)
+    /// [config file: allow_insecure_http].
     #[arg(long)]
     pub allow_insecure_http: bool,
+    /// Trust the CA certificates of this PEM bundle too, for GitHub Enterprise Server and
+    /// NetBox behind an internal CA [config file: ca_file].
+    #[arg(long, value_name = "PATH")]
+    pub ca_file: Option<PathBuf>,
 }
 
 #[derive(Clone, Debug)]
@@ -172,6 +197,8 @@ pub struct Fabric {
     pub committer: Option<Committer>,
     /// The config file's `max_deletions` for the fabric (or its default).
     pub max_deletions: Option<u32>,
+    /// The config file's `direction` for the fabric.
+    pub direction: Option<DirectionName>,
 }
 
 impl Fabric {
@@ -248,6 +275,11 @@ impl FabricArgs {
         }
         let flags_apply = entries.len() == 1;
         let defaults = file.map(|f| f.defaults).unwrap_or_default();
+        // Process-wide: the NetBox clients and the guest's HTTPS all trust it.
+        if let Some(path) = self.ca_file.as_ref().or(defaults.ca_file.as_ref()) {
+            let count = crate::net::client::trust_ca_file(path)?;
+            tracing::debug!(path = %path.display(), count, "trusting the CA bundle");
+        }
         entries.into_iter().map(|entry| self.fabric(entry, &defaults, flags_apply)).collect()
     }
 
@@ -261,6 +293,7 @@ impl FabricArgs {
         };
         let name = entry.name.clone();
         let env = |var: &str| std::env::var(var).ok().filter(|v| !v.is_empty());
+        let insecure_http = self.allow_insecure_http || defaults.allow_insecure_http == Some(true);
 
         let local = if flags { self.local_repo.clone().or(entry.local.clone()) } else { entry.local.clone() };
         let repository = pick(&self.repo, &entry.repository);
@@ -276,7 +309,7 @@ impl FabricArgs {
                 if token.is_none() {
                     tracing::warn!(fabric = %name, "no GitHub token in ${token_var}: GitHub will refuse writes");
                 }
-                Remote::github(&api, &repository, token, self.allow_insecure_http)?
+                Remote::github(&api, &repository, token, insecure_http)?
             }
             (Some(_), Some(_)) => {
                 bail!("fabric {name:?}: give either a GitHub repository or a local repository, not both")
@@ -295,7 +328,7 @@ impl FabricArgs {
                     .with_context(|| format!("fabric {name:?}: NetBox needs a token in ${token_var}"))?;
                 let origin = crate::net::policy::Origin::parse(&url)
                     .map_err(|e| anyhow::anyhow!("fabric {name:?}: NetBox URL: {e}"))?;
-                if origin.scheme == "http" && !origin.is_loopback() && !self.allow_insecure_http {
+                if origin.scheme == "http" && !origin.is_loopback() && !insecure_http {
                     bail!("fabric {name:?}: NetBox URL {url} is plain HTTP: the token would cross the network readable; use https, or --allow-insecure-http");
                 }
                 SourceSpec::NetBox { url, token: Token::new(token) }
@@ -320,6 +353,7 @@ impl FabricArgs {
                 .or(defaults.message_prefix.clone())
                 .unwrap_or_default(),
             max_deletions: entry.max_deletions.or(defaults.max_deletions),
+            direction: entry.direction,
             name,
             remote,
             source,

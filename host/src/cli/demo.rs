@@ -16,7 +16,7 @@ use crate::remote::{Remote, LOCAL_API_BASE, LOCAL_OWNER, LOCAL_REPO};
 use crate::report::exit;
 use crate::runtime::{CallContext, Operation, Runtime, SyncCall};
 use crate::source::directory::{self, DirectorySource};
-use crate::wit::{Resolution, Selection, Side, SyncOptions};
+use crate::wit::{CustomResource, Direction, Resolution, Selection, Side, SyncOptions};
 
 /// The sample fabric: a hydrated fabric as the installer writes it, plus hand-written VPCs.
 const SAMPLES: [(&str, &str); 2] = [
@@ -53,7 +53,7 @@ pub async fn run(args: &DemoCommand) -> anyhow::Result<u8> {
     for (name, text) in SAMPLES {
         resources.extend(directory::parse(&runtime, offline_context(), name, text.to_string()).await?);
     }
-    let source = Arc::new(DirectorySource::new(resources));
+    let source = Arc::new(DirectorySource::in_memory(resources));
     let fabric = Fabric {
         name: FABRIC.into(),
         remote: Remote::Local { path: repo.clone() },
@@ -66,6 +66,7 @@ pub async fn run(args: &DemoCommand) -> anyhow::Result<u8> {
             email: "demo@fgd-sync.invalid".into(),
         }),
         max_deletions: None,
+        direction: None,
     };
     let demo = Demo { runtime, fabric, source, log: args.log.open()? };
 
@@ -82,27 +83,34 @@ pub async fn run(args: &DemoCommand) -> anyhow::Result<u8> {
     )?;
 
     step("1. First sync: every CR becomes one file under managed/, all in one commit")?;
-    demo.sync(Vec::new()).await?;
+    demo.sync(Vec::new(), Direction::Push).await?;
     git(&repo, &["log", "--oneline"])?;
 
     step("2. Run again: nothing changed, so nothing is written and no commit is made")?;
-    demo.sync(Vec::new()).await?;
+    demo.sync(Vec::new(), Direction::Push).await?;
 
     step(&format!("3. Edit VPC {EDITED} in HNP (subnet-1 gets VLAN 1231): one file changes, one commit"))?;
     demo.edit_vlan(1231)?;
-    demo.sync(Vec::new()).await?;
+    demo.sync(Vec::new(), Direction::Push).await?;
     git(&repo, &["show", "--stat", "--format=%h %s", "HEAD"])?;
 
     step("4. Someone edits that file in Git, and HNP changes the VPC too: a conflict, nothing overwritten")?;
     let path = format!("{}/managed/vpcs/{EDITED}.yaml", demo.fabric.directory);
-    edit_in_git(&repo, &path)?;
+    let comment = "# Owned by the network team: ask before changing.\n";
+    edit_in_git(&repo, &path, ("vlan: 1231", "vlan: 1431"), comment, "Move demo-vpc-3 subnet-1 to VLAN 1431")?;
     demo.edit_vlan(1331)?;
-    let code = demo.sync(Vec::new()).await?;
+    let code = demo.sync(Vec::new(), Direction::Push).await?;
     writeln!(super::stdout(), "(`fgd-sync sync` exits with code {code} when it reports conflicts)")?;
 
     step("5. Resolve it: take HNP's version (still a compare-and-swap on the branch)")?;
-    demo.sync(vec![Resolution { path, take: Side::Hnp, expect: None }]).await?;
+    demo.sync(vec![Resolution { path: path.clone(), take: Side::Hnp, expect: None }], Direction::Push).await?;
     git(&repo, &["log", "--oneline"])?;
+
+    step("6. Someone edits the file in Git while HNP stays as it was: `sync --direction both` carries it into HNP")?;
+    edit_in_git(&repo, &path, ("vlan: 1331", "vlan: 1531"), "", "Move demo-vpc-3 subnet-1 to VLAN 1531")?;
+    demo.sync(Vec::new(), Direction::Both).await?;
+    writeln!(super::stdout(), "HNP's {EDITED} now has subnet-1 on VLAN {}", demo.vlan()?)?;
+    git(&repo, &["show", "--stat", "--format=%h %s", "HEAD"])?;
     writeln!(
         super::stdout(),
         "\nDone. Try: fgd-sync plan --fabric {FABRIC} --local-repo {} --source-dir <your manifests>",
@@ -119,7 +127,7 @@ struct Demo {
 }
 
 impl Demo {
-    async fn sync(&self, resolutions: Vec<Resolution>) -> anyhow::Result<u8> {
+    async fn sync(&self, resolutions: Vec<Resolution>, direction: Direction) -> anyhow::Result<u8> {
         let context = CallContext { hooks: self.fabric.hooks(self.log.clone())?, source: self.source.clone() };
         let selection = match resolutions.first() {
             Some(r) => {
@@ -133,21 +141,28 @@ impl Demo {
             None => Selection::Fabric,
         };
         let call = SyncCall::new(Operation::Sync, FABRIC, selection);
-        let options = SyncOptions { max_attempts: 3, max_rate_limit_wait_secs: 0, max_deletions: None, resolutions };
+        let options =
+            SyncOptions { max_attempts: 3, max_rate_limit_wait_secs: 0, max_deletions: None, resolutions, direction };
         let result = self.runtime.sync(context, call, self.fabric.target(), options).await?;
         let outcome = outcome(&self.fabric, Operation::Sync, result);
         write!(super::stdout(), "{}", outcome.to_text())?;
         Ok(outcome.exit_code())
     }
 
+    fn edited_vpc(&self) -> anyhow::Result<CustomResource> {
+        let resources = self.source.resources();
+        resources.into_iter().find(|r| r.kind == "VPC" && r.name == EDITED).context("the demo VPC is missing")
+    }
+
+    /// Subnet-1's VLAN of the edited VPC in HNP.
+    fn vlan(&self) -> anyhow::Result<serde_json::Value> {
+        let spec: serde_json::Value = serde_json::from_str(&self.edited_vpc()?.spec)?;
+        Ok(spec["subnets"]["subnet-1"]["vlan"].clone())
+    }
+
     /// Changes subnet-1's VLAN of the edited VPC, as a user would in the NetBox GUI.
     fn edit_vlan(&self, vlan: u64) -> anyhow::Result<()> {
-        let mut vpc = self
-            .source
-            .resources()
-            .into_iter()
-            .find(|r| r.kind == "VPC" && r.name == EDITED)
-            .context("the demo VPC is missing from the samples")?;
+        let mut vpc = self.edited_vpc()?;
         let mut spec: serde_json::Value = serde_json::from_str(&vpc.spec)?;
         spec["subnets"]["subnet-1"]["vlan"] = serde_json::json!(vlan);
         vpc.spec = spec.to_string();
@@ -160,9 +175,9 @@ fn step(title: &str) -> std::io::Result<()> {
     writeln!(super::stdout(), "\n== {title}")
 }
 
-/// Another writer: a Contents-API commit straight to the repository, adding a comment and a
-/// description, as someone editing on GitHub would.
-fn edit_in_git(repo: &Path, path: &str) -> anyhow::Result<()> {
+/// Another writer: a Contents-API commit straight to the repository that replaces `from` by
+/// `to` and puts `comment` first, as someone editing on GitHub would.
+fn edit_in_git(repo: &Path, path: &str, (from, to): (&str, &str), comment: &str, message: &str) -> anyhow::Result<()> {
     let github = LocalGitHub::open(
         repo,
         LOCAL_OWNER,
@@ -179,10 +194,10 @@ fn edit_in_git(repo: &Path, path: &str) -> anyhow::Result<()> {
     let file = current.json();
     let sha = file["sha"].as_str().context("the demo file is missing")?.to_string();
     let text = String::from_utf8(base64_decode(file["content"].as_str().unwrap_or_default())?)?;
-    let edited =
-        format!("# Owned by the network team: ask before changing.\n{}", text.replace("vlan: 1231", "vlan: 1431"));
+    anyhow::ensure!(text.contains(from), "the demo file {path} no longer holds {from:?}");
+    let edited = format!("{comment}{}", text.replace(from, to));
     let body = serde_json::json!({
-        "message": "Move demo-vpc-3 subnet-1 to VLAN 1431",
+        "message": message,
         "content": base64_encode(edited.as_bytes()),
         "sha": sha,
         "branch": "main",
@@ -195,7 +210,7 @@ fn edit_in_git(repo: &Path, path: &str) -> anyhow::Result<()> {
         ..Default::default()
     });
     anyhow::ensure!(answer.status == 200, "editing in Git failed: {}", String::from_utf8_lossy(&answer.body));
-    writeln!(super::stdout(), "(a colleague committed \"Move demo-vpc-3 subnet-1 to VLAN 1431\" to {path})")?;
+    writeln!(super::stdout(), "(a colleague committed \"{message}\" to {path})")?;
     Ok(())
 }
 

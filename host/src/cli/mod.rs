@@ -11,6 +11,7 @@ mod sync;
 
 use clap::{Parser, Subcommand};
 
+use crate::config::DirectionName;
 use crate::runtime::Operation;
 use crate::wit::{Resolution, Side};
 
@@ -22,9 +23,9 @@ const EXIT_CODES: &str = "Exit codes:
 
 Environment: GITHUB_TOKEN, NETBOX_URL, NETBOX_TOKEN, FGD_SYNC_CONFIG, RUST_LOG (e.g. fgd_sync=debug).";
 
-/// Writes Hedgehog fabric resources edited in NetBox (HNP) to the fabric's Git repository:
-/// one YAML file per resource under `managed/`, one atomic commit per sync, and never over
-/// a change made in Git since the last sync.
+/// Carries Hedgehog fabric resources between NetBox (HNP) and the fabric's Git repository:
+/// one YAML file per resource under `managed/`, one atomic commit per sync, Git's edits into
+/// NetBox (`pull`), and never over a change made on the other side since the last sync.
 #[derive(Parser, Debug)]
 #[command(name = "fgd-sync", version, after_help = EXIT_CODES, max_term_width = 100)]
 pub struct Cli {
@@ -40,8 +41,10 @@ pub enum Command {
     Render(render::RenderCommand),
     /// Show what a sync would change, as a readable list and diff; writes nothing.
     Plan(sync::SyncArgs),
-    /// Write the fabric's CRs to the repository in one commit.
+    /// Carry edits between NetBox (HNP) and the repository, in one commit (--direction).
     Sync(sync::SyncArgs),
+    /// Carry edits made in Git into NetBox (HNP): `sync --direction pull`.
+    Pull(sync::SyncArgs),
     /// Settle a reported conflict: keep Git's file, or write HNP's version over it.
     Resolve(sync::ResolveCommand),
     /// Run the component against a cassette made with --record: no network, the same report.
@@ -62,6 +65,14 @@ pub async fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Render(args) => render::run(args).await,
         Command::Plan(args) => sync::run(args, Operation::Plan, None).await,
         Command::Sync(args) => sync::run(args, Operation::Sync, None).await,
+        Command::Pull(args) => {
+            if args.write.direction.is_some_and(|d| d != DirectionName::Pull) {
+                anyhow::bail!("`pull` carries Git's edits into NetBox; for another --direction use `sync`");
+            }
+            let mut args = args.clone();
+            args.write.direction = Some(DirectionName::Pull);
+            sync::run(&args, Operation::Sync, None).await
+        }
         Command::Resolve(command) => {
             let take = match command.take {
                 sync::TakeArg::Git => Side::Git,

@@ -10,6 +10,7 @@ use clap::Args;
 
 use super::args::{FabricArgs, HttpLogArgs, RuntimeArgs, SourceSpec, WriteArgs};
 use crate::report::exit;
+use crate::config::DirectionName;
 use crate::serve::{FabricSpec, OpenSource, Secret, Service, Settings, Signals, WEBHOOK_PATH};
 use crate::source::netbox::NetBoxConfig;
 
@@ -74,7 +75,7 @@ pub async fn run(args: &ServeCommand) -> anyhow::Result<u8> {
             open_source,
             fresh_source: matches!(fabric.source, SourceSpec::Directory(_)),
             netbox,
-            options: args.write.options(fabric),
+            options: args.write.options(fabric, DirectionName::Both)?,
         });
     }
     let settings = Settings {

@@ -8,6 +8,7 @@ use anyhow::Context;
 use clap::{Args, ValueEnum};
 
 use super::args::{offline_context, Fabric, FabricArgs, HttpLogArgs, RuntimeArgs, WriteArgs};
+use crate::config::DirectionName;
 use super::progress::Progress;
 use crate::replay::{Invocation, Recorder};
 use crate::report::{exit, ErrorReport, SyncOutcome};
@@ -145,7 +146,9 @@ async fn sync_one(
     resolution: Option<&Resolution>,
     recorder: Option<&Recorder>,
 ) -> anyhow::Result<SyncOutcome> {
-    let mut options = args.write.options(fabric);
+    // `resolve --take git` with NetBox also writes Git's data into HNP, so both sides agree.
+    let default = if resolution.is_some() { DirectionName::Both } else { DirectionName::Push };
+    let mut options = args.write.options(fabric, default)?;
     let mut refs = args.only.iter().map(|s| parse_ref(s)).collect::<anyhow::Result<Vec<_>>>()?;
     if let Some(resolution) = resolution {
         let path = &resolution.path;

@@ -1,12 +1,14 @@
 //! A small HTTP/1.1 client for the host's own calls (NetBox now, webhooks maybe later): one
-//! connection per request, TLS through rustls with the webpki roots, and hard limits on
-//! connect time, whole-response time and response size.
+//! connection per request, TLS through rustls with the webpki roots plus the operator's CA
+//! bundle (`--ca-file`), and hard limits on connect time, whole-response time and response size.
 //!
-//! The guest's GitHub traffic does not come through here: it goes through `wasi:http` and the
-//! egress policy. This client is for endpoints the operator configured on the command line.
+//! The guest's GitHub traffic does not come through [`Client`]: it goes through `wasi:http`
+//! and the egress policy (`hooks`), which opens its connections with [`open`], so both trust
+//! the same roots.
 
 use std::fmt;
-use std::sync::Arc;
+use std::path::Path;
+use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
@@ -139,8 +141,44 @@ impl Default for Client {
 }
 
 /// What `connect` hands to hyper: plain TCP or TLS over it.
-trait Stream: AsyncRead + AsyncWrite + Send + Unpin + 'static {}
+pub(crate) trait Stream: AsyncRead + AsyncWrite + Send + Unpin + 'static {}
 impl<T: AsyncRead + AsyncWrite + Send + Unpin + 'static> Stream for T {}
+
+/// Certificates trusted besides the Mozilla roots (`--ca-file`, config `ca_file`): GitHub
+/// Enterprise Server or NetBox behind an internal CA. Process-wide, so that every client (the
+/// NetBox source, serve's lookups) and the guest's HTTPS trust the same roots.
+static EXTRA_ROOTS: RwLock<Vec<rustls::pki_types::CertificateDer<'static>>> = RwLock::new(Vec::new());
+
+/// Trusts the certificates of a PEM bundle from now on, in addition to the Mozilla roots
+/// (replacing any bundle trusted before). Returns how many there are; a file without a
+/// certificate, or with one rustls cannot use as a root, is an error now rather than a TLS
+/// failure at the first connection.
+pub fn trust_ca_file(path: &Path) -> anyhow::Result<usize> {
+    use anyhow::Context as _;
+    use rustls::pki_types::pem::PemObject as _;
+    use rustls::pki_types::CertificateDer;
+    let certificates = CertificateDer::pem_file_iter(path)
+        .and_then(|certs| certs.collect::<Result<Vec<_>, _>>())
+        .with_context(|| format!("reading the CA bundle {}", path.display()))?;
+    anyhow::ensure!(!certificates.is_empty(), "the CA bundle {} holds no PEM certificate", path.display());
+    let mut store = rustls::RootCertStore::empty();
+    let (_, unusable) = store.add_parsable_certificates(certificates.iter().cloned());
+    anyhow::ensure!(
+        unusable == 0,
+        "the CA bundle {}: {unusable} certificate(s) cannot be used as roots",
+        path.display()
+    );
+    let count = certificates.len();
+    *EXTRA_ROOTS.write().unwrap_or_else(|e| e.into_inner()) = certificates;
+    Ok(count)
+}
+
+/// A connection to the host of `url` (TCP, and TLS for `https` with the trusted roots) within
+/// `limit`, for a caller that speaks HTTP over it itself (the guest's requests).
+pub(crate) async fn open(url: &http::Uri, limit: Duration) -> Result<Box<dyn Stream>, ClientErrorKind> {
+    let target = Target::parse(&url.to_string()).map_err(ClientErrorKind::InvalidUrl)?;
+    connect(&target, limit).await
+}
 
 impl Client {
     pub fn new(timeouts: Timeouts) -> Self {
@@ -168,7 +206,7 @@ impl Client {
     ) -> Result<Response, ClientError> {
         let fail = |kind| ClientError { method: method.clone(), url: url.to_owned(), kind };
         let target = Target::parse(url).map_err(|why| fail(ClientErrorKind::InvalidUrl(why)))?;
-        let stream = self.connect(&target).await.map_err(fail)?;
+        let stream = connect(&target, self.timeouts.connect).await.map_err(fail)?;
 
         let mut request = Request::new(Full::new(Bytes::from(body.unwrap_or_default())));
         *request.method_mut() = method.clone();
@@ -215,24 +253,24 @@ impl Client {
             Err(_) => Err(fail(ClientErrorKind::Timeout(self.timeouts.response))),
         }
     }
+}
 
-    async fn connect(&self, target: &Target) -> Result<Box<dyn Stream>, ClientErrorKind> {
-        let limit = self.timeouts.connect;
-        let connect = async {
-            let address = format!("{}:{}", target.host, target.port);
-            let tcp = TcpStream::connect(&address).await.map_err(ClientErrorKind::Connect)?;
-            // Small request/response exchanges: don't wait to fill segments.
-            let _ = tcp.set_nodelay(true);
-            if !target.tls {
-                return Ok(Box::new(tcp) as Box<dyn Stream>);
-            }
-            let connector = tokio_rustls::TlsConnector::from(tls_config()?);
-            let name = server_name(&target.host)?;
-            let tls = connector.connect(name, tcp).await.map_err(ClientErrorKind::Tls)?;
-            Ok(Box::new(tls) as Box<dyn Stream>)
-        };
-        tokio::time::timeout(limit, connect).await.unwrap_or(Err(ClientErrorKind::ConnectTimeout(limit)))
-    }
+/// TCP connect plus TLS handshake, within `limit`.
+async fn connect(target: &Target, limit: Duration) -> Result<Box<dyn Stream>, ClientErrorKind> {
+    let connect = async {
+        let address = format!("{}:{}", target.host, target.port);
+        let tcp = TcpStream::connect(&address).await.map_err(ClientErrorKind::Connect)?;
+        // Small request/response exchanges: don't wait to fill segments.
+        let _ = tcp.set_nodelay(true);
+        if !target.tls {
+            return Ok(Box::new(tcp) as Box<dyn Stream>);
+        }
+        let connector = tokio_rustls::TlsConnector::from(tls_config()?);
+        let name = server_name(&target.host)?;
+        let tls = connector.connect(name, tcp).await.map_err(ClientErrorKind::Tls)?;
+        Ok(Box::new(tls) as Box<dyn Stream>)
+    };
+    tokio::time::timeout(limit, connect).await.unwrap_or(Err(ClientErrorKind::ConnectTimeout(limit)))
 }
 
 /// A URL taken apart for one request.
@@ -275,10 +313,11 @@ impl Target {
     }
 }
 
-/// rustls with ring and the Mozilla roots, built per connection: negligible next to a
-/// handshake, and it avoids depending on a process-wide default provider.
+/// rustls with ring, the Mozilla roots and the operator's bundle, built per connection:
+/// negligible next to a handshake, and it avoids depending on a process-wide default provider.
 fn tls_config() -> Result<Arc<rustls::ClientConfig>, ClientErrorKind> {
-    let roots = rustls::RootCertStore { roots: webpki_roots::TLS_SERVER_ROOTS.into() };
+    let mut roots = rustls::RootCertStore { roots: webpki_roots::TLS_SERVER_ROOTS.into() };
+    roots.add_parsable_certificates(EXTRA_ROOTS.read().unwrap_or_else(|e| e.into_inner()).iter().cloned());
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let mut config = rustls::ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()

@@ -1,6 +1,7 @@
 //! The one place where guest HTTP leaves the sandbox (`WasiHttpHooks::send_request`): the
-//! egress policy is checked, the token injected, limits applied, the exchange logged, and
-//! requests for an in-process remote (a local git repository) are answered without a socket.
+//! egress policy is checked, the token injected, limits applied (requests in flight, header
+//! and body sizes, time), the exchange logged, and requests for an in-process remote (a local
+//! git repository) are answered without a socket.
 
 use std::future::Future;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -11,11 +12,13 @@ use bytes::Bytes;
 use http::header::{AUTHORIZATION, COOKIE, PROXY_AUTHORIZATION};
 use http::{HeaderName, HeaderValue};
 use http_body_util::{BodyExt, Full, Limited};
+use hyper_util::rt::TokioIo;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use wasmtime_wasi_http::{
-    default_send_request, Error, ForbiddenHeaderFilter, RequestOptions, WasiBody, WasiHttpHooks,
-    DEFAULT_FORBIDDEN_HEADERS,
+    Error, ForbiddenHeaderFilter, RequestOptions, WasiBody, WasiHttpHooks, DEFAULT_FORBIDDEN_HEADERS,
 };
 
+use super::client::{self, ClientErrorKind};
 use super::http_log::{Exchange, HttpLog};
 use super::policy::{EgressPolicy, Origin};
 
@@ -27,6 +30,12 @@ pub struct HttpLimits {
     pub between_bytes_timeout: Duration,
     pub max_request_bytes: usize,
     pub max_response_bytes: usize,
+    /// Requests of one store (one guest call) in flight at once, from `handle` until the
+    /// guest drops the response body: each holds up to `max_response_bytes` of host memory.
+    pub max_in_flight: usize,
+    /// Headers of one response the guest receives, by count and by bytes (names and values).
+    pub max_response_headers: usize,
+    pub max_response_header_bytes: usize,
 }
 
 impl Default for HttpLimits {
@@ -37,6 +46,11 @@ impl Default for HttpLimits {
             between_bytes_timeout: Duration::from_secs(30),
             max_request_bytes: 64 * 1024 * 1024,
             max_response_bytes: 64 * 1024 * 1024,
+            // The guest sends one request at a time; a few spare for what it has not dropped yet.
+            max_in_flight: 8,
+            // GitHub sends about 30 headers, 3 KB.
+            max_response_headers: 64,
+            max_response_header_bytes: 32 * 1024,
         }
     }
 }
@@ -64,6 +78,8 @@ pub struct PolicyHooks {
     limits: HttpLimits,
     requests: Arc<AtomicU32>,
     rate_limited: Arc<AtomicU32>,
+    /// `max_in_flight` permits, shared by the clones of one store's hooks ([`Self::for_store`]).
+    in_flight: Arc<Semaphore>,
 }
 
 impl PolicyHooks {
@@ -75,7 +91,14 @@ impl PolicyHooks {
             limits,
             requests: Arc::default(),
             rate_limited: Arc::default(),
+            in_flight: Arc::new(Semaphore::new(limits.max_in_flight)),
         }
+    }
+
+    /// The same hooks with a budget of requests in flight of their own: one per store, so
+    /// one guest call cannot take another's.
+    pub fn for_store(&self) -> PolicyHooks {
+        PolicyHooks { in_flight: Arc::new(Semaphore::new(self.limits.max_in_flight)), ..self.clone() }
     }
 
     /// Serves `origin` in-process; it must also be allowed by the policy.
@@ -135,12 +158,26 @@ impl WasiHttpHooks for PolicyHooks {
     ) -> Box<dyn Future<Output = SendResult> + Send> {
         drop(fut);
         let hooks = self.clone();
-        Box::new(async move { hooks.exchange(request, options).await })
+        // Taken when the guest calls `handle`, given back when it drops the response body
+        // (or the future): a guest that starts requests and reads none is stopped here.
+        let Ok(permit) = self.in_flight.clone().try_acquire_owned() else {
+            let limit = self.limits.max_in_flight;
+            tracing::warn!(limit, "guest request refused: too many requests in flight");
+            let (method, url) = (request.method().to_string(), request.uri().to_string());
+            hooks.log_exchange(Exchange::denied(&method, &url, "too many requests in flight", Duration::ZERO));
+            return Box::new(async { Err(Error::ConnectionLimitReached) });
+        };
+        Box::new(async move { hooks.exchange(request, options, permit).await })
     }
 }
 
 impl PolicyHooks {
-    async fn exchange(self, mut request: http::Request<WasiBody>, options: Option<RequestOptions>) -> SendResult {
+    async fn exchange(
+        self,
+        mut request: http::Request<WasiBody>,
+        options: Option<RequestOptions>,
+        permit: OwnedSemaphorePermit,
+    ) -> SendResult {
         let started = Instant::now();
         let method = request.method().to_string();
         let url = request.uri().to_string();
@@ -170,9 +207,13 @@ impl PolicyHooks {
         let origin = Origin::of(&parts.uri);
         let local = self.local.as_ref().filter(|(o, _)| Some(o) == origin.as_ref()).map(|(_, r)| r.clone());
         let answer = match local {
-            Some(remote) => Self::answer_locally(remote, &parts, request_body.clone()).await,
+            Some(remote) => self.answer_locally(remote, &parts, request_body.clone()).await,
             None => self.send_remote(parts.clone(), request_body.clone(), options).await,
         };
+        let answer = answer.and_then(|(status, headers, body)| {
+            self.check_headers(&headers)?;
+            Ok((status, headers, body))
+        });
         let (status, headers, response_body) = match answer {
             Ok(answer) => answer,
             Err(error) => {
@@ -200,43 +241,86 @@ impl PolicyHooks {
             &response_body,
             started.elapsed(),
         ));
-        let mut response = http::Response::new(Full::new(response_body).map_err(|never| match never {}).boxed_unsync());
+        let body = Full::new(response_body).map_err(|never| match never {}).map_frame(move |frame| {
+            // The permit lives as long as the body the guest holds.
+            let _held = &permit;
+            frame
+        });
+        let mut response = http::Response::new(body.boxed_unsync());
         *response.status_mut() = status;
         *response.headers_mut() = headers;
         Ok((response, Box::new(async { Ok(()) })))
     }
 
-    /// Sends over the network with our timeouts (the guest's, if shorter) and a size cap.
+    /// Sends over the network with our timeouts (the guest's, if shorter) and a size cap, over
+    /// a connection `client::open` makes (the operator's CA bundle is trusted there too).
     async fn send_remote(
         &self,
-        parts: http::request::Parts,
+        mut parts: http::request::Parts,
         body: Bytes,
         options: Option<RequestOptions>,
     ) -> Result<(http::StatusCode, http::HeaderMap, Bytes), Error> {
         let limits = self.limits;
-        let shorter = |guest: Option<Duration>, ours: Duration| Some(guest.map_or(ours, |g| g.min(ours)));
-        let options = RequestOptions {
-            connect_timeout: shorter(options.and_then(|o| o.connect_timeout), limits.connect_timeout),
-            first_byte_timeout: shorter(options.and_then(|o| o.first_byte_timeout), limits.first_byte_timeout),
-            between_bytes_timeout: shorter(options.and_then(|o| o.between_bytes_timeout), limits.between_bytes_timeout),
+        let shorter = |guest: Option<Duration>, ours: Duration| guest.map_or(ours, |g| g.min(ours));
+        let connect_timeout = shorter(options.and_then(|o| o.connect_timeout), limits.connect_timeout);
+        let first_byte_timeout = shorter(options.and_then(|o| o.first_byte_timeout), limits.first_byte_timeout);
+        let between_bytes_timeout =
+            shorter(options.and_then(|o| o.between_bytes_timeout), limits.between_bytes_timeout);
+
+        // As wasmtime's `default_send_request` maps the same failures.
+        let stream = client::open(&parts.uri, connect_timeout).await.map_err(|e| match e {
+            ClientErrorKind::ConnectTimeout(_) => Error::ConnectionTimeout,
+            ClientErrorKind::Connect(e) => Error::Connect(e),
+            ClientErrorKind::Tls(e) => Error::Tls(e),
+            _ => Error::HttpRequestUriInvalid,
+        })?;
+        let (mut sender, connection) =
+            tokio::time::timeout(connect_timeout, hyper::client::conn::http1::handshake(TokioIo::new(stream)))
+                .await
+                .map_err(|_| Error::ConnectionTimeout)??;
+        // The connection task drives the socket while we read; it ends with `sender`.
+        let connection = tokio::spawn(connection);
+        // A server is sent the origin form: scheme and authority are for proxies.
+        parts.uri =
+            parts.uri.path_and_query().map_or("/", |p| p.as_str()).parse().map_err(|_| Error::HttpRequestUriInvalid)?;
+        let request = http::Request::from_parts(parts, Full::new(body));
+        let response = tokio::time::timeout(first_byte_timeout, sender.send_request(request))
+            .await
+            .map_err(|_| Error::ConnectionReadTimeout)??;
+        let (parts, mut incoming) = response.into_parts();
+        let mut collected = bytes::BytesMut::new();
+        let result = loop {
+            match tokio::time::timeout(between_bytes_timeout, incoming.frame()).await {
+                Err(_) => break Err(Error::ConnectionReadTimeout),
+                Ok(None) => break Ok(()),
+                Ok(Some(Err(e))) => break Err(Error::from(e)),
+                Ok(Some(Ok(frame))) => {
+                    if let Ok(data) = frame.into_data() {
+                        if collected.len() + data.len() > limits.max_response_bytes {
+                            break Err(Error::HttpResponseBodySize(Some(limits.max_response_bytes as u64)));
+                        }
+                        collected.extend_from_slice(&data);
+                    }
+                }
+            }
         };
-        let request = http::Request::from_parts(parts, Full::new(body).map_err(|never| match never {}));
-        let (response, io) = default_send_request(request, Some(options)).await?;
-        // The connection future drives the socket while we read the body.
-        let connection = tokio::spawn(io);
-        let (parts, body) = response.into_parts();
-        let collected = Limited::new(body, limits.max_response_bytes).collect().await;
         connection.abort();
-        let bytes = collected
-            .map_err(|e| match e.downcast::<Error>() {
-                Ok(e) => *e,
-                Err(_) => Error::HttpResponseBodySize(Some(limits.max_response_bytes as u64)),
-            })?
-            .to_bytes();
-        Ok((parts.status, parts.headers, bytes))
+        result?;
+        Ok((parts.status, parts.headers, collected.freeze()))
+    }
+
+    /// Refuses an answer whose headers are more, or larger, than the guest needs (each one
+    /// lands in the guest's resource table and memory).
+    fn check_headers(&self, headers: &http::HeaderMap) -> Result<(), Error> {
+        let bytes: usize = headers.iter().map(|(n, v)| n.as_str().len() + v.len()).sum();
+        if headers.len() > self.limits.max_response_headers || bytes > self.limits.max_response_header_bytes {
+            return Err(Error::HttpResponseHeaderSectionSize(u32::try_from(bytes).ok()));
+        }
+        Ok(())
     }
 
     async fn answer_locally(
+        &self,
         remote: Arc<dyn InProcessRemote>,
         parts: &http::request::Parts,
         body: Bytes,
@@ -253,6 +337,9 @@ impl PolicyHooks {
             .map_err(|e| Error::InternalError(Some(format!("local remote failed: {e}"))))?;
         let status = http::StatusCode::from_u16(answer.status)
             .map_err(|_| Error::InternalError(Some(format!("local remote answered status {}", answer.status))))?;
+        if answer.body.len() > self.limits.max_response_bytes {
+            return Err(Error::HttpResponseBodySize(Some(self.limits.max_response_bytes as u64)));
+        }
         let mut headers = http::HeaderMap::new();
         for (name, value) in &answer.headers {
             if let (Ok(n), Ok(v)) = (HeaderName::try_from(name.as_str()), HeaderValue::from_str(value)) {
@@ -266,5 +353,85 @@ impl PolicyHooks {
         if let Some(log) = &self.log {
             log.write(&exchange);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::pin::Pin;
+
+    use http_body_util::Empty;
+
+    use super::*;
+
+    /// A local remote that answers after `delay`, with `headers` headers of `header_bytes`
+    /// bytes each and a body of `body` bytes.
+    #[derive(Clone, Copy, Default)]
+    struct Remote {
+        delay: Duration,
+        headers: usize,
+        header_bytes: usize,
+        body: usize,
+    }
+
+    impl InProcessRemote for Remote {
+        fn handle(&self, _: &str, _: &str, _: &[(String, String)], _: &[u8]) -> LocalResponse {
+            std::thread::sleep(self.delay);
+            LocalResponse {
+                status: 200,
+                headers: (0..self.headers).map(|i| (format!("x-h{i}"), "v".repeat(self.header_bytes))).collect(),
+                body: vec![b'x'; self.body],
+            }
+        }
+    }
+
+    const BASE: &str = "http://127.0.0.1:9";
+
+    fn hooks(remote: Remote, limits: HttpLimits) -> PolicyHooks {
+        let mut policy = EgressPolicy::default();
+        policy.allow(Origin::parse(BASE).unwrap(), None);
+        PolicyHooks::new(policy, limits).with_local_remote(Origin::parse(BASE).unwrap(), Arc::new(remote)).for_store()
+    }
+
+    fn get(hooks: &mut PolicyHooks) -> Pin<Box<dyn Future<Output = SendResult> + Send>> {
+        let body = Empty::new().map_err(|never| match never {}).boxed_unsync();
+        let request = http::Request::get(format!("{BASE}/repos/acme/fabric/git/ref/heads/main")).body(body).unwrap();
+        Box::into_pin(hooks.send_request(request, None, Box::new(async { Ok(()) })))
+    }
+
+    /// Issue 12, item 9: a guest that starts requests without reading their answers holds at
+    /// most `max_in_flight` of them (each up to `max_response_bytes` of host memory); an
+    /// answer counts until the guest drops its body. Each store has a budget of its own.
+    #[tokio::test]
+    async fn at_most_eight_requests_are_in_flight_per_store() {
+        let remote = Remote { delay: Duration::from_millis(20), ..Remote::default() };
+        let mut store = hooks(remote, HttpLimits::default());
+        let started: Vec<_> = (0..8).map(|_| get(&mut store)).collect();
+        assert!(matches!(get(&mut store).await, Err(Error::ConnectionLimitReached)), "the ninth is refused");
+        let mut answers = Vec::new();
+        for request in started {
+            answers.push(request.await.expect("the first eight are answered").0);
+        }
+        assert!(matches!(get(&mut store).await, Err(Error::ConnectionLimitReached)), "answers not dropped yet");
+        let mut other = store.for_store();
+        assert!(get(&mut other).await.is_ok(), "another store has its own budget");
+        drop(answers);
+        assert!(get(&mut store).await.is_ok(), "room again once the bodies are dropped");
+        assert_eq!(store.requests(), 10, "refused requests never left");
+    }
+
+    /// Issue 12, item 9: headers and bodies the guest receives are bounded, from an
+    /// in-process remote (the local git repository) as from the network.
+    #[tokio::test]
+    async fn response_headers_and_local_bodies_are_bounded() {
+        let limits = HttpLimits { max_response_bytes: 1000, ..HttpLimits::default() };
+        let answer = |remote: Remote| async move { get(&mut hooks(remote, limits)).await.map(|_| ()) };
+        assert!(answer(Remote { headers: 64, header_bytes: 8, body: 1000, ..Remote::default() }).await.is_ok());
+        let many = answer(Remote { headers: 65, header_bytes: 8, ..Remote::default() }).await;
+        assert!(matches!(many, Err(Error::HttpResponseHeaderSectionSize(_))), "{many:?}");
+        let large = answer(Remote { headers: 2, header_bytes: 20_000, ..Remote::default() }).await;
+        assert!(matches!(large, Err(Error::HttpResponseHeaderSectionSize(_))), "{large:?}");
+        let body = answer(Remote { body: 1001, ..Remote::default() }).await;
+        assert!(matches!(body, Err(Error::HttpResponseBodySize(Some(1000)))), "{body:?}");
     }
 }

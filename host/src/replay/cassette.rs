@@ -8,12 +8,12 @@ use base64::Engine as _;
 use serde::{Deserialize, Serialize};
 
 use crate::runtime::{Operation, SyncCall};
-use crate::wit::{CustomResource, ResourceRef, Selection, SyncOptions, Target};
+use crate::wit::{CustomResource, HnpChange, ResourceRef, Selection, SyncOptions, Synced, Target};
 
 /// The `format` field of every cassette.
 pub const FORMAT: &str = "fgd-sync-cassette";
 /// Bumped when a field changes meaning or goes away; older cassettes are refused.
-pub const VERSION: u32 = 2;
+pub const VERSION: u32 = 3;
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Cassette {
@@ -169,12 +169,15 @@ pub enum HnpExchange {
         reference: ResourceRef,
         answer: Result<Option<CustomResource>, String>,
     },
+    /// `apply-changes`: the CR writes of a pull.
+    Apply {
+        fabric: String,
+        changes: Vec<HnpChange>,
+        answer: Result<Vec<Option<String>>, String>,
+    },
     Record {
         fabric: String,
-        reference: ResourceRef,
-        path: String,
-        blob_sha: String,
-        commit: String,
+        entries: Vec<Synced>,
         answer: Result<(), String>,
     },
 }
@@ -187,8 +190,13 @@ impl HnpExchange {
             HnpExchange::Get { fabric, reference, .. } => {
                 format!("get-resource({fabric:?}, {})", reference)
             }
-            HnpExchange::Record { fabric, reference, path, blob_sha, commit, .. } => {
-                format!("record-synced({fabric:?}, {}, {path:?}, {blob_sha}, {commit})", reference)
+            HnpExchange::Apply { fabric, changes, .. } => {
+                let paths: Vec<&str> = changes.iter().map(|c| c.path.as_str()).collect();
+                format!("apply-changes({fabric:?}, {} change(s): {})", changes.len(), paths.join(", "))
+            }
+            HnpExchange::Record { fabric, entries, .. } => {
+                let paths: Vec<String> = entries.iter().map(|e| format!("{} {}", e.path, e.blob_sha)).collect();
+                format!("record-synced({fabric:?}, {})", paths.join(", "))
             }
         }
     }

@@ -20,14 +20,15 @@ use super::record::{full, request_record};
 use crate::net::hooks::PolicyHooks;
 use crate::runtime::GuestImports;
 use crate::source::{BoxFuture, CrSource, Synced};
-use crate::wit::{CustomResource, ResourceRef};
+use crate::wit::{CustomResource, HnpChange, ResourceRef};
 
 /// Answers every import call of a guest. Called from many stores and threads, hence `&self`.
 pub trait Script: Send + Sync {
     fn http(&self, request: &HttpRequest) -> HttpAnswer;
     fn list(&self, fabric: &str) -> Result<Vec<CustomResource>, String>;
     fn get(&self, fabric: &str, reference: &ResourceRef) -> Result<Option<CustomResource>, String>;
-    fn record(&self, fabric: &str, synced: &Synced) -> Result<(), String>;
+    fn apply(&self, fabric: &str, changes: &[HnpChange]) -> Result<Vec<Option<String>>, String>;
+    fn record(&self, fabric: &str, synced: &[Synced]) -> Result<(), String>;
     /// Since the Unix epoch.
     fn wall_clock(&self) -> Duration;
     /// Nanoseconds.
@@ -187,7 +188,15 @@ impl CrSource for ScriptSource {
         Box::pin(async move { self.0.script().get(fabric, reference) })
     }
 
-    fn record<'a>(&'a self, fabric: &'a str, synced: &'a Synced) -> BoxFuture<'a, Result<(), String>> {
+    fn apply<'a>(
+        &'a self,
+        fabric: &'a str,
+        changes: &'a [HnpChange],
+    ) -> BoxFuture<'a, Result<Vec<Option<String>>, String>> {
+        Box::pin(async move { self.0.script().apply(fabric, changes) })
+    }
+
+    fn record<'a>(&'a self, fabric: &'a str, synced: &'a [Synced]) -> BoxFuture<'a, Result<(), String>> {
         Box::pin(async move { self.0.script().record(fabric, synced) })
     }
 }
@@ -328,27 +337,23 @@ impl Script for CassetteScript {
         }
     }
 
-    fn record(&self, fabric: &str, synced: &Synced) -> Result<(), String> {
+    fn apply(&self, fabric: &str, changes: &[HnpChange]) -> Result<Vec<Option<String>>, String> {
         let mut state = self.lock();
         match state.hnp.pop_front() {
-            Some(HnpExchange::Record { fabric: f, reference, path, blob_sha, commit, answer })
-                if f == fabric
-                    && reference == synced.reference
-                    && path == synced.path
-                    && blob_sha == synced.blob_sha
-                    && commit == synced.commit =>
-            {
-                answer
-            }
+            Some(HnpExchange::Apply { fabric: f, changes: c, answer }) if f == fabric && c == changes => answer,
             other => {
-                let made = HnpExchange::Record {
-                    fabric: fabric.into(),
-                    reference: synced.reference.clone(),
-                    path: synced.path.clone(),
-                    blob_sha: synced.blob_sha.clone(),
-                    commit: synced.commit.clone(),
-                    answer: Ok(()),
-                };
+                let made = HnpExchange::Apply { fabric: fabric.into(), changes: changes.to_vec(), answer: Ok(Vec::new()) };
+                Err(state.diverge(hnp_divergence(&made.describe_call(), other)))
+            }
+        }
+    }
+
+    fn record(&self, fabric: &str, synced: &[Synced]) -> Result<(), String> {
+        let mut state = self.lock();
+        match state.hnp.pop_front() {
+            Some(HnpExchange::Record { fabric: f, entries, answer }) if f == fabric && entries == synced => answer,
+            other => {
+                let made = HnpExchange::Record { fabric: fabric.into(), entries: synced.to_vec(), answer: Ok(()) };
                 Err(state.diverge(hnp_divergence(&made.describe_call(), other)))
             }
         }

@@ -21,7 +21,7 @@ use crate::net::hooks::PolicyHooks;
 use crate::report::SyncOutcome;
 use crate::runtime::{GuestImports, COMPONENT};
 use crate::source::{BoxFuture, CrSource, Synced};
-use crate::wit::{CustomResource, ResourceRef};
+use crate::wit::{CustomResource, HnpChange, ResourceRef};
 
 /// Bytes of randomness drawn for a recorded run; the guest only jitters back-offs with it.
 const RANDOM_POOL_BYTES: usize = 256;
@@ -330,15 +330,28 @@ impl CrSource for RecordingSource {
         })
     }
 
-    fn record<'a>(&'a self, fabric: &'a str, synced: &'a Synced) -> BoxFuture<'a, Result<(), String>> {
+    fn apply<'a>(
+        &'a self,
+        fabric: &'a str,
+        changes: &'a [HnpChange],
+    ) -> BoxFuture<'a, Result<Vec<Option<String>>, String>> {
+        Box::pin(async move {
+            let answer = self.inner.apply(fabric, changes).await;
+            self.recorder.push(Event::Hnp(HnpExchange::Apply {
+                fabric: fabric.into(),
+                changes: changes.to_vec(),
+                answer: answer.clone(),
+            }));
+            answer
+        })
+    }
+
+    fn record<'a>(&'a self, fabric: &'a str, synced: &'a [Synced]) -> BoxFuture<'a, Result<(), String>> {
         Box::pin(async move {
             let answer = self.inner.record(fabric, synced).await;
             self.recorder.push(Event::Hnp(HnpExchange::Record {
                 fabric: fabric.into(),
-                reference: synced.reference.clone(),
-                path: synced.path.clone(),
-                blob_sha: synced.blob_sha.clone(),
-                commit: synced.commit.clone(),
+                entries: synced.to_vec(),
                 answer: answer.clone(),
             }));
             answer

@@ -8,7 +8,8 @@ use std::fmt::Write as _;
 
 pub use diff::unified;
 pub use schema::{
-    Action, Change, Conflict, ConflictKind, ErrorDetail, ErrorReport, Report, Resource, SyncOutcome, SCHEMA_VERSION,
+    Action, Change, Conflict, ConflictKind, ErrorDetail, ErrorReport, HnpChange, HnpOp, RawError, Report, Resource,
+    SyncOutcome, SCHEMA_VERSION,
 };
 
 use crate::wit;
@@ -22,8 +23,8 @@ pub mod exit {
     pub const OK: u8 = 0;
     /// An error: nothing was written by the failing step.
     pub const ERROR: u8 = 1;
-    /// Conflicts or invalid CRs: the other changes landed, the conflicting paths and the
-    /// files of invalid CRs were left alone.
+    /// Conflicts, invalid CRs, CRs HNP refused, or `raw/` files that cannot be ingested:
+    /// the other changes landed; those paths were left alone.
     pub const CONFLICTS: u8 = 2;
 }
 
@@ -32,7 +33,7 @@ impl SyncOutcome {
         match (&self.report, &self.error) {
             (_, Some(_)) => exit::ERROR,
             // An invalid CR's file was left alone, as a conflict's is: the fabric is not in sync.
-            (Some(r), None) if !r.conflicts.is_empty() || !r.invalid.is_empty() => exit::CONFLICTS,
+            (Some(r), None) if !r.in_sync() => exit::CONFLICTS,
             _ => exit::OK,
         }
     }
@@ -61,7 +62,55 @@ impl SyncOutcome {
     }
 }
 
+impl Report {
+    /// Whether nothing was left out: no conflict, no invalid CR, no refusal by HNP, no raw
+    /// file left behind.
+    pub fn in_sync(&self) -> bool {
+        self.conflicts.is_empty()
+            && self.invalid.is_empty()
+            && self.raw_errors.is_empty()
+            && self.hnp_changes.iter().all(|c| c.refused.is_none())
+    }
+}
+
 fn write_report(out: &mut String, report: &Report, dry_run: bool, fabric: &str) {
+    for change in report.hnp_changes.iter().take(MAX_LISTED) {
+        let r = &change.resource;
+        let fields = match change.fields.as_slice() {
+            [] => String::new(),
+            fields => format!(" ({})", fields.join(", ")),
+        };
+        let from = format!("from {}", change.path);
+        match &change.refused {
+            None => {
+                let _ = writeln!(out, "  HNP {:<6} {} {}{fields}  {from}", change.op.as_str(), r.kind, r.name);
+            }
+            Some(why) => {
+                let _ = writeln!(
+                    out,
+                    "  REFUSED by HNP: {} {} {}  {from}: {}; left as it is",
+                    change.op.as_str(),
+                    r.kind,
+                    r.name,
+                    diff::escape_controls(why)
+                );
+            }
+        }
+    }
+    if report.hnp_changes.len() > MAX_LISTED {
+        let more = report.hnp_changes.len() - MAX_LISTED;
+        let _ = writeln!(out, "  ... and {more} more HNP changes (--json lists every one)");
+    }
+    for bad in &report.raw_errors {
+        let field = if bad.field.is_empty() { String::new() } else { format!("field {}: ", bad.field) };
+        let _ = writeln!(
+            out,
+            "  RAW {} document {}: {field}{}; the file stays in raw/ (fix it in Git)",
+            bad.path,
+            bad.document,
+            diff::escape_controls(&bad.message)
+        );
+    }
     let width = report.changes.iter().map(|c| label(c).len()).max().unwrap_or(0);
     for change in report.changes.iter().take(MAX_LISTED) {
         let _ = writeln!(out, "  {:<7} {:<width$}  {}", change.action.as_str(), label(change), change.path);
@@ -93,7 +142,20 @@ fn write_report(out: &mut String, report: &Report, dry_run: bool, fabric: &str) 
         );
     }
     let actions = report.changes.iter().map(|c| wit::Action::from(c.action));
-    let _ = writeln!(out, "{}", summarize(actions, report.conflicts.len(), report.invalid.len(), report.unchanged));
+    let mut summary = summarize(actions, report.conflicts.len(), report.invalid.len(), report.unchanged);
+    let pulled = report.hnp_changes.iter().filter(|c| c.refused.is_none()).count() as u32;
+    let refused = report.hnp_changes.len() as u32 - pulled;
+    if pulled > 0 {
+        let verb = if dry_run { "to write" } else { "written" };
+        summary.push_str(&format!("; {} {verb} into HNP", plural(pulled, "CR")));
+    }
+    if refused > 0 {
+        summary.push_str(&format!("; {} refused by HNP", plural(refused, "CR")));
+    }
+    if !report.raw_errors.is_empty() {
+        summary.push_str(&format!("; {} in raw/", plural(report.raw_errors.len() as u32, "error")));
+    }
+    let _ = writeln!(out, "{summary}");
     let requests = plural(report.requests, "request");
     let attempts = plural(report.attempts, "attempt");
     match (&report.commit, dry_run) {
@@ -101,7 +163,7 @@ fn write_report(out: &mut String, report: &Report, dry_run: bool, fabric: &str) 
             let subject = report.message.as_deref().and_then(|m| m.lines().next()).unwrap_or("");
             let _ = writeln!(out, "committed {} \"{subject}\" ({requests}, {attempts})", short(commit));
         }
-        (None, true) if !report.changes.is_empty() => {
+        (None, true) if !report.changes.is_empty() || !report.hnp_changes.is_empty() => {
             let _ = writeln!(out, "dry run: nothing written ({requests})");
         }
         (None, _) => {

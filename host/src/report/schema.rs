@@ -36,10 +36,48 @@ pub struct Report {
     pub conflicts: Vec<Conflict>,
     /// CRs that fail validation: reported, their files left alone.
     pub invalid: Vec<InvalidCr>,
+    /// CRs a pull wrote into HNP (a dry run: would write); refused ones say why.
+    #[serde(default)]
+    pub hnp_changes: Vec<HnpChange>,
+    /// `raw/` files left in place because they cannot be ingested.
+    #[serde(default)]
+    pub raw_errors: Vec<RawError>,
     pub unchanged: u32,
     pub requests: u32,
     pub attempts: u32,
     pub warnings: Vec<String>,
+}
+
+/// One CR write of a pull (Git -> HNP).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HnpChange {
+    pub op: HnpOp,
+    pub resource: Resource,
+    /// The Git file it comes from (a managed file or a `raw/` file).
+    pub path: String,
+    /// For `update`: the fields written, among `spec`, `labels`, `annotations`.
+    pub fields: Vec<String>,
+    /// HNP's refusal, in its words; `null` when done (or planned).
+    pub refused: Option<String>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum HnpOp {
+    Create,
+    Update,
+    Delete,
+}
+
+/// A `raw/` file (or one document of it) that cannot be ingested.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawError {
+    pub path: String,
+    pub document: u32,
+    pub field: String,
+    pub message: String,
 }
 
 /// A CR HNP has that fails validation.
@@ -187,10 +225,47 @@ impl From<wit::SyncReport> for Report {
                     message: e.message,
                 })
                 .collect(),
+            hnp_changes: r.hnp_changes.into_iter().map(HnpChange::from).collect(),
+            raw_errors: r
+                .raw_errors
+                .into_iter()
+                .map(|e| RawError { path: e.path, document: e.document, field: e.field, message: e.message })
+                .collect(),
             unchanged: r.unchanged,
             requests: r.requests,
             attempts: r.attempts,
             warnings: r.warnings,
+        }
+    }
+}
+
+impl From<wit::HnpOutcome> for HnpChange {
+    fn from(o: wit::HnpOutcome) -> HnpChange {
+        let c = o.change;
+        HnpChange {
+            op: match c.op {
+                wit::HnpOp::Create => HnpOp::Create,
+                wit::HnpOp::Update => HnpOp::Update,
+                wit::HnpOp::Delete => HnpOp::Delete,
+            },
+            resource: Resource {
+                namespace: wit::namespace_or_default(&c.resource.namespace).to_string(),
+                kind: c.resource.kind,
+                name: c.resource.name,
+            },
+            path: c.path,
+            fields: c.fields,
+            refused: o.refused,
+        }
+    }
+}
+
+impl HnpOp {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            HnpOp::Create => "create",
+            HnpOp::Update => "update",
+            HnpOp::Delete => "delete",
         }
     }
 }
@@ -373,6 +448,21 @@ mod tests {
             git_content: (kind != K::DeletedInGit).then(|| "vlan: 1999\n".into()),
             hnp_content: Some("vlan: 1555\n".into()),
         };
+        let hnp_change = |op: wit::HnpOp, name: &str, fields: &[&str]| wit::HnpChange {
+            op,
+            resource: wit::CustomResource {
+                kind: "VPC".into(),
+                api_version: None,
+                name: name.into(),
+                namespace: String::new(),
+                labels: "{}".into(),
+                annotations: "{}".into(),
+                spec: "{}".into(),
+            },
+            expected: None,
+            fields: fields.iter().map(|f| f.to_string()).collect(),
+            path: format!("fabrics/dc1/gitops/managed/vpcs/{name}.yaml"),
+        };
         let report = wit::SyncReport {
             base_commit: Some("1".repeat(40)),
             commit: Some("2".repeat(40)),
@@ -397,6 +487,19 @@ mod tests {
                 name: "vpc-11".into(),
                 field: "spec.subnets".into(),
                 message: "must be an object".into(),
+            }],
+            hnp_changes: vec![
+                wit::HnpOutcome { change: hnp_change(wit::HnpOp::Update, "vpc-12", &["spec"]), refused: None },
+                wit::HnpOutcome {
+                    change: hnp_change(wit::HnpOp::Create, "vpc-13", &[]),
+                    refused: Some("400 Bad Request: {\"spec\": [\"This field is required.\"]}".into()),
+                },
+            ],
+            raw_errors: vec![wit::RawError {
+                path: "fabrics/dc1/gitops/raw/new.yaml".into(),
+                document: 1,
+                field: "metadata.name".into(),
+                message: "must be a DNS-1123 subdomain".into(),
             }],
             unchanged: 12,
             requests: 6,

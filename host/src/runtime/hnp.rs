@@ -5,7 +5,8 @@ use std::future::Future;
 use std::pin::Pin;
 
 use super::HostState;
-use crate::wit::{CustomResource, HnpHost, ResourceRef, TypesHost};
+use crate::wit::{CustomResource, HnpChange, HnpHost, ResourceRef, TypesHost};
+pub use crate::wit::Synced;
 
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
@@ -22,17 +23,17 @@ pub trait CrSource: Send + Sync {
         reference: &'a ResourceRef,
     ) -> BoxFuture<'a, Result<Option<CustomResource>, String>>;
 
-    /// Records where a CR now lives in Git (NetBox: `git_file_path`, `last_synced`).
-    fn record<'a>(&'a self, fabric: &'a str, synced: &'a Synced) -> BoxFuture<'a, Result<(), String>>;
-}
+    /// Writes CRs carried from Git (a pull), in order. One answer per change: `None` when
+    /// done, `Some(reason)` when the source refused it (a bad field, a permission, or the CR
+    /// no longer equal to `expected`). `Err`: the answers were lost (some may have happened).
+    fn apply<'a>(
+        &'a self,
+        fabric: &'a str,
+        changes: &'a [HnpChange],
+    ) -> BoxFuture<'a, Result<Vec<Option<String>>, String>>;
 
-/// What `record` receives for one CR after its commit landed.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Synced {
-    pub reference: ResourceRef,
-    pub path: String,
-    pub blob_sha: String,
-    pub commit: String,
+    /// Records where CRs now live in Git (NetBox: `last_synced`), all of one commit at once.
+    fn record<'a>(&'a self, fabric: &'a str, synced: &'a [Synced]) -> BoxFuture<'a, Result<(), String>>;
 }
 
 impl HnpHost for HostState {
@@ -44,15 +45,16 @@ impl HnpHost for HostState {
         self.source.get(&fabric, &reference).await
     }
 
-    async fn record_synced(
-        &mut self,
-        fabric: String,
-        reference: ResourceRef,
-        path: String,
-        blob_sha: String,
-        commit: String,
-    ) -> Result<(), String> {
-        self.source.record(&fabric, &Synced { reference, path, blob_sha, commit }).await
+    async fn apply_changes(&mut self, fabric: String, changes: Vec<HnpChange>) -> Result<Vec<Option<String>>, String> {
+        let answers = self.source.apply(&fabric, &changes).await?;
+        if answers.len() != changes.len() {
+            return Err(format!("the source answered {} of {} changes", answers.len(), changes.len()));
+        }
+        Ok(answers)
+    }
+
+    async fn record_synced(&mut self, fabric: String, entries: Vec<Synced>) -> Result<(), String> {
+        self.source.record(&fabric, &entries).await
     }
 }
 

@@ -4,7 +4,8 @@
 //!    embedded component or loads it precompiled from the cache (`cache`), and links WASI,
 //!    `wasi:http` (outgoing only) and the `hnp` import into one `FgdSyncPre`.
 //! 2. Each operation gets a fresh `Store` (`state::HostState`): no preopened directories, no
-//!    environment, no sockets, no stdin; a memory cap, a wall-clock deadline, optional fuel.
+//!    environment, no sockets, no stdin; one memory cap over all memories, a wall-clock
+//!    deadline, optional fuel, a bounded resource table and a few requests in flight.
 //! 3. Exceeding a limit is a `RuntimeError` that says which limit, never a hang. A computing
 //!    guest yields to the async executor every epoch tick, so it never stalls other tasks.
 //!
@@ -205,6 +206,8 @@ impl Runtime {
     }
 
     fn store(&self, context: CallContext) -> anyhow::Result<Store<HostState>> {
+        // Each store gets its own budget of requests in flight: one call cannot take another's.
+        let context = CallContext { hooks: context.hooks.for_store(), ..context };
         let state = HostState::new(context, &self.config);
         let mut store = Store::new(&self.engine, state);
         store.limiter(|s| s.limits());

@@ -17,6 +17,14 @@ use super::{CallContext, RuntimeConfig};
 /// Guest stderr kept per call (panic messages), then sent to the host's log.
 const STDERR_CAPACITY: usize = 64 * 1024;
 
+/// Entries the resource table may hold at once (fields, requests, bodies, streams,
+/// pollables): a guest holds a handful per request; wasmtime's default is a million, each
+/// one host memory outside the memory limit.
+const MAX_RESOURCES: usize = 1024;
+
+/// Bytes of one `fields` the guest builds (the headers of a request; it sends five).
+const MAX_FIELDS_BYTES: usize = 16 * 1024;
+
 pub struct HostState {
     wasi: WasiCtx,
     table: ResourceTable,
@@ -43,16 +51,18 @@ impl HostState {
                 .insecure_random(wasmtime_wasi::Deterministic::new(pool))
                 .insecure_random_seed(seed);
         }
+        let mut http = WasiHttpCtx::new();
+        http.set_field_size_limit(MAX_FIELDS_BYTES);
         HostState {
             wasi: wasi.build(),
-            table: ResourceTable::new(),
-            http: WasiHttpCtx::new(),
+            table: resource_table(),
+            http,
             hooks: match &config.imports {
                 Some(imports) => imports.http(context.hooks),
                 None => Box::new(context.hooks),
             },
             source: context.source,
-            limiter: MemoryLimiter { limit: config.memory_limit_bytes, hit: false },
+            limiter: MemoryLimiter::new(config.memory_limit_bytes),
             stderr,
         }
     }
@@ -73,6 +83,12 @@ impl HostState {
     }
 }
 
+fn resource_table() -> ResourceTable {
+    let mut table = ResourceTable::new();
+    table.set_max_capacity(MAX_RESOURCES);
+    table
+}
+
 impl WasiView for HostState {
     fn ctx(&mut self) -> WasiCtxView<'_> {
         WasiCtxView { ctx: &mut self.wasi, table: &mut self.table }
@@ -86,23 +102,47 @@ impl WasiHttpView for HostState {
 }
 
 /// Refuses growth past the limit with a trap, and remembers that it did, so the error can
-/// say "memory limit" instead of a bare trap.
+/// say "memory limit" instead of a bare trap. The limit is for all memories of the store
+/// together (a component may hold several, each of which could otherwise grow to it), and
+/// so is the one on table elements. wasmtime asks for a memory's or table's initial size too,
+/// as growth from 0. A growth granted here that wasmtime then fails to make stays counted:
+/// the sum errs on the side of refusing.
 struct MemoryLimiter {
     limit: usize,
     hit: bool,
+    /// Bytes of all memories together.
+    memory: usize,
+    /// Elements of all tables together.
+    elements: usize,
+}
+
+/// Table elements (function references) of all tables of a store together.
+const MAX_TABLE_ELEMENTS: usize = 100_000;
+
+impl MemoryLimiter {
+    fn new(limit: usize) -> MemoryLimiter {
+        MemoryLimiter { limit, hit: false, memory: 0, elements: 0 }
+    }
 }
 
 impl ResourceLimiter for MemoryLimiter {
-    fn memory_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
-        if desired > self.limit {
+    fn memory_growing(&mut self, current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
+        let total = self.memory.saturating_sub(current).saturating_add(desired);
+        if total > self.limit {
             self.hit = true;
             wasmtime::bail!("memory limit of {} bytes reached", self.limit);
         }
+        self.memory = total;
         Ok(true)
     }
 
-    fn table_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
-        Ok(desired <= 100_000)
+    fn table_growing(&mut self, current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
+        let total = self.elements.saturating_sub(current).saturating_add(desired);
+        if total > MAX_TABLE_ELEMENTS {
+            return Ok(false);
+        }
+        self.elements = total;
+        Ok(true)
     }
 }
 
@@ -149,4 +189,36 @@ struct Ready;
 #[wasmtime_wasi::async_trait]
 impl Pollable for Ready {
     async fn ready(&mut self) {}
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Issue 12, item 9: two memories each under the limit, together over it, are refused
+    /// (the limit used to apply to each memory alone).
+    #[test]
+    fn the_memory_limit_counts_all_memories_together() {
+        const MIB: usize = 1024 * 1024;
+        let mut limiter = MemoryLimiter::new(512 * MIB);
+        assert!(limiter.memory_growing(0, 300 * MIB, None).unwrap(), "the first memory");
+        assert!(limiter.memory_growing(0, 300 * MIB, None).is_err(), "a second one of the same size");
+        assert!(limiter.hit);
+        assert!(limiter.memory_growing(0, 200 * MIB, None).unwrap(), "one that fits beside the first");
+        // Growth counts what is added, not the new size again.
+        assert!(limiter.memory_growing(200 * MIB, 212 * MIB, None).unwrap());
+        assert!(limiter.memory_growing(212 * MIB, 213 * MIB, None).is_err());
+        assert!(limiter.table_growing(0, 60_000, None).unwrap());
+        assert!(!limiter.table_growing(0, 60_000, None).unwrap(), "table elements are summed too");
+    }
+
+    /// Issue 12, item 9: the resource table holds at most `MAX_RESOURCES` entries.
+    #[test]
+    fn the_resource_table_has_a_capacity() {
+        let mut table = resource_table();
+        let held: Vec<_> = (0..MAX_RESOURCES).map(|_| table.push(Ready).unwrap()).collect();
+        assert!(table.push(Ready).is_err(), "one past the capacity");
+        table.delete(held.into_iter().next().unwrap()).unwrap();
+        assert!(table.push(Ready).is_ok(), "room again once the guest drops one");
+    }
 }

@@ -370,6 +370,8 @@ mod tests {
             changes: changes.iter().map(change).collect(),
             conflicts: conflicts.iter().map(conflict).collect(),
             invalid: Vec::new(),
+            hnp_changes: Vec::new(),
+            raw_errors: Vec::new(),
             unchanged: 0,
             requests: 6,
             attempts: 1,

@@ -3,10 +3,11 @@
 //! many refs reads the fabric once with `list-resources` and answers from that instead.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use crate::source::{BoxFuture, CrSource, Synced};
-use crate::wit::{CustomResource, RefKey, ResourceRef};
+use crate::wit::{CustomResource, HnpChange, RefKey, ResourceRef};
 
 /// Above this many refs a listing is cheaper than lookups: a listing reads 12 endpoints, a
 /// lookup at least one.
@@ -16,12 +17,19 @@ pub struct BatchSource {
     inner: Arc<dyn CrSource>,
     use_listing: bool,
     listing: tokio::sync::OnceCell<Result<HashMap<RefKey, CustomResource>, String>>,
+    /// A pull wrote into the source: the listing is stale, lookups go through.
+    wrote: AtomicBool,
 }
 
 impl BatchSource {
     /// A source for a batch of `refs` CRs.
     pub fn new(inner: Arc<dyn CrSource>, refs: usize) -> BatchSource {
-        BatchSource { inner, use_listing: refs > LISTING_THRESHOLD, listing: tokio::sync::OnceCell::new() }
+        BatchSource {
+            inner,
+            use_listing: refs > LISTING_THRESHOLD,
+            listing: tokio::sync::OnceCell::new(),
+            wrote: AtomicBool::new(false),
+        }
     }
 }
 
@@ -35,7 +43,7 @@ impl CrSource for BatchSource {
         fabric: &'a str,
         reference: &'a ResourceRef,
     ) -> BoxFuture<'a, Result<Option<CustomResource>, String>> {
-        if !self.use_listing {
+        if !self.use_listing || self.wrote.load(Ordering::Acquire) {
             return self.inner.get(fabric, reference);
         }
         Box::pin(async move {
@@ -53,7 +61,16 @@ impl CrSource for BatchSource {
         })
     }
 
-    fn record<'a>(&'a self, fabric: &'a str, synced: &'a Synced) -> BoxFuture<'a, Result<(), String>> {
+    fn apply<'a>(
+        &'a self,
+        fabric: &'a str,
+        changes: &'a [HnpChange],
+    ) -> BoxFuture<'a, Result<Vec<Option<String>>, String>> {
+        self.wrote.store(true, Ordering::Release);
+        self.inner.apply(fabric, changes)
+    }
+
+    fn record<'a>(&'a self, fabric: &'a str, synced: &'a [Synced]) -> BoxFuture<'a, Result<(), String>> {
         self.inner.record(fabric, synced)
     }
 }
@@ -93,7 +110,10 @@ mod tests {
             let found = ["a", "b"].contains(&r.name.as_str()).then(|| vpc(&r.name, "default"));
             Box::pin(async move { Ok(found) })
         }
-        fn record<'a>(&'a self, _: &'a str, _: &'a Synced) -> BoxFuture<'a, Result<(), String>> {
+        fn apply<'a>(&'a self, _: &'a str, c: &'a [HnpChange]) -> BoxFuture<'a, Result<Vec<Option<String>>, String>> {
+            Box::pin(async move { Ok(vec![None; c.len()]) })
+        }
+        fn record<'a>(&'a self, _: &'a str, _: &'a [Synced]) -> BoxFuture<'a, Result<(), String>> {
             Box::pin(async { Ok(()) })
         }
     }

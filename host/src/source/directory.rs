@@ -9,20 +9,28 @@ use anyhow::Context;
 
 use super::{BoxFuture, CrSource, Synced};
 use crate::runtime::{CallContext, Runtime};
-use crate::wit::{namespace_or_default, CustomResource, ResourceRef};
+use crate::wit::{namespace_or_default, CustomResource, HnpChange, HnpOp, ResourceRef};
 
 /// Largest manifest file read; the guest refuses larger text anyway.
 const MAX_FILE_BYTES: u64 = 8 * 1024 * 1024;
 
-/// The same fabric for every fabric name: a directory holds one fabric.
+/// The same fabric for every fabric name: a directory holds one fabric. Loaded from files it
+/// is read-only (a pull is refused); made with `in_memory` it is a small HNP of its own that
+/// takes a pull's writes (the demo, tests).
 pub struct DirectorySource {
     resources: Mutex<Vec<CustomResource>>,
     recorded: Mutex<Vec<Synced>>,
+    writable: bool,
 }
 
 impl DirectorySource {
     pub fn new(resources: Vec<CustomResource>) -> DirectorySource {
-        DirectorySource { resources: Mutex::new(resources), recorded: Mutex::default() }
+        DirectorySource { resources: Mutex::new(resources), recorded: Mutex::default(), writable: false }
+    }
+
+    /// CRs held in memory only, which a pull may create, update and delete.
+    pub fn in_memory(resources: Vec<CustomResource>) -> DirectorySource {
+        DirectorySource { writable: true, ..DirectorySource::new(resources) }
     }
 
     /// Every `*.yaml`, `*.yml` and `*.json` file below `dir` (or `dir` itself when it is a
@@ -60,6 +68,29 @@ impl DirectorySource {
     pub fn recorded(&self) -> Vec<Synced> {
         self.recorded.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }
+}
+
+/// One change of a pull, applied only while the CR is still what the guest saw.
+fn apply_one(resources: &mut Vec<CustomResource>, change: &HnpChange) -> Option<String> {
+    let cr = &change.resource;
+    let at = resources.iter().position(|r| same(r, &cr.kind, &cr.namespace, &cr.name));
+    let holds_expected = match (&change.expected, at) {
+        (None, None) => true,
+        (Some(expected), Some(i)) => resources[i] == *expected,
+        _ => false,
+    };
+    if !holds_expected {
+        return Some(format!("{} {}/{} changed meanwhile", cr.kind, namespace_or_default(&cr.namespace), cr.name));
+    }
+    match (change.op, at) {
+        (HnpOp::Create, _) => resources.push(cr.clone()),
+        (HnpOp::Update, Some(i)) => resources[i] = cr.clone(),
+        (HnpOp::Delete, Some(i)) => {
+            resources.remove(i);
+        }
+        (HnpOp::Update | HnpOp::Delete, None) => unreachable!("an update or delete expects a CR"),
+    }
+    None
 }
 
 /// Parses one manifest text in the sandbox; errors name the file, document and field.
@@ -155,10 +186,29 @@ impl CrSource for DirectorySource {
         })
     }
 
-    fn record<'a>(&'a self, _fabric: &'a str, synced: &'a Synced) -> BoxFuture<'a, Result<(), String>> {
+    fn apply<'a>(
+        &'a self,
+        _fabric: &'a str,
+        changes: &'a [HnpChange],
+    ) -> BoxFuture<'a, Result<Vec<Option<String>>, String>> {
         Box::pin(async move {
-            tracing::debug!(path = %synced.path, sha = %synced.blob_sha, "synced");
-            self.recorded.lock().unwrap_or_else(|p| p.into_inner()).push(synced.clone());
+            if !self.writable {
+                // The CLI refuses a pull from a directory; a guest asking anyway gets a refusal
+                // per change, so nothing is recorded as a base for them.
+                let refused = Some("a source directory is read-only: Git's edits go into NetBox".to_string());
+                return Ok(vec![refused; changes.len()]);
+            }
+            let mut resources = self.resources.lock().unwrap_or_else(|p| p.into_inner());
+            Ok(changes.iter().map(|change| apply_one(&mut resources, change)).collect())
+        })
+    }
+
+    fn record<'a>(&'a self, _fabric: &'a str, synced: &'a [Synced]) -> BoxFuture<'a, Result<(), String>> {
+        Box::pin(async move {
+            for s in synced {
+                tracing::debug!(path = %s.path, sha = %s.blob_sha, "synced");
+            }
+            self.recorded.lock().unwrap_or_else(|p| p.into_inner()).extend_from_slice(synced);
             Ok(())
         })
     }

@@ -1,5 +1,6 @@
 //! The NetBox `CrSource`: reads a fabric's CRs from the HNP REST API
-//! (`<netbox>/api/plugins/hedgehog/`) and records where each one landed in Git.
+//! (`<netbox>/api/plugins/hedgehog/`), writes the CRs a pull brings from Git, and records
+//! where each one landed in Git.
 //!
 //! HNP's CR endpoints have no filter set (`?fabric=` and `?name=` are ignored), so every
 //! lookup pages through a whole endpoint and filters on the client by the fabric's id.
@@ -10,8 +11,14 @@
 //! must equal `count`; otherwise the endpoint is listed again from the start, a bounded number
 //! of times, and then the listing fails. A short listing would read as deleted CRs. Likewise a
 //! row that cannot be read (no `id`, no `fabric`, no `name`...) is an error, never skipped.
+//!
+//! Writes use NetBox's bulk operations on the list endpoint (`POST`, `PATCH`, `DELETE` with a
+//! list; one transaction each): one request per kind and operation, whatever the number of
+//! CRs. A pull's write is made only while the row still holds what the pull decided on (checked
+//! against a listing made just before); NetBox has no compare-and-swap, so an edit landing
+//! between that listing and the write is the one window left.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::fmt;
 use std::sync::Mutex;
 use std::time::Duration;
@@ -22,8 +29,8 @@ use http::{HeaderMap, Method, StatusCode, Uri};
 use serde_json::{json, Value};
 
 use super::{BoxFuture, CrSource, Synced};
-use crate::net::client::{Client, ClientError};
-use crate::wit::{namespace_or_default, CustomResource, ResourceRef};
+use crate::net::client::{Client, ClientError, Response};
+use crate::wit::{namespace_or_default, CustomResource, HnpChange, HnpOp, ResourceRef};
 use fgd_sync_guest::model::KINDS;
 use fgd_sync_local_github::{format_utc, unix_now};
 
@@ -47,6 +54,27 @@ const GET_RETRY_DELAYS: [Duration; 2] = [Duration::from_millis(250), Duration::f
 
 /// How much of an unexpected error body goes into a message.
 const MAX_DETAIL: usize = 300;
+
+/// Objects per bulk request. NetBox saves each object of a bulk request (with its change
+/// record and webhook) in one transaction; a bounded batch keeps a request well inside proxy
+/// and worker timeouts. Up to this many CRs of a kind take one request.
+const MAX_BULK_ITEMS: usize = 1000;
+
+/// Requests a bulk write may add after refusals: a 400 that names the bad items sends the
+/// rest again; one that names none splits the batch in halves to find them (about
+/// 2 log2(n) requests per bad item). Past this, the items not written yet are refused.
+const MAX_BULK_RETRIES: usize = 32;
+
+/// Most CRs a "not recorded" error lists by name.
+const MAX_LISTED_FAILURES: usize = 10;
+
+/// The fields a pull writes (`hnp-change.fields`).
+const WRITABLE: [&str; 3] = ["spec", "labels", "annotations"];
+
+/// Why a pull's change is refused when HNP no longer holds what it was decided on.
+const CHANGED: &str = "changed in HNP since it was read";
+const GONE: &str = "deleted from HNP since it was read";
+const ALREADY_EXISTS: &str = "already exists in HNP";
 
 /// Where NetBox is and how to talk to it.
 #[derive(Clone)]
@@ -142,6 +170,11 @@ pub enum NetBoxError {
         field: &'static str,
         message: String,
     },
+    /// Some CRs of a commit could not be recorded (the others were): one message each.
+    NotRecorded {
+        total: usize,
+        failures: Vec<String>,
+    },
 }
 
 impl fmt::Display for NetBoxError {
@@ -220,6 +253,14 @@ impl fmt::Display for NetBoxError {
                 }
                 write!(f, " of {url}: `{field}` {message}; fix the row in NetBox (it is not skipped: a CR left out would read as deleted)")
             }
+            NetBoxError::NotRecorded { total, failures } => {
+                write!(f, "{} of {total} CRs not recorded in NetBox: ", failures.len())?;
+                write!(f, "{}", failures.iter().take(MAX_LISTED_FAILURES).cloned().collect::<Vec<_>>().join("; "))?;
+                if failures.len() > MAX_LISTED_FAILURES {
+                    write!(f, "; and {} more", failures.len() - MAX_LISTED_FAILURES)?;
+                }
+                Ok(())
+            }
         }
     }
 }
@@ -257,7 +298,7 @@ struct Row {
 }
 
 /// CRs from NetBox (HNP). Caches fabric ids and, per row, id and `git_file_path`, so that
-/// `record` after `list` needs one PATCH per CR and nothing else.
+/// `record` after `list` needs one bulk PATCH per kind and nothing else.
 pub struct NetBoxSource {
     client: Client,
     /// `<base>/api/plugins/hedgehog/`.
@@ -325,62 +366,310 @@ impl NetBoxSource {
         Ok(self.find(fabric, reference).await?.map(|row| row.resource))
     }
 
-    /// Sets the CR's `last_synced` to now, and `git_file_path` when it changed.
-    pub async fn record_synced(&self, fabric: &str, synced: &Synced) -> Result<(), NetBoxError> {
-        let reference = &synced.reference;
+    /// Sets `last_synced` to now, and `git_file_path` where it changed, on every CR of one
+    /// commit: one bulk PATCH per kind, with the ids the sync's listing cached (a kind with a
+    /// CR missing from the cache is listed once first). A CR that cannot be recorded (gone
+    /// from NetBox, or refused) does not keep the others from being recorded; the error names
+    /// each one.
+    pub async fn record_synced(&self, fabric: &str, synced: &[Synced]) -> Result<(), NetBoxError> {
+        if synced.is_empty() {
+            return Ok(());
+        }
         let fabric_id = self.fabric_id(fabric).await?;
-        let key = key(fabric_id, kind_of(&reference.kind)?.0, &reference.namespace, &reference.name);
-        let cached = lock(&self.known).get(&key).cloned();
-        let (known, from_cache) = match cached {
-            Some(known) => (known, true),
-            None => (self.find_known(fabric, reference).await?, false),
-        };
-        match self.patch_synced(&key, &known, &synced.path).await {
-            // The row was deleted (or re-created under a new id) since we cached it.
-            Err(NetBoxError::Status { status: StatusCode::NOT_FOUND, .. }) if from_cache => {
-                lock(&self.known).remove(&key);
-                let known = self.find_known(fabric, reference).await?;
-                self.patch_synced(&key, &known, &synced.path).await
+        let now = format_utc(unix_now());
+        let mut failures: Vec<String> = synced
+            .iter()
+            .filter_map(|s| kind_of(&s.resource.kind).err().map(|e| format!("{}: {e}", describe(&s.resource))))
+            .collect();
+        for k in &KINDS {
+            let entries: Vec<&Synced> = synced.iter().filter(|s| s.resource.kind == k.name).collect();
+            if !entries.is_empty() {
+                failures.extend(self.record_kind(fabric, fabric_id, k.name, k.netbox_endpoint, &entries, &now).await?);
             }
-            result => result,
+        }
+        if failures.is_empty() {
+            Ok(())
+        } else {
+            Err(NetBoxError::NotRecorded { total: synced.len(), failures })
         }
     }
 
-    async fn find_known(&self, fabric: &str, reference: &ResourceRef) -> Result<Known, NetBoxError> {
-        match self.find(fabric, reference).await? {
-            Some(row) => Ok(row.known),
-            None => Err(NetBoxError::ResourceNotFound {
-                fabric: fabric.to_owned(),
-                reference: reference.clone(),
-                url: self.endpoint_url(kind_of(&reference.kind)?.1),
-            }),
+    /// `record_synced` for the CRs of one kind; what could not be recorded, one message per CR.
+    async fn record_kind(
+        &self,
+        fabric: &str,
+        fabric_id: u64,
+        kind: &'static str,
+        endpoint: &'static str,
+        entries: &[&Synced],
+        now: &str,
+    ) -> Result<Vec<String>, NetBoxError> {
+        let keys: Vec<Key> =
+            entries.iter().map(|s| key(fabric_id, kind, &s.resource.namespace, &s.resource.name)).collect();
+        let all_cached = {
+            let known = lock(&self.known);
+            keys.iter().all(|k| known.contains_key(k))
+        };
+        let mut listed = false;
+        if !all_cached {
+            self.refresh(fabric_id, kind, endpoint).await?;
+            listed = true;
         }
+        let not_found = |i: usize| {
+            let reference = entries[i].resource.clone();
+            let url = self.endpoint_url(endpoint);
+            NetBoxError::ResourceNotFound { fabric: fabric.to_owned(), reference, url }.to_string()
+        };
+        let mut failures = Vec::new();
+        let mut pending: Vec<usize> = (0..entries.len()).collect();
+        while !pending.is_empty() {
+            let mut items = Vec::new();
+            {
+                let known = lock(&self.known);
+                for &i in &pending {
+                    match known.get(&keys[i]) {
+                        Some(row) => {
+                            let mut body = json!({ "id": row.id, "last_synced": now });
+                            // An unchanged path is not sent, so NetBox logs (and webhooks) show
+                            // only real changes.
+                            if row.git_file_path != entries[i].path {
+                                body["git_file_path"] = Value::from(entries[i].path.as_str());
+                            }
+                            items.push(Item { change: i, id: Some(row.id), body });
+                        }
+                        None => failures.push(not_found(i)),
+                    }
+                }
+            }
+            let outcome = self.bulk(Method::PATCH, endpoint, items).await?;
+            failures
+                .extend(outcome.refused.iter().map(|(i, why)| format!("{}: {why}", describe(&entries[*i].resource))));
+            // NetBox skips the ids it does not have (silently): rows deleted, or re-created
+            // under a new id, since they were cached.
+            let answered = ids(&outcome.objects);
+            let mut gone = Vec::new();
+            {
+                let mut known = lock(&self.known);
+                for (i, id) in outcome.done {
+                    match id.filter(|id| answered.contains(id)) {
+                        Some(id) => {
+                            known.insert(keys[i].clone(), Known { id, git_file_path: entries[i].path.clone() });
+                        }
+                        None => gone.push(i),
+                    }
+                }
+            }
+            if listed {
+                failures.extend(gone.into_iter().map(not_found));
+                break;
+            }
+            if !gone.is_empty() {
+                self.refresh(fabric_id, kind, endpoint).await?;
+                listed = true;
+            }
+            pending = gone;
+        }
+        Ok(failures)
     }
 
-    async fn patch_synced(&self, key: &Key, known: &Known, path: &str) -> Result<(), NetBoxError> {
-        let endpoint = kind_of(key.kind)?.1;
-        let url = format!("{}{}/", self.endpoint_url(endpoint), known.id);
-        let mut body = json!({ "last_synced": format_utc(unix_now()) });
-        // An unchanged path is not sent, so NetBox logs (and webhooks) show only real changes.
-        if known.git_file_path != path {
-            body["git_file_path"] = Value::from(path);
+    /// Writes a pull's changes; one answer per change, in order: `None` done, `Some(why)`
+    /// refused. Per kind: one consistent listing to check that HNP still holds what each
+    /// change was decided on, then one bulk request per operation. `Err`: the answers were
+    /// lost (NetBox unreachable, or a success answer that cannot be read); some writes may
+    /// have happened, and the next sync finds them.
+    pub async fn apply_changes(&self, fabric: &str, changes: &[HnpChange]) -> Result<Vec<Option<String>>, NetBoxError> {
+        if changes.is_empty() {
+            return Ok(Vec::new());
         }
-        self.send(Method::PATCH, &url, Some(body.to_string().into_bytes())).await?;
-        let known = Known { id: known.id, git_file_path: path.to_owned() };
-        lock(&self.known).insert(key.clone(), known);
-        Ok(())
+        let fabric_id = self.fabric_id(fabric).await?;
+        let mut answers: Vec<Option<Option<String>>> = vec![None; changes.len()];
+        let mut targets = HashSet::new();
+        for (i, change) in changes.iter().enumerate() {
+            let cr = &change.resource;
+            match kind_of(&cr.kind) {
+                Err(e) => answers[i] = Some(Some(e.to_string())),
+                // Two writes of one CR in one bulk request: NetBox keeps one of them (PATCH)
+                // or fails on the database's unique index (POST).
+                Ok((kind, _)) if !targets.insert(key(fabric_id, kind, &cr.namespace, &cr.name)) => {
+                    answers[i] = Some(Some("another change in this batch is for the same CR".into()));
+                }
+                Ok(_) => {}
+            }
+        }
+        for k in &KINDS {
+            let indices: Vec<usize> =
+                (0..changes.len()).filter(|&i| answers[i].is_none() && changes[i].resource.kind == k.name).collect();
+            if indices.is_empty() {
+                continue;
+            }
+            for (i, answer) in self.apply_kind(fabric_id, k.name, k.netbox_endpoint, changes, &indices).await? {
+                answers[i] = Some(answer);
+            }
+        }
+        Ok(answers.into_iter().map(|answer| answer.unwrap_or_else(|| Some("not applied: no answer".into()))).collect())
+    }
+
+    /// `apply_changes` for the changes of one kind (`indices` into `changes`).
+    async fn apply_kind(
+        &self,
+        fabric_id: u64,
+        kind: &'static str,
+        endpoint: &'static str,
+        changes: &[HnpChange],
+        indices: &[usize],
+    ) -> Result<Vec<(usize, Option<String>)>, NetBoxError> {
+        let current: HashMap<Key, Row> =
+            self.refresh(fabric_id, kind, endpoint).await?.into_iter().map(|row| (row.key.clone(), row)).collect();
+        let key_of = |i: usize| {
+            let cr = &changes[i].resource;
+            key(fabric_id, kind, &cr.namespace, &cr.name)
+        };
+        let mut answers = Vec::new();
+        let (mut creates, mut updates, mut deletes) = (Vec::new(), Vec::new(), Vec::new());
+        for &i in indices {
+            match prepare(fabric_id, &changes[i], current.get(&key_of(i))) {
+                Err(why) => answers.push((i, Some(why))),
+                Ok(Write::Nothing) => answers.push((i, None)),
+                Ok(Write::Create(body)) => creates.push(Item { change: i, id: None, body }),
+                Ok(Write::Update(id, body)) => updates.push(Item { change: i, id: Some(id), body }),
+                Ok(Write::Delete(id)) => deletes.push(Item { change: i, id: Some(id), body: json!({ "id": id }) }),
+            }
+        }
+
+        if !creates.is_empty() {
+            let outcome = self.bulk(Method::POST, endpoint, creates).await?;
+            answers.extend(outcome.refused.into_iter().map(|(i, why)| (i, Some(why))));
+            // The new ids, for the `record` after the commit: matched by namespace and name.
+            let mut created: HashMap<Key, Known> = outcome
+                .objects
+                .iter()
+                .filter_map(|object| {
+                    let (id, fabric) = identity(object).ok()?;
+                    let row = row(fabric, kind, id, object).ok()?;
+                    Some((row.key, row.known))
+                })
+                .collect();
+            let mut known = lock(&self.known);
+            for (i, _) in outcome.done {
+                if let Some(row) = created.remove(&key_of(i)) {
+                    known.insert(key_of(i), row);
+                }
+                answers.push((i, None));
+            }
+        }
+
+        if !updates.is_empty() {
+            let outcome = self.bulk(Method::PATCH, endpoint, updates).await?;
+            answers.extend(outcome.refused.into_iter().map(|(i, why)| (i, Some(why))));
+            // NetBox skips the ids it does not have: deleted after the check above.
+            let answered = ids(&outcome.objects);
+            for (i, id) in outcome.done {
+                let done = id.is_some_and(|id| answered.contains(&id));
+                answers.push((i, (!done).then(|| GONE.to_owned())));
+            }
+        }
+
+        if !deletes.is_empty() {
+            let outcome = self.bulk(Method::DELETE, endpoint, deletes).await?;
+            answers.extend(outcome.refused.into_iter().map(|(i, why)| (i, Some(why))));
+            let mut known = lock(&self.known);
+            for (i, _) in outcome.done {
+                known.remove(&key_of(i));
+                answers.push((i, None));
+            }
+        }
+        Ok(answers)
+    }
+
+    /// One bulk request (`POST`, `PATCH` or `DELETE` on the list endpoint) for `items`, and
+    /// what became of each. NetBox runs a bulk request in one transaction: a 400 writes
+    /// nothing. When it names the bad items, they are refused and the rest is sent again;
+    /// when it names none (older NetBox stops a bulk update at the first bad object), the
+    /// batch is split in halves until the bad ones are alone. Any other refusal (403, 409,
+    /// 5xx: writes are not retried) refuses the whole batch.
+    async fn bulk(&self, method: Method, endpoint: &str, mut items: Vec<Item>) -> Result<Bulk, NetBoxError> {
+        let url = self.endpoint_url(endpoint);
+        let mut outcome = Bulk::default();
+        let mut queue = VecDeque::new();
+        while items.len() > MAX_BULK_ITEMS {
+            let rest = items.split_off(MAX_BULK_ITEMS);
+            queue.push_back(std::mem::replace(&mut items, rest));
+        }
+        queue.push_back(items);
+        let mut budget = queue.len() + MAX_BULK_RETRIES;
+        while let Some(batch) = queue.pop_front() {
+            if batch.is_empty() {
+                continue;
+            }
+            if budget == 0 {
+                let why = format!(
+                    "not written: gave up after {MAX_BULK_RETRIES} more bulk requests to {method} {url} that NetBox refused in part"
+                );
+                let left = batch.iter().chain(queue.iter().flatten());
+                outcome.refused.extend(left.map(|item| (item.change, why.clone())));
+                break;
+            }
+            budget -= 1;
+            let body: Vec<&Value> = batch.iter().map(|item| &item.body).collect();
+            let body = serde_json::to_vec(&body).map_err(|e| malformed(&url, e.to_string()))?;
+            let response = self.exchange(method.clone(), &url, Some(body)).await?;
+            let status = response.status;
+            if status.is_success() {
+                if method != Method::DELETE {
+                    let answer: Value = serde_json::from_slice(&response.body)
+                        .map_err(|e| malformed(&url, json_error(&e, &response.body)))?;
+                    let Value::Array(objects) = answer else {
+                        return Err(malformed(&url, format!("expected a list answering a bulk {method}")));
+                    };
+                    outcome.objects.extend(objects);
+                }
+                outcome.done.extend(batch.iter().map(|item| (item.change, item.id)));
+                continue;
+            }
+            let named = matches!(status, StatusCode::BAD_REQUEST | StatusCode::CONFLICT)
+                .then(|| item_errors(&response.body, &batch))
+                .flatten();
+            if let Some(errors) = named {
+                let mut rest = Vec::new();
+                for (item, error) in batch.into_iter().zip(errors) {
+                    match error {
+                        Some(why) => outcome.refused.push((item.change, why)),
+                        None => rest.push(item),
+                    }
+                }
+                queue.push_back(rest);
+            } else if status == StatusCode::BAD_REQUEST && batch.len() > 1 {
+                let mut first = batch;
+                let second = first.split_off(first.len() / 2);
+                queue.push_back(first);
+                queue.push_back(second);
+            } else {
+                let why = match field_errors(&response.body) {
+                    Some(fields) if status == StatusCode::BAD_REQUEST => fields,
+                    _ => status_error(method.clone(), &url, status, &response.body).to_string(),
+                };
+                outcome.refused.extend(batch.iter().map(|item| (item.change, why.clone())));
+            }
+        }
+        Ok(outcome)
     }
 
     /// Pages through the kind's endpoint for the row; refreshes the cache of that kind.
     async fn find(&self, fabric: &str, reference: &ResourceRef) -> Result<Option<Row>, NetBoxError> {
         let (kind, endpoint) = kind_of(&reference.kind)?;
         let fabric_id = self.fabric_id(fabric).await?;
-        let rows = self.rows(fabric_id, kind, endpoint).await?;
         let wanted = key(fabric_id, kind, &reference.namespace, &reference.name);
+        Ok(self.refresh(fabric_id, kind, endpoint).await?.into_iter().find(|row| row.key == wanted))
+    }
+
+    /// The fabric's rows of one kind, from one consistent listing; they replace that kind's
+    /// cached ids.
+    async fn refresh(&self, fabric_id: u64, kind: &'static str, endpoint: &str) -> Result<Vec<Row>, NetBoxError> {
+        let rows = self.rows(fabric_id, kind, endpoint).await?;
         let mut known = lock(&self.known);
         known.retain(|k, _| k.fabric != fabric_id || k.kind != kind);
         known.extend(rows.iter().map(|row| (row.key.clone(), row.known.clone())));
-        Ok(rows.into_iter().find(|row| row.key == wanted))
+        Ok(rows)
     }
 
     /// All rows of one endpoint that belong to the fabric, from one consistent listing.
@@ -514,6 +803,17 @@ impl NetBoxSource {
     /// One request with the token; a 2xx body, or an error naming URL, status and NetBox's
     /// `detail`. GETs are retried on 5xx and on transport trouble.
     async fn send(&self, method: Method, url: &str, body: Option<Vec<u8>>) -> Result<Bytes, NetBoxError> {
+        let response = self.exchange(method.clone(), url, body).await?;
+        if response.status.is_success() {
+            Ok(response.body)
+        } else {
+            Err(status_error(method, url, response.status, &response.body))
+        }
+    }
+
+    /// One request with the token, answered with any status. GETs are retried on 5xx and on
+    /// transport trouble; writes never (NetBox may have done one whose answer was lost).
+    async fn exchange(&self, method: Method, url: &str, body: Option<Vec<u8>>) -> Result<Response, NetBoxError> {
         let retries: &[Duration] = if method == Method::GET { &GET_RETRY_DELAYS } else { &[] };
         let mut attempt = 0;
         loop {
@@ -531,18 +831,7 @@ impl NetBoxSource {
                 attempt += 1;
                 continue;
             }
-            let response = result.map_err(NetBoxError::Transport)?;
-            let status = response.status;
-            if status.is_success() {
-                return Ok(response.body);
-            }
-            let (method, url, detail) = (method, url.to_owned(), detail(&response.body));
-            return Err(match status {
-                StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => {
-                    NetBoxError::TokenRefused { method, url, status, detail }
-                }
-                _ => NetBoxError::Status { method, url, status, detail },
-            });
+            return result.map_err(NetBoxError::Transport);
         }
     }
 
@@ -564,7 +853,15 @@ impl CrSource for NetBoxSource {
         Box::pin(async move { self.get_resource(fabric, reference).await.map_err(|e| e.to_string()) })
     }
 
-    fn record<'a>(&'a self, fabric: &'a str, synced: &'a Synced) -> BoxFuture<'a, Result<(), String>> {
+    fn apply<'a>(
+        &'a self,
+        fabric: &'a str,
+        changes: &'a [HnpChange],
+    ) -> BoxFuture<'a, Result<Vec<Option<String>>, String>> {
+        Box::pin(async move { self.apply_changes(fabric, changes).await.map_err(|e| e.to_string()) })
+    }
+
+    fn record<'a>(&'a self, fabric: &'a str, synced: &'a [Synced]) -> BoxFuture<'a, Result<(), String>> {
         Box::pin(async move { self.record_synced(fabric, synced).await.map_err(|e| e.to_string()) })
     }
 }
@@ -598,6 +895,178 @@ fn kind_of(kind: &str) -> Result<(&'static str, &'static str), NetBoxError> {
 
 fn key(fabric: u64, kind: &'static str, namespace: &str, name: &str) -> Key {
     Key { fabric, kind, namespace: namespace_or_default(namespace).to_owned(), name: name.to_owned() }
+}
+
+/// One object of a bulk write: whose it is (an index into the caller's list), the row's id
+/// (none for a create), and what is sent for it.
+struct Item {
+    change: usize,
+    id: Option<u64>,
+    body: Value,
+}
+
+/// What a bulk write came to: the objects NetBox answered with (POST and PATCH), the items
+/// written (`change`, `id`), and the refused ones with why.
+#[derive(Default)]
+struct Bulk {
+    objects: Vec<Value>,
+    done: Vec<(usize, Option<u64>)>,
+    refused: Vec<(usize, String)>,
+}
+
+/// What one change of a pull writes, once checked against the row HNP holds now.
+enum Write {
+    /// Nothing left to do: an update of no field, a delete of a row already gone.
+    Nothing,
+    Create(Value),
+    Update(u64, Value),
+    Delete(u64),
+}
+
+/// Checks a change against `current` (the row now, from a listing made just before) and
+/// builds what to send. `Err`: refused, and why.
+fn prepare(fabric_id: u64, change: &HnpChange, current: Option<&Row>) -> Result<Write, String> {
+    let cr = &change.resource;
+    match change.op {
+        HnpOp::Create => {
+            if current.is_some() {
+                return Err(ALREADY_EXISTS.into());
+            }
+            let namespace = namespace_or_default(&cr.namespace);
+            let mut body = json!({ "fabric": fabric_id, "name": cr.name, "namespace": namespace });
+            for field in WRITABLE {
+                body[field] = json_field(cr, field)?;
+            }
+            Ok(Write::Create(body))
+        }
+        HnpOp::Update => {
+            let row = current.ok_or(GONE)?;
+            let expected = change.expected.as_ref().ok_or("an update without the CR it was decided on (`expected`)")?;
+            if !same_data(&row.resource, expected) {
+                return Err(CHANGED.into());
+            }
+            if change.fields.is_empty() {
+                return Ok(Write::Nothing);
+            }
+            let id = row.known.id;
+            let mut body = json!({ "id": id });
+            for field in &change.fields {
+                if !WRITABLE.contains(&field.as_str()) {
+                    return Err(format!("`{field}` is not a field a pull writes ({})", WRITABLE.join(", ")));
+                }
+                body[field.as_str()] = json_field(cr, field)?;
+            }
+            Ok(Write::Update(id, body))
+        }
+        HnpOp::Delete => {
+            // Deleted meanwhile by someone else: what the change wanted.
+            let Some(row) = current else { return Ok(Write::Nothing) };
+            // `resource` is HNP's CR as read, too; `expected` says so explicitly.
+            if !same_data(&row.resource, change.expected.as_ref().unwrap_or(cr)) {
+                return Err(CHANGED.into());
+            }
+            Ok(Write::Delete(row.known.id))
+        }
+    }
+}
+
+/// Whether two CRs hold the same spec, labels and annotations, compared as JSON values: key
+/// order and spacing do not count (PostgreSQL's `jsonb` keeps neither).
+fn same_data(a: &CustomResource, b: &CustomResource) -> bool {
+    let value = |text: &str| serde_json::from_str::<Value>(text).ok();
+    [(&a.spec, &b.spec), (&a.labels, &b.labels), (&a.annotations, &b.annotations)].into_iter().all(|(x, y)| {
+        match (value(x), value(y)) {
+            (Some(x), Some(y)) => x == y,
+            _ => x == y,
+        }
+    })
+}
+
+/// One of a CR's JSON fields as the value NetBox takes.
+fn json_field(cr: &CustomResource, field: &str) -> Result<Value, String> {
+    let text = match field {
+        "spec" => &cr.spec,
+        "labels" => &cr.labels,
+        _ => &cr.annotations,
+    };
+    serde_json::from_str(text).map_err(|e| format!("`{field}` is not JSON: {e}"))
+}
+
+/// The ids of the objects a bulk write answered with.
+fn ids(objects: &[Value]) -> HashSet<u64> {
+    objects.iter().filter_map(|object| object.get("id").and_then(Value::as_u64)).collect()
+}
+
+/// `Kind namespace/name`.
+fn describe(reference: &ResourceRef) -> String {
+    format!("{} {}/{}", reference.kind, namespace_or_default(&reference.namespace), reference.name)
+}
+
+/// Why each item of a refused bulk write was refused, aligned with `batch`; `None` when the
+/// body names no item. A bulk create answers a list aligned with the request (`{}` for a good
+/// item, field errors for a bad one); newer NetBox versions answer
+/// `{"detail", "errors": [{"index" or "id", "errors"}]}`; older ones stop a bulk update at the
+/// first bad object and answer its field errors alone, which name no item.
+fn item_errors(body: &[u8], batch: &[Item]) -> Option<Vec<Option<String>>> {
+    let mut errors = vec![None; batch.len()];
+    match serde_json::from_slice::<Value>(body).ok()? {
+        Value::Array(list) if list.len() == batch.len() => {
+            for (slot, error) in errors.iter_mut().zip(&list) {
+                if !matches!(error, Value::Object(map) if map.is_empty()) {
+                    *slot = Some(reasons(error));
+                }
+            }
+        }
+        Value::Object(map) => {
+            for entry in map.get("errors")?.as_array()? {
+                let index = entry.get("index").and_then(Value::as_u64);
+                let position = match (index, entry.get("id").and_then(Value::as_u64)) {
+                    (Some(index), _) => usize::try_from(index).ok().filter(|&i| i < batch.len()),
+                    (None, Some(id)) => batch.iter().position(|item| item.id == Some(id)),
+                    (None, None) => None,
+                };
+                if let Some(position) = position {
+                    errors[position] = Some(reasons(entry.get("errors").unwrap_or(&Value::Null)));
+                }
+            }
+        }
+        _ => return None,
+    }
+    errors.iter().any(Option::is_some).then_some(errors)
+}
+
+/// An error body of field errors (`{"field": ["message"]}`, no `detail`), as `field: message`.
+fn field_errors(body: &[u8]) -> Option<String> {
+    match serde_json::from_slice::<Value>(body).ok()? {
+        errors @ Value::Object(_) if errors.get("detail").is_none() => Some(reasons(&errors)),
+        _ => None,
+    }
+}
+
+/// NetBox's errors for one object as `field: message`, several joined with `; `.
+fn reasons(errors: &Value) -> String {
+    fn messages(value: &Value) -> String {
+        match value {
+            Value::String(text) => text.clone(),
+            Value::Array(items) => items.iter().map(messages).collect::<Vec<_>>().join(" "),
+            other => other.to_string(),
+        }
+    }
+    match errors {
+        Value::Object(map) if !map.is_empty() => {
+            map.iter().map(|(field, value)| format!("{field}: {}", messages(value))).collect::<Vec<_>>().join("; ")
+        }
+        other => messages(other),
+    }
+}
+
+/// A non-2xx answer as an error naming method, URL, status and NetBox's `detail`.
+fn status_error(method: Method, url: &str, status: StatusCode, body: &[u8]) -> NetBoxError {
+    let (url, detail) = (url.to_owned(), detail(body));
+    match status {
+        StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => NetBoxError::TokenRefused { method, url, status, detail },
+        _ => NetBoxError::Status { method, url, status, detail },
+    }
 }
 
 /// One listing: consistent, or changed while paging (with what showed it).

@@ -10,7 +10,7 @@ use fgd_sync::net::policy::EgressPolicy;
 use fgd_sync::runtime::{CallContext, Runtime};
 use fgd_sync::source::directory::DirectorySource;
 use fgd_sync::wit::{CommitPlan, PlanInput};
-use fgd_sync::wit::{CustomResource, InvalidResource, ResourceRef, SyncError};
+use fgd_sync::wit::{CustomResource, Direction, InvalidResource, ResourceRef, SyncError};
 use serde_json::{json, Value};
 
 const MAX_CONTENT_ROUNDS: usize = 3;
@@ -162,6 +162,8 @@ impl<'a> Runner<'a> {
             fabric: String::new(),
             untrusted: Vec::new(),
             unreadable: Vec::new(),
+            direction: Direction::Push,
+            refused: Vec::new(),
         };
         let mut result = Value::Null;
         for _ in 0..MAX_CONTENT_ROUNDS {

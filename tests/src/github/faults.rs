@@ -64,6 +64,10 @@ pub enum When {
 /// Runs against the repository before the request is handled ("another writer").
 pub type WriterFn = Arc<dyn Fn(&GitRepo, &str) + Send + Sync>;
 
+/// Rewrites a request body before it is handled (whoever stands between the guest's
+/// request and the repository: a proxy, a compromised server, a swapped temporary file).
+pub type BodyFn = Arc<dyn Fn(&[u8]) -> Vec<u8> + Send + Sync>;
+
 /// What a firing rule does.
 #[derive(Clone)]
 pub enum Action {
@@ -89,6 +93,9 @@ pub enum Action {
     /// Refuse as a ruleset or branch protection does: 422 "Repository rule violations
     /// found", not a lost race (GitHub's answer to a ref update a rule forbids).
     RuleViolation,
+    /// Handle the request with this body instead of the one sent; the answer is honest
+    /// about what was done (e.g. the SHA of a tree that holds other content).
+    RewriteBody(BodyFn),
 }
 
 impl fmt::Debug for Action {
@@ -103,6 +110,7 @@ impl fmt::Debug for Action {
             Action::Before(_) => f.write_str("Before(..)"),
             Action::BeforeThen(_, then) => write!(f, "BeforeThen(.., {then:?})"),
             Action::RuleViolation => f.write_str("RuleViolation"),
+            Action::RewriteBody(_) => f.write_str("RewriteBody(..)"),
         }
     }
 }
@@ -158,6 +166,31 @@ impl Rule {
             Action::BeforeThen(force_push_back(branch), Box::new(wait)),
         )
     }
+}
+
+impl Rule {
+    /// Every `POST git/trees` stores other text than it was sent for its first inline file:
+    /// the tree the client gets back does not hold the blob it computed.
+    pub fn tampered_tree() -> Rule {
+        Rule::new(
+            Match::method("POST").and_path("/git/trees"),
+            When::Always,
+            Action::RewriteBody(tamper_first_content()),
+        )
+    }
+}
+
+/// Appends a line to the `content` of the first `tree[]` entry that has one.
+pub fn tamper_first_content() -> BodyFn {
+    Arc::new(|body: &[u8]| {
+        let Ok(mut json) = serde_json::from_slice::<serde_json::Value>(body) else { return body.to_vec() };
+        let entries = json.get_mut("tree").and_then(|t| t.as_array_mut());
+        if let Some(entry) = entries.and_then(|t| t.iter_mut().find(|e| e["content"].is_string())) {
+            let text = format!("{}# injected: vlan: 666\n", entry["content"].as_str().unwrap_or_default());
+            entry["content"] = serde_json::Value::String(text);
+        }
+        serde_json::to_vec(&json).unwrap_or_else(|_| body.to_vec())
+    })
 }
 
 /// Moves `branch` back to its head's first parent with a forced update, as

@@ -172,7 +172,7 @@ async fn handle(
         .map(|(n, v)| (n.as_str().to_ascii_lowercase(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
         .collect();
     let path = parts.uri.path_and_query().map_or("/", |p| p.as_str()).to_string();
-    let incoming = Incoming { method: parts.method.as_str().to_string(), path, headers, body };
+    let mut incoming = Incoming { method: parts.method.as_str().to_string(), path, headers, body };
     let seq = {
         let mut log = lock(&shared.log);
         let seq = log.len();
@@ -219,6 +219,10 @@ async fn handle(
             None
         }
         Some(Action::RuleViolation) => Some(rule_violation()),
+        Some(Action::RewriteBody(rewrite)) => {
+            incoming.body = rewrite(&incoming.body);
+            None
+        }
         // Unwrapped above; a nested one does its inner action only.
         Some(Action::BeforeThen(..)) | Some(Action::LoseAnswer) | None => None,
     };

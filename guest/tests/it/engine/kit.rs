@@ -3,9 +3,9 @@
 
 use std::collections::VecDeque;
 
-use fgd_sync_guest::engine::Source;
+use fgd_sync_guest::engine::{Source, Synced};
 use fgd_sync_guest::github::{Environment, HttpRequest, HttpResponse, Transport};
-use fgd_sync_guest::model::{Identity, RawResource, ResourceRef, SyncOptions, Target};
+use fgd_sync_guest::model::{HnpChange, HnpOp, Identity, RawResource, ResourceRef, SyncOptions, Target};
 
 use super::fake::{Clock, BASE, OWNER, REPO};
 
@@ -58,6 +58,23 @@ pub struct MemSource {
     pub fail_get: Option<String>,
     /// Listings to answer one per `list` call before `resources` (HNP changing meanwhile).
     pub listings: VecDeque<Vec<RawResource>>,
+    /// `record-synced` calls (each records a batch).
+    pub record_calls: u32,
+    /// Every `apply-changes` batch, as given.
+    pub applied: Vec<Vec<HnpChange>>,
+    /// Names whose changes HNP refuses, with this answer.
+    pub refuse: Vec<(String, String)>,
+    /// `apply-changes` fails as a whole with this (a lost answer).
+    pub fail_apply: Option<String>,
+    /// Put into HNP (replacing its namesake) just before the next `apply-changes`: an edit
+    /// made in NetBox between the read and the write.
+    pub edit_before_apply: Option<RawResource>,
+}
+
+/// Whether `cr` is the CR `other` names (kind, namespace with "" as "default", name).
+fn same_cr(cr: &RawResource, other: &RawResource) -> bool {
+    let ns = |r: &RawResource| if r.namespace.is_empty() { "default".to_string() } else { r.namespace.clone() };
+    cr.kind == other.kind && cr.name == other.name && ns(cr) == ns(other)
 }
 
 impl MemSource {
@@ -90,18 +107,65 @@ impl Source for MemSource {
         let found = self.resources.iter().find(|c| c.kind == r.kind.as_str() && c.name == r.name);
         Ok(found.filter(|c| c.namespace.is_empty() || c.namespace == r.namespace).cloned())
     }
-    fn record(&mut self, _fabric: &str, r: &ResourceRef, path: &str, sha: &str, commit: &str) -> Result<(), String> {
+    fn apply(&mut self, _fabric: &str, changes: &[HnpChange]) -> Result<Vec<Option<String>>, String> {
+        self.applied.push(changes.to_vec());
+        if let Some(edited) = self.edit_before_apply.take() {
+            self.resources.retain(|r| !same_cr(r, &edited));
+            self.resources.push(edited);
+        }
+        if let Some(e) = &self.fail_apply {
+            return Err(e.clone());
+        }
+        let mut answers = Vec::new();
+        for change in changes {
+            if let Some((_, why)) = self.refuse.iter().find(|(name, _)| *name == change.resource.name) {
+                answers.push(Some(why.clone()));
+                continue;
+            }
+            let at = self.resources.iter().position(|r| same_cr(r, &change.resource));
+            // As a host must: write only while HNP still holds what the plan saw.
+            let holds_expected = match (&change.expected, at) {
+                (None, None) => true,
+                (Some(expected), Some(i)) => self.resources[i] == *expected,
+                _ => false,
+            };
+            if !holds_expected {
+                answers.push(Some("changed in HNP meanwhile".to_string()));
+                continue;
+            }
+            match (change.op, at) {
+                (HnpOp::Create, _) => self.resources.push(change.resource.clone()),
+                (HnpOp::Update, Some(i)) => self.resources[i] = change.resource.clone(),
+                (HnpOp::Delete, Some(i)) => {
+                    self.resources.remove(i);
+                }
+                (_, None) => unreachable!("checked above"),
+            }
+            answers.push(None);
+        }
+        Ok(answers)
+    }
+    fn record(&mut self, _fabric: &str, entries: &[Synced]) -> Result<(), String> {
+        self.record_calls += 1;
         if let Some(e) = &self.fail_record {
             return Err(e.clone());
         }
-        self.recorded.push((r.clone(), path.into(), sha.into(), commit.into()));
+        for s in entries {
+            self.recorded.push((s.resource.clone(), s.path.clone(), s.blob_sha.clone(), s.commit.clone()));
+        }
         Ok(())
     }
 }
 
+/// A scripted answer: given, or computed from the request.
+enum Answer {
+    Given(Result<HttpResponse, String>),
+    Computed(fn(&HttpRequest) -> Result<HttpResponse, String>),
+}
+
 /// A queue of expected `METHOD url` -> answer; anything else fails the test.
 pub struct Scripted {
-    steps: VecDeque<(String, Result<HttpResponse, String>)>,
+    steps: VecDeque<(String, Answer)>,
     pub log: Vec<HttpRequest>,
 }
 
@@ -111,7 +175,17 @@ impl Scripted {
     }
 
     /// Expects `METHOD /path` (relative to the repository URL).
-    pub fn expect(mut self, call: &str, answer: Result<HttpResponse, String>) -> Scripted {
+    pub fn expect(self, call: &str, answer: Result<HttpResponse, String>) -> Scripted {
+        self.expect_answer(call, Answer::Given(answer))
+    }
+
+    /// Like `expect`, answered by `answer(request)` (an answer that depends on what was sent,
+    /// such as the SHA of a created tree).
+    pub fn expect_computed(self, call: &str, answer: fn(&HttpRequest) -> Result<HttpResponse, String>) -> Scripted {
+        self.expect_answer(call, Answer::Computed(answer))
+    }
+
+    fn expect_answer(mut self, call: &str, answer: Answer) -> Scripted {
         let (method, rest) = call.split_once(' ').expect("`METHOD path`");
         self.steps.push_back((format!("{method} {BASE}/repos/{OWNER}/{REPO}{rest}"), answer));
         self
@@ -129,7 +203,10 @@ impl Transport for Scripted {
         let call = format!("{} {}", request.method, request.url);
         let (expected, answer) = self.steps.pop_front().unwrap_or_else(|| panic!("unexpected request {call}"));
         assert_eq!(call, expected, "request out of script");
-        answer
+        match answer {
+            Answer::Given(answer) => answer,
+            Answer::Computed(answer) => answer(request),
+        }
     }
 }
 

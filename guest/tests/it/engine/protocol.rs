@@ -1,14 +1,18 @@
 //! Exact request sequences and error paths, against scripted answers: what is retried, what
 //! is returned at once, and what each error says.
 
+use std::collections::BTreeMap;
+
 use fgd_sync_guest::blob::blob_sha;
 use fgd_sync_guest::engine;
 use fgd_sync_guest::github::client::Client;
 use fgd_sync_guest::github::requests::Repo;
+use fgd_sync_guest::github::HttpRequest;
 use fgd_sync_guest::model::{Mode, Selection};
 use fgd_sync_guest::model::{SyncError, SyncOptions, SyncReport};
 
 use super::fake::{Clock, BASE, OWNER, REPO};
+use super::git::{Git, FILE};
 use super::kit::{json, options, target, vpc, with_headers, FakeEnv, MemSource, Scripted, START};
 
 const HEAD: &str = "1111111111111111111111111111111111111111";
@@ -39,6 +43,21 @@ fn tree_answer() -> Result<fgd_sync_guest::github::HttpResponse, String> {
 
 fn sha_answer(status: u16, sha: &str) -> Result<fgd_sync_guest::github::HttpResponse, String> {
     json(status, &format!(r#"{{"sha":"{sha}","url":"u"}}"#))
+}
+
+/// Answers `POST git/trees` as GitHub does: with the SHA of the tree that `tree_answer`'s file
+/// and the request's writes make, hashed by the fake's Git (the engine checks it).
+fn created_tree(request: &HttpRequest) -> Result<fgd_sync_guest::github::HttpResponse, String> {
+    let body: serde_json::Value = serde_json::from_slice(request.body.as_deref().unwrap_or_default()).unwrap();
+    let mut files = BTreeMap::from([("README.md".to_string(), (FILE.to_string(), blob_sha(b"hi\n")))]);
+    for entry in body["tree"].as_array().unwrap() {
+        let path = entry["path"].as_str().unwrap().to_string();
+        match entry["content"].as_str() {
+            Some(text) => files.insert(path, (entry["mode"].as_str().unwrap().to_string(), blob_sha(text.as_bytes()))),
+            None => files.remove(&path),
+        };
+    }
+    sha_answer(201, &Git::default().build(&files))
 }
 
 fn error_answer(status: u16, message: &str) -> Result<fgd_sync_guest::github::HttpResponse, String> {
@@ -79,7 +98,7 @@ fn the_normal_sequence_against_a_repository_without_state() {
     let mut script = Scripted::new()
         .expect(REF, ref_answer(HEAD))
         .expect(&tree_call(HEAD), tree_answer())
-        .expect("POST /git/trees", sha_answer(201, TREE))
+        .expect_computed("POST /git/trees", created_tree)
         .expect("POST /git/commits", sha_answer(201, COMMIT))
         .expect("PATCH /git/refs/heads/main", ref_answer(COMMIT));
     let report = run(&mut script, &mut env(), &options()).unwrap();
@@ -91,7 +110,8 @@ fn the_normal_sequence_against_a_repository_without_state() {
     let paths: Vec<&str> = bodies[0]["tree"].as_array().unwrap().iter().map(|e| e["path"].as_str().unwrap()).collect();
     assert_eq!(paths, ["fabrics/dc1/.hnp/sync-state.json", "fabrics/dc1/managed/vpcs/vpc-1.yaml"]);
     assert_eq!(bodies[1]["parents"], serde_json::json!([HEAD]));
-    assert_eq!(bodies[1]["tree"], TREE);
+    let created: serde_json::Value = serde_json::from_slice(&created_tree(&script.log[2]).unwrap().body).unwrap();
+    assert_eq!(bodies[1]["tree"], created["sha"]);
     assert_eq!(bodies[2], serde_json::json!({"sha": COMMIT, "force": false}));
 }
 
@@ -128,13 +148,13 @@ fn a_409_on_the_ref_update_is_a_lost_race() {
     let mut script = Scripted::new()
         .expect(REF, ref_answer(HEAD))
         .expect(&tree_call(HEAD), tree_answer())
-        .expect("POST /git/trees", sha_answer(201, TREE))
+        .expect_computed("POST /git/trees", created_tree)
         .expect("POST /git/commits", sha_answer(201, COMMIT))
         .expect("PATCH /git/refs/heads/main", error_answer(409, "Reference cannot be updated"))
         .expect(&compare_call(), compare_answer("diverged"))
         .expect(REF, ref_answer(HEAD2))
         .expect(&tree_call(HEAD2), tree_answer())
-        .expect("POST /git/trees", sha_answer(201, TREE))
+        .expect_computed("POST /git/trees", created_tree)
         .expect("POST /git/commits", sha_answer(201, COMMIT))
         .expect("PATCH /git/refs/heads/main", ref_answer(COMMIT));
     let report = run(&mut script, &mut env(), &options()).unwrap();
@@ -145,7 +165,7 @@ fn a_409_on_the_ref_update_is_a_lost_race() {
     let mut script = Scripted::new()
         .expect(REF, ref_answer(HEAD))
         .expect(&tree_call(HEAD), tree_answer())
-        .expect("POST /git/trees", sha_answer(201, TREE))
+        .expect_computed("POST /git/trees", created_tree)
         .expect("POST /git/commits", sha_answer(201, COMMIT))
         .expect("PATCH /git/refs/heads/main", error_answer(422, "Reference does not exist"));
     let err = remote(run(&mut script, &mut env(), &options()).unwrap_err());
@@ -157,7 +177,7 @@ fn a_single_attempt_that_loses_is_too_many_races() {
     let mut script = Scripted::new()
         .expect(REF, ref_answer(HEAD))
         .expect(&tree_call(HEAD), tree_answer())
-        .expect("POST /git/trees", sha_answer(201, TREE))
+        .expect_computed("POST /git/trees", created_tree)
         .expect("POST /git/commits", sha_answer(201, COMMIT))
         .expect("PATCH /git/refs/heads/main", error_answer(422, "Update is not a fast forward"))
         .expect(&compare_call(), compare_answer("behind"));
@@ -178,7 +198,7 @@ fn up_to_the_commit() -> Scripted {
     Scripted::new()
         .expect(REF, ref_answer(HEAD))
         .expect(&tree_call(HEAD), tree_answer())
-        .expect("POST /git/trees", sha_answer(201, TREE))
+        .expect_computed("POST /git/trees", created_tree)
         .expect("POST /git/commits", sha_answer(201, COMMIT))
 }
 
@@ -247,7 +267,7 @@ fn server_errors_give_up_after_four_tries() {
         .expect(REF, error_answer(408, "Timeout"))
         .expect(REF, ref_answer(HEAD))
         .expect(&tree_call(HEAD), tree_answer())
-        .expect("POST /git/trees", sha_answer(201, TREE))
+        .expect_computed("POST /git/trees", created_tree)
         .expect("POST /git/commits", sha_answer(201, COMMIT))
         .expect("PATCH /git/refs/heads/main", ref_answer(COMMIT));
     assert_eq!(run(&mut script, &mut env(), &options()).unwrap().requests, 6);
@@ -276,7 +296,7 @@ fn an_empty_repository_gets_its_first_commit_through_the_contents_api() {
         .expect(put, created)
         .expect(REF, ref_answer(HEAD))
         .expect(&tree_call(HEAD), tree_answer())
-        .expect("POST /git/trees", sha_answer(201, TREE))
+        .expect_computed("POST /git/trees", created_tree)
         .expect("POST /git/commits", sha_answer(201, COMMIT))
         .expect("PATCH /git/refs/heads/main", ref_answer(COMMIT));
     let report = run(&mut script, &mut env(), &options()).unwrap();

@@ -5,6 +5,7 @@ mod concurrency;
 mod contents;
 mod empty;
 mod git_data;
+mod limits;
 mod protocol;
 mod support;
 

@@ -49,6 +49,11 @@ impl Fixture {
         LocalGitHub::open(&self.git_dir, OWNER, REPO, self.gh.options().clone()).unwrap()
     }
 
+    /// Another server on the same repository, with other options.
+    pub fn reopen_with(&self, options: Options) -> LocalGitHub {
+        LocalGitHub::open(&self.git_dir, OWNER, REPO, options).unwrap()
+    }
+
     /// A request below `/repos/acme/fabric`.
     pub fn request(&self, method: &str, rel: &str, body: Option<Value>) -> ApiResponse {
         self.gh.handle(&req(method, rel, body))

@@ -196,6 +196,8 @@ mod tests {
             changes: Vec::new(),
             conflicts: conflicts.iter().map(conflict).collect(),
             invalid: Vec::new(),
+            hnp_changes: Vec::new(),
+            raw_errors: Vec::new(),
             unchanged: 0,
             requests: 0,
             attempts: 1,

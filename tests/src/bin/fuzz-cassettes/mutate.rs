@@ -273,6 +273,18 @@ fn mutate_hnp(c: &mut Cassette, rng: &mut Rng) -> String {
             *answer = if rng.chance(50) { Ok(None) } else { Err("HNP is unavailable".into()) };
             format!("hnp event {i}: get answers {answer:?}")
         }
+        (HnpExchange::Apply { answer, .. }, _) => {
+            *answer = match answer {
+                Ok(answers) if !answers.is_empty() && rng.chance(50) => {
+                    let mut refused = answers.clone();
+                    let k = rng.below(refused.len());
+                    refused[k] = Some("400 {\"spec\": [\"refused\"]}".into());
+                    Ok(refused)
+                }
+                _ => Err("NetBox answered 502".into()),
+            };
+            format!("hnp event {i}: apply answers {answer:?}")
+        }
         (HnpExchange::Record { answer, .. }, _) => {
             *answer = Err("HNP refused the update".into());
             format!("hnp event {i}: record fails")

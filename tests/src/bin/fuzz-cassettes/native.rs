@@ -112,17 +112,22 @@ impl Source for NativeSource {
         Ok(self.0.get(fabric, &convert(reference))?.as_ref().map(convert))
     }
 
-    fn record(
-        &mut self,
-        fabric: &str,
-        r: &model::ResourceRef,
-        path: &str,
-        blob_sha: &str,
-        commit: &str,
-    ) -> Result<(), String> {
-        let synced =
-            Synced { reference: convert(r), path: path.into(), blob_sha: blob_sha.into(), commit: commit.into() };
-        self.0.record(fabric, &synced)
+    fn apply(&mut self, fabric: &str, changes: &[model::HnpChange]) -> Result<Vec<Option<String>>, String> {
+        let changes: Vec<_> = changes.iter().map(convert).collect();
+        self.0.apply(fabric, &changes)
+    }
+
+    fn record(&mut self, fabric: &str, entries: &[engine::Synced]) -> Result<(), String> {
+        let entries: Vec<Synced> = entries
+            .iter()
+            .map(|s| Synced {
+                resource: convert(&s.resource),
+                path: s.path.clone(),
+                blob_sha: s.blob_sha.clone(),
+                commit: s.commit.clone(),
+            })
+            .collect();
+        self.0.record(fabric, &entries)
     }
 }
 

@@ -9,7 +9,7 @@ use std::time::Duration;
 use fgd_sync::replay::cassette::{Body, Event, HnpExchange, HttpAnswer, HttpRequest, HttpResponse, TransportError};
 use fgd_sync::replay::{Cassette, Script};
 use fgd_sync::source::Synced;
-use fgd_sync::wit::{CustomResource, ResourceRef};
+use fgd_sync::wit::{CustomResource, HnpChange, ResourceRef};
 
 /// Requests after which every answer is "connection refused", so a run always ends.
 pub const MAX_REQUESTS: usize = 400;
@@ -160,11 +160,21 @@ impl Script for Player {
             .unwrap_or(Ok(None))
     }
 
-    fn record(&self, _fabric: &str, synced: &Synced) -> Result<(), String> {
+    fn apply(&self, _fabric: &str, changes: &[HnpChange]) -> Result<Vec<Option<String>>, String> {
         self.hnp
             .iter()
             .find_map(|e| match e {
-                HnpExchange::Record { path, answer, .. } if *path == synced.path => Some(answer.clone()),
+                HnpExchange::Apply { changes: c, answer, .. } if c == changes => Some(answer.clone()),
+                _ => None,
+            })
+            .unwrap_or_else(|| Ok(vec![None; changes.len()]))
+    }
+
+    fn record(&self, _fabric: &str, synced: &[Synced]) -> Result<(), String> {
+        self.hnp
+            .iter()
+            .find_map(|e| match e {
+                HnpExchange::Record { entries, answer, .. } if entries == synced => Some(answer.clone()),
                 _ => None,
             })
             .unwrap_or(Ok(()))

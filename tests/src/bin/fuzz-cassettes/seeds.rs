@@ -14,7 +14,7 @@ use fgd_sync::remote::{LocalRemote, Remote, LOCAL_API_BASE, LOCAL_OWNER, LOCAL_R
 use fgd_sync::replay::{Cassette, Invocation, Recorder};
 use fgd_sync::runtime::{CallContext, Operation, Runtime, RuntimeConfig, SyncCall};
 use fgd_sync::source::directory::DirectorySource;
-use fgd_sync::wit::{CustomResource, Identity, Resolution, Selection, Side, SyncOptions, Target};
+use fgd_sync::wit::{CustomResource, Direction, Identity, Resolution, Selection, Side, SyncOptions, Target};
 
 const SAMPLES: [(&str, &str); 2] = [
     ("vpc-demo.yaml", include_str!("../../../data/hedgehog/samples/vpc-demo.yaml")),
@@ -54,7 +54,13 @@ impl Recording {
 }
 
 fn options() -> SyncOptions {
-    SyncOptions { max_attempts: 3, max_rate_limit_wait_secs: 60, resolutions: Vec::new(), max_deletions: None }
+    SyncOptions {
+        max_attempts: 3,
+        max_rate_limit_wait_secs: 60,
+        resolutions: Vec::new(),
+        max_deletions: None,
+        direction: Direction::Push,
+    }
 }
 
 /// Gives `cr` a new spec key, so its rendering changes.
