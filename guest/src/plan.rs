@@ -19,7 +19,7 @@ use crate::classify::{self, Explained, FileVersion, Verdict};
 use crate::manifest;
 use crate::model::{
     Action, Change, Conflict, ConflictKind, Direction, ForeignState, GitVersion, HnpChange, InvalidManifest,
-    InvalidResource, RawError, RawResource, Resolution, ResourceRef, Side, SyncError,
+    HnpOp, InvalidResource, RawError, RawResource, Resolution, ResourceRef, Side, SyncError,
 };
 use crate::path;
 use crate::render;
@@ -54,6 +54,25 @@ pub struct PlanInput {
     pub direction: Direction,
     /// Paths whose HNP changes HNP refused in this sync: left alone.
     pub refused: BTreeSet<String>,
+}
+
+impl PlanInput {
+    /// HNP accepted a pull's change: HNP's CRs, as this input holds them, are Git's now.
+    pub fn accept(&mut self, change: &HnpChange) {
+        let reference = |r: &RawResource| validate::resource_ref(&r.kind, &r.namespace, &r.name).ok();
+        let changed = reference(&change.resource);
+        self.desired.retain(|r| changed.is_none() || reference(r) != changed);
+        match change.op {
+            HnpOp::Create | HnpOp::Update => self.desired.push(change.resource.clone()),
+            // A selection names its deletions; a whole fabric infers them from absence.
+            HnpOp::Delete if !self.complete => {
+                if let Some(r) = changed.filter(|r| !self.deleted.contains(r)) {
+                    self.deleted.push(r);
+                }
+            }
+            HnpOp::Delete => {}
+        }
+    }
 }
 
 /// WIT `list<tuple<string, string>>`.

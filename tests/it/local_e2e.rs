@@ -315,11 +315,15 @@ fn demo_runs_on_an_embedded_fabric() {
         "Update VPC demo-vpc-3",
         "CONFLICT VPC demo-vpc-3",
         "exits with code 2",
+        "HNP update VPC demo-vpc-3 (spec)",
+        "1 CR written into HNP",
+        "HNP's demo-vpc-3 now has subnet-1 on VLAN 1531",
     ] {
         assert!(out.stdout.contains(expected), "missing {expected:?} in:\n{}", out.stdout);
     }
     let repo = tmp.path().join("d/fabric.git");
-    assert_eq!(git(&repo, &["rev-list", "--count", "main"]).trim(), "5");
+    // init, first sync, update, resolution, the colleague's two edits, the pull's state commit.
+    assert_eq!(git(&repo, &["rev-list", "--count", "main"]).trim(), "7");
     git(&repo, &["fsck", "--strict", "--no-dangling"]);
 }
 
@@ -327,13 +331,14 @@ fn demo_runs_on_an_embedded_fabric() {
 fn every_command_has_help_with_only_its_own_flags() {
     const SANDBOX: &[&str] = &["--memory-limit", "--timeout", "--fuel", "--cache-dir"];
     const FABRIC: &[&str] = &["--config", "--fabric", "--repo", "--local-repo", "--source-dir", "--netbox-url"];
-    const WRITE: &[&str] = &["--max-attempts", "--max-rate-limit-wait", "--allow-deletions"];
+    const WRITE: &[&str] = &["--max-attempts", "--max-rate-limit-wait", "--allow-deletions", "--direction"];
     const SYNC: &[&str] = &["--only", "--json", "--record", "--http-log"];
-    let commands: [(&str, Vec<&[&str]>); 7] = [
+    let commands: [(&str, Vec<&[&str]>); 8] = [
         ("demo", vec![&["--dir", "--http-log"], SANDBOX]),
         ("render", vec![&["--path", "--directory"], SANDBOX]),
         ("plan", vec![FABRIC, &["--directory"], SYNC, WRITE, SANDBOX]),
         ("sync", vec![FABRIC, &["--directory"], SYNC, WRITE, SANDBOX]),
+        ("pull", vec![FABRIC, &["--directory"], SYNC, WRITE, SANDBOX]),
         ("resolve", vec![FABRIC, &["--directory", "--take", "--expect"], SYNC, WRITE, SANDBOX]),
         ("replay", vec![&["--json"], SANDBOX]),
         ("serve", vec![FABRIC, &["--directory", "--listen", "--secret-env", "--http-log"], WRITE, SANDBOX]),

@@ -49,7 +49,7 @@ use crate::model::{
     Action, DeletionGuard, GitVersion, HnpChange, HnpOp, HnpOutcome, Mode, RawResource, RemoteError,
     ResourceRef, Selection, SyncError, SyncOptions, SyncReport, Target,
 };
-use crate::plan::{self, CommitPlan, PlanInput};
+use crate::plan::{self, message, CommitPlan, PlanInput};
 use crate::{blob, path, state};
 
 use read::{BlobText, Head};
@@ -313,6 +313,10 @@ impl Session<'_> {
         if !plan.hnp_changes.is_empty() {
             plan = self.pull(client, source, &mut input, plan)?;
         }
+        let pulled: Vec<&HnpChange> = self.pulled.iter().filter(|o| o.refused.is_none()).map(|o| &o.change).collect();
+        if !pulled.is_empty() && !plan.writes.is_empty() {
+            plan.message = message::with_pulls(&self.target.message_prefix, &input.directory, &plan.changes, &pulled);
+        }
         if self.mode == Mode::Plan {
             self.preview(client, &mut plan)?;
             return Ok(Attempt::Done { plan, commit: None });
@@ -403,7 +407,7 @@ impl Session<'_> {
                 Some(_) => {
                     input.refused.insert(change.path.clone());
                 }
-                None => accepted(input, &change.resource, change.op),
+                None => input.accept(&change),
             }
             self.pulled.push(HnpOutcome { change, refused });
         }
@@ -619,22 +623,6 @@ impl Session<'_> {
             status: 200,
             message: format!("planning still needs {} blob(s) after {MAX_CONTENT_ROUNDS} rounds of reads", shas.len()),
         })
-    }
-}
-
-/// HNP accepted a pulled change: the input's CRs are HNP's now.
-fn accepted(input: &mut PlanInput, resource: &RawResource, op: HnpOp) {
-    let reference = |r: &RawResource| crate::validate::resource_ref(&r.kind, &r.namespace, &r.name).ok();
-    let changed = reference(resource);
-    input.desired.retain(|r| changed.is_none() || reference(r) != changed);
-    match op {
-        HnpOp::Create | HnpOp::Update => input.desired.push(resource.clone()),
-        HnpOp::Delete if !input.complete => {
-            if let Some(r) = changed.filter(|r| !input.deleted.contains(r)) {
-                input.deleted.push(r);
-            }
-        }
-        HnpOp::Delete => {}
     }
 }
 

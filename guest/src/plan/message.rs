@@ -3,8 +3,8 @@
 
 use std::fmt::Write;
 
-use crate::model::{Action, Change};
-use crate::path;
+use crate::model::{Action, Change, HnpChange, HnpOp};
+use crate::{path, validate};
 
 /// Longest body, in lines; past it the last line says how many were left out.
 pub const MAX_BODY_LINES: usize = 200;
@@ -51,5 +51,46 @@ fn verb(action: Action) -> &'static str {
         Action::Delete => "Delete",
         Action::Adopt => "Adopt",
         Action::Forget => "Forget",
+    }
+}
+
+/// The message of a commit that follows a pull: the CRs taken from Git into HNP are what
+/// happened (the commit itself only records Git's files as the new bases), so they lead; the
+/// plan's own changes (HNP's edits pushed in the same run) follow.
+pub fn with_pulls(prefix: &str, directory: &str, changes: &[Change], pulled: &[&HnpChange]) -> String {
+    let name = |c: &HnpChange| match validate::resource_ref(&c.resource.kind, &c.resource.namespace, &c.resource.name) {
+        Ok(r) => r.to_string(),
+        Err(_) => format!("{} {}", c.resource.kind, c.resource.name),
+    };
+    let subject = match pulled {
+        [] => return message(prefix, directory, changes),
+        [one] => format!("{prefix}Take {} from Git into HNP ({})", name(one), op(one.op)),
+        several => format!("{prefix}Take {} resources from Git into HNP", several.len()),
+    };
+    // What else the commit does: HNP's own edits, the raw files' canonical files.
+    let pushed: Vec<&Change> = changes.iter().filter(|c| !matches!(c.action, Action::Adopt | Action::Forget)).collect();
+    if pulled.len() == 1 && pushed.is_empty() {
+        return subject;
+    }
+    let mut out = format!("{subject}\n");
+    for c in pulled.iter().take(MAX_BODY_LINES) {
+        let relative = path::strip_directory(directory, &c.path).unwrap_or(&c.path);
+        let _ = write!(out, "\n- HNP: {} {} ({relative})", op(c.op), name(c));
+    }
+    if pulled.len() > MAX_BODY_LINES {
+        let _ = write!(out, "\n- ... and {} more", pulled.len() - MAX_BODY_LINES);
+    }
+    for c in pushed.iter().take(MAX_BODY_LINES) {
+        let relative = path::strip_directory(directory, &c.path).unwrap_or(&c.path);
+        let _ = write!(out, "\n- Git: {} {} ({relative})", verb(c.action).to_lowercase(), c.resource);
+    }
+    out
+}
+
+fn op(op: HnpOp) -> &'static str {
+    match op {
+        HnpOp::Create => "create",
+        HnpOp::Update => "update",
+        HnpOp::Delete => "delete",
     }
 }

@@ -25,6 +25,10 @@ use crate::wit::{CustomResource, HnpChange, ResourceRef};
 
 /// Bytes of randomness drawn for a recorded run; the guest only jitters back-offs with it.
 const RANDOM_POOL_BYTES: usize = 256;
+/// Largest body of one exchange that `--record` holds in memory (GitHub's own answers stay far
+/// below: a blob is at most 100 MiB base64-encoded only through the blobs API, which fgd-sync
+/// reads for manifests of a few KiB). A larger one fails the request as too large.
+pub const MAX_RECORDED_BODY_BYTES: usize = 32 * 1024 * 1024;
 /// Headers never written to a cassette (the guest may not set them; this is belt and braces).
 const SECRET_HEADERS: [&str; 3] = ["authorization", "proxy-authorization", "cookie"];
 
@@ -185,7 +189,13 @@ impl WasiHttpHooks for RecordingHooks {
         let recorder = self.recorder.clone();
         Box::new(async move {
             let (parts, body) = request.into_parts();
-            let body = body.collect().await?.to_bytes();
+            let body = match http_body_util::Limited::new(body, MAX_RECORDED_BODY_BYTES).collect().await {
+                Ok(collected) => collected.to_bytes(),
+                Err(_) => {
+                    let error = TransportError::HttpRequestBodySize(Some(MAX_RECORDED_BODY_BYTES as u64));
+                    return Err(error.to_error());
+                }
+            };
             let recorded = request_record(&parts.method, &parts.uri, &parts.headers, &body);
             let request = http::Request::from_parts(parts, full(body));
             let answer = Pin::from(inner.send_request(request, options, fut)).await;
@@ -201,10 +211,14 @@ impl WasiHttpHooks for RecordingHooks {
                 }
             };
             let (parts, body) = response.into_parts();
-            let body = match body.collect().await {
+            let body = match http_body_util::Limited::new(body, MAX_RECORDED_BODY_BYTES).collect().await {
                 Ok(collected) => collected.to_bytes(),
                 Err(error) => {
-                    let error = TransportError::from_error(error);
+                    // A body past the cap, or the transport's own error.
+                    let error = match error.downcast::<wasmtime_wasi_http::Error>() {
+                        Ok(error) => TransportError::from_error(*error),
+                        Err(_) => TransportError::HttpResponseBodySize(Some(MAX_RECORDED_BODY_BYTES as u64)),
+                    };
                     recorder.push(Event::Http(HttpExchange {
                         request: recorded,
                         answer: HttpAnswer::Error(error.clone()),

@@ -99,8 +99,27 @@ fn commit_plan(p: &CommitPlan) -> Value {
         .collect();
     let writes: Vec<Value> = p.writes.iter().map(|w| json!({"path": w.path, "content": w.content})).collect();
     let invalid: Vec<Value> = p.invalid.iter().map(invalid).collect();
+    let hnp_changes: Vec<Value> = p
+        .hnp_changes
+        .iter()
+        .map(|c| {
+            let op = match c.op {
+                fgd_sync::wit::HnpOp::Create => "create",
+                fgd_sync::wit::HnpOp::Update => "update",
+                fgd_sync::wit::HnpOp::Delete => "delete",
+            };
+            json!({"op": op, "resource": cr(&c.resource), "expected": c.expected.as_ref().map(cr),
+                   "fields": c.fields, "path": c.path})
+        })
+        .collect();
+    let raw_errors: Vec<Value> = p
+        .raw_errors
+        .iter()
+        .map(|e| json!({"path": e.path, "document": e.document, "field": e.field, "message": e.message}))
+        .collect();
     json!({"changes": changes, "conflicts": conflicts, "invalid": invalid, "unchanged": p.unchanged,
-           "need-contents": p.need_contents, "writes": writes, "message": p.message})
+           "need-contents": p.need_contents, "writes": writes, "hnp-changes": hnp_changes,
+           "raw-errors": raw_errors, "message": p.message})
 }
 
 fn blob_sha(text: &str) -> String {

@@ -60,6 +60,8 @@ fn a_data_edit_in_git_goes_into_hnp_and_its_blob_becomes_the_base() {
     assert_eq!(base_of(&w, &path), Some(sha_of(&w, &path)));
     assert!(report.conflicts.is_empty());
     assert_eq!(w.source.record_calls, 1, "bookkeeping in one call");
+    let message = &w.fake.git.commits[&w.head()].message;
+    assert!(message.starts_with("[hnp] Take VPC vpc-1 from Git into HNP (update)\n\nFgd-Sync-State: "), "{message}");
 
     // Nothing left to do either way.
     let head = w.head();

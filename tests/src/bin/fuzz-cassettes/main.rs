@@ -325,7 +325,7 @@ fn placeholder() -> Cassette {
         "recorded_by": "", "component": "", "random": "00", "events": [], "report": null,
         "invocation": {"operation": "plan", "fabric": "", "selection": "Fabric", "remote": "",
             "target": {"api_base": "", "owner": "", "repo": "", "branch": "", "directory": "", "committer": null, "message_prefix": ""},
-            "options": {"max_attempts": 1, "max_rate_limit_wait_secs": 0, "resolutions": []}}
+            "options": {"max_attempts": 1, "max_rate_limit_wait_secs": 0, "resolutions": [], "direction": "Push"}}
     }))
     .expect("a valid empty cassette")
 }
