@@ -261,6 +261,8 @@ pub struct HnpChange {
     pub fields: Vec<String>,
     /// The Git file the change comes from.
     pub path: String,
+    /// `path` is the CR's managed file: the host records the sync with the write itself.
+    pub records_sync: bool,
 }
 
 /// Mirrors WIT `hnp-outcome`.

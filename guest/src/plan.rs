@@ -18,8 +18,8 @@ use crate::blob;
 use crate::classify::{self, Explained, FileVersion, Verdict};
 use crate::manifest;
 use crate::model::{
-    Action, Change, Conflict, ConflictKind, Direction, ForeignState, GitVersion, HnpChange, InvalidManifest,
-    HnpOp, InvalidResource, RawError, RawResource, Resolution, ResourceRef, Side, SyncError,
+    Action, Change, Conflict, ConflictKind, Direction, ForeignState, GitVersion, HnpChange, HnpOp, InvalidManifest,
+    InvalidResource, RawError, RawResource, Resolution, ResourceRef, Side, SyncError,
 };
 use crate::path;
 use crate::render;
@@ -236,13 +236,15 @@ pub fn plan(input: &PlanInput, message_prefix: &str) -> Result<CommitPlan, SyncE
                         Outcome::Apply(resolve(r.take, desired.is_some(), remote.is_some()))
                     }
                 }
-                None if pulls && hnp_unchanged && git_edit(kind) => match take_git(kind, path, subject, remote.as_ref()) {
-                    Ok(outcome) => outcome,
-                    Err(sha) => {
-                        needs.insert(sha);
-                        continue;
+                None if pulls && hnp_unchanged && git_edit(kind) => {
+                    match take_git(kind, path, subject, remote.as_ref()) {
+                        Ok(outcome) => outcome,
+                        Err(sha) => {
+                            needs.insert(sha);
+                            continue;
+                        }
                     }
-                },
+                }
                 found => {
                     // A conflict is reported with both versions (those that can be read).
                     if let Some(FileVersion { sha, content: None }) = &remote {

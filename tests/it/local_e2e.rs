@@ -341,7 +341,10 @@ fn every_command_has_help_with_only_its_own_flags() {
         ("pull", vec![FABRIC, &["--directory"], SYNC, WRITE, SANDBOX]),
         ("resolve", vec![FABRIC, &["--directory", "--take", "--expect"], SYNC, WRITE, SANDBOX]),
         ("replay", vec![&["--json"], SANDBOX]),
-        ("serve", vec![FABRIC, &["--directory", "--listen", "--secret-env", "--http-log"], WRITE, SANDBOX]),
+        (
+            "serve",
+            vec![FABRIC, &["--directory", "--listen", "--secret-env", "--github-webhook-secret-env", "--http-log"], WRITE, SANDBOX],
+        ),
     ];
     let every: std::collections::BTreeSet<&str> =
         commands.iter().flat_map(|(_, groups)| groups.iter().flat_map(|g| g.iter().copied())).collect();

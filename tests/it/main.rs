@@ -11,5 +11,6 @@ mod never_lose_work;
 mod sandbox;
 mod security;
 mod serve;
+mod serve_github;
 mod standin;
 mod tidy;

@@ -481,6 +481,7 @@ fn change(op: HnpOp, resource: CustomResource, expected: Option<&CustomResource>
         resource,
         expected: expected.cloned(),
         fields: fields.iter().map(|f| f.to_string()).collect(),
+        records_sync: false,
     }
 }
 

@@ -10,6 +10,8 @@
 //! 3. Inject faults with `standin.faults().set(Faults::default()...)` (see [`faults`]).
 //! 4. Assert on [`StandIn::exchanges`], and on the repository with [`StandIn::repo`] (real
 //!    `git log`, `ls-tree`, `show`, `fsck --strict`, reflog).
+//! 5. [`StandIn::set_webhook`] makes it a repository with a webhook: a `ping`, then a signed
+//!    `push` for every branch move, delivered on a thread as GitHub does (see [`webhooks`]).
 //!
 //! Gatekeeping, in GitHub's order: no `User-Agent` -> 403 (plain text, GitHub's wording); no
 //! token -> 401 `Requires authentication`; wrong token -> 401 `Bad credentials`; a used-up
@@ -21,6 +23,7 @@ pub mod conformance;
 pub mod faults;
 pub mod repo;
 mod server;
+pub mod webhooks;
 
 use std::net::SocketAddr;
 use std::path::Path;
@@ -34,8 +37,10 @@ pub use client::{ClientError, Response};
 pub use faults::{Action, FaultState, Faults, Match, Rule, When};
 pub use repo::{GitRepo, LogEntry, RefMove};
 pub use server::Exchange;
+pub use webhooks::{HookDelivery, WebhookConfig};
 
 use server::{lock, Shared};
+use webhooks::Hooks;
 
 use crate::TempDir;
 
@@ -128,7 +133,8 @@ impl StandIn {
         let github = LocalGitHub::init(&git_dir, &options.owner, &options.repo, local)?;
         let repo = GitRepo::new(&git_dir);
         repo.git(&["config", "core.logAllRefUpdates", "always"]).map_err(StandInError::Git)?;
-        let shared = Arc::new(Shared::new(github, repo, options.token.clone(), options.rate_limit));
+        let hooks = Arc::new(Hooks::new(repo.clone(), &options.owner, &options.repo, &options.default_branch));
+        let shared = Arc::new(Shared::new(github, repo, options.token.clone(), options.rate_limit, hooks));
         // Several threads: git work runs in `spawn_blocking`, latency and hangs are timers.
         let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
         let (stop, stopped) = oneshot::channel::<()>();
@@ -206,7 +212,32 @@ impl StandIn {
     /// when it is empty). Returns the commit.
     pub fn seed(&self, files: &[(&str, &str)], message: &str) -> Result<String, StandInError> {
         let changes: Vec<(&str, Option<&str>)> = files.iter().map(|(p, t)| (*p, Some(*t))).collect();
-        self.repo().commit_files(&self.options.default_branch, &changes, message).map_err(StandInError::Git)
+        let commit = self.repo().commit_files(&self.options.default_branch, &changes, message);
+        self.shared.hooks.poke();
+        commit.map_err(StandInError::Git)
+    }
+
+    /// Gives the repository a webhook, as its settings page does: `url` gets a `ping` now and
+    /// a `push` for every later branch move (JSON; signed when `secret` is set).
+    pub fn set_webhook(&self, url: &str, secret: Option<&str>) {
+        let config =
+            WebhookConfig { url: url.into(), secret: secret.map(Into::into), content_type: Default::default() };
+        self.set_webhook_config(Some(config));
+    }
+
+    /// Sets the webhook with every setting (`None`: removes it; nothing more is delivered).
+    pub fn set_webhook_config(&self, config: Option<WebhookConfig>) {
+        self.shared.hooks.set(config);
+    }
+
+    /// Every webhook delivery so far, in order, with the receiver's answer.
+    pub fn webhook_deliveries(&self) -> Vec<HookDelivery> {
+        self.shared.hooks.deliveries()
+    }
+
+    /// Waits until at least `count` deliveries were answered (or failed), or `timeout` passed.
+    pub fn wait_for_webhook_deliveries(&self, count: usize, timeout: Duration) -> Vec<HookDelivery> {
+        self.shared.hooks.wait_for(count, timeout)
     }
 
     /// A request with the headers GitHub requires and the token; `path` is absolute
@@ -245,6 +276,7 @@ impl StandIn {
 
 impl Drop for StandIn {
     fn drop(&mut self) {
+        self.shared.hooks.stop();
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }

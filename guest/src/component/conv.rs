@@ -146,6 +146,7 @@ impl From<model::HnpChange> for wit::HnpChange {
             expected: c.expected.map(Into::into),
             fields: c.fields,
             path: c.path,
+            records_sync: c.records_sync,
         }
     }
 }

@@ -46,8 +46,8 @@ use crate::github::client::{backoff_ms, Client, MAX_RETRIES};
 use crate::github::requests::Repo;
 use crate::github::{Environment, Transport};
 use crate::model::{
-    Action, DeletionGuard, GitVersion, HnpChange, HnpOp, HnpOutcome, Mode, RawResource, RemoteError,
-    ResourceRef, Selection, SyncError, SyncOptions, SyncReport, Target,
+    Action, DeletionGuard, GitVersion, HnpChange, HnpOp, HnpOutcome, Mode, RawResource, RemoteError, ResourceRef,
+    Selection, SyncError, SyncOptions, SyncReport, Target,
 };
 use crate::plan::{self, message, CommitPlan, PlanInput};
 use crate::{blob, path, state};
@@ -160,7 +160,14 @@ pub fn run(
                     ..SyncReport::default()
                 };
                 if let Some(commit) = &commit {
-                    report.warnings = record(fabric, source, &plan, commit);
+                    // CRs written into HNP from their own file were recorded with that write.
+                    let recorded: BTreeSet<&str> = sync
+                        .pulled
+                        .iter()
+                        .filter(|o| o.refused.is_none() && o.change.records_sync)
+                        .map(|o| o.change.path.as_str())
+                        .collect();
+                    report.warnings = record(fabric, source, &plan, commit, &recorded);
                 }
                 report.commit = commit;
                 report.changes = plan.changes;
@@ -206,10 +213,16 @@ fn wanted(fabric: &str, selection: &Selection, source: &mut dyn Source) -> Resul
 
 /// Tells HNP where each written or adopted CR now lives, in one call; a failure is a warning
 /// because the commit has landed already.
-fn record(fabric: &str, source: &mut dyn Source, plan: &CommitPlan, commit: &str) -> Vec<String> {
+fn record(
+    fabric: &str,
+    source: &mut dyn Source,
+    plan: &CommitPlan,
+    commit: &str,
+    recorded: &BTreeSet<&str>,
+) -> Vec<String> {
     let mut warnings = Vec::new();
     let mut entries = Vec::new();
-    for change in &plan.changes {
+    for change in plan.changes.iter().filter(|c| !recorded.contains(c.path.as_str())) {
         let sha = match change.action {
             Action::Create | Action::Update => change.new_sha.as_ref().or(change.remote_sha.as_ref()),
             Action::Adopt => change.remote_sha.as_ref().or(change.new_sha.as_ref()),

@@ -53,13 +53,16 @@ impl GitCr {
 /// path names. The error is the reason the path stays a conflict.
 pub(super) fn read_managed(path: &str, text: &str, named: &ResourceRef) -> Result<GitCr, String> {
     let documents = manifest::parse_documents(path, text).map_err(|e| match e {
-        SyncError::InvalidManifest(m) => format!("Git's file cannot go into HNP: document {}: {}", m.document, m.message),
+        SyncError::InvalidManifest(m) => {
+            format!("Git's file cannot go into HNP: document {}: {}", m.document, m.message)
+        }
         other => format!("Git's file cannot go into HNP: {other:?}"),
     })?;
     let [(_, raw)] = documents.as_slice() else {
         return Err(format!("Git's file cannot go into HNP: it holds {} CRs, not one", documents.len()));
     };
-    let cr = GitCr::read(raw).map_err(|(field, message)| format!("Git's file cannot go into HNP: {field}: {message}"))?;
+    let cr =
+        GitCr::read(raw).map_err(|(field, message)| format!("Git's file cannot go into HNP: {field}: {message}"))?;
     if cr.resource.reference() != *named {
         return Err(format!(
             "Git's file holds {}, not {named} that its path names: rename the file or fix its metadata",
@@ -95,11 +98,19 @@ pub(super) fn update(path: &str, hnp: &Rendered, git: &GitCr) -> HnpChange {
         expected: Some(hnp.source.clone()),
         fields: differing(&hnp.source, &git.resource),
         path: path.to_string(),
+        records_sync: true,
     }
 }
 
 pub(super) fn create(path: &str, git: &GitCr) -> HnpChange {
-    HnpChange { op: HnpOp::Create, resource: git.raw(), expected: None, fields: Vec::new(), path: path.to_string() }
+    HnpChange {
+        op: HnpOp::Create,
+        resource: git.raw(),
+        expected: None,
+        fields: Vec::new(),
+        path: path.to_string(),
+        records_sync: true,
+    }
 }
 
 pub(super) fn delete(path: &str, hnp: &Rendered) -> HnpChange {
@@ -109,6 +120,7 @@ pub(super) fn delete(path: &str, hnp: &Rendered) -> HnpChange {
         expected: Some(hnp.source.clone()),
         fields: Vec::new(),
         path: path.to_string(),
+        records_sync: false,
     }
 }
 
@@ -233,7 +245,9 @@ pub(super) fn raw_files(
             let hnp = desired.get(&cr.managed);
             let outcome = outcomes.get(cr.managed.as_str()).copied();
             match decide(&cr.managed, hnp, &cr.git, outcome, remote_files.contains_key(&cr.managed)) {
-                Ok(Some(change)) => changes.push(HnpChange { path: file.to_string(), ..change }),
+                // From the raw file: the CR's managed file comes with the commit, and
+                // `record-synced` names it then.
+                Ok(Some(change)) => changes.push(HnpChange { path: file.to_string(), records_sync: false, ..change }),
                 Ok(None) => {}
                 Err(reason) => conflicts.push(Conflict {
                     path: file.to_string(),

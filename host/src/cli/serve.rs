@@ -1,5 +1,5 @@
 //! `fgd-sync serve`: the webhook receiver. Resolves the fabrics of the config file, reads
-//! the webhook secret from the environment, and runs `crate::serve` until SIGINT/SIGTERM.
+//! the webhook secrets from the environment, and runs `crate::serve` until SIGINT/SIGTERM.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -9,9 +9,9 @@ use anyhow::Context;
 use clap::Args;
 
 use super::args::{FabricArgs, HttpLogArgs, RuntimeArgs, SourceSpec, WriteArgs};
-use crate::report::exit;
 use crate::config::DirectionName;
-use crate::serve::{FabricSpec, OpenSource, Secret, Service, Settings, Signals, WEBHOOK_PATH};
+use crate::report::exit;
+use crate::serve::{FabricSpec, OpenSource, Secret, Service, Settings, Signals, GITHUB_WEBHOOK_PATH, WEBHOOK_PATH};
 use crate::source::netbox::NetBoxConfig;
 
 #[derive(Args, Clone, Debug)]
@@ -31,6 +31,11 @@ pub struct ServeCommand {
     /// Environment variable holding the webhook secret (NetBox's "Secret" of the webhook).
     #[arg(long, value_name = "VAR", default_value = "FGD_SYNC_WEBHOOK_SECRET")]
     pub secret_env: String,
+    /// Environment variable holding the secret of the GitHub push webhook (POST
+    /// /webhooks/github); a push that changes a fabric's directory syncs that fabric at once.
+    /// Default FGD_SYNC_GITHUB_WEBHOOK_SECRET; without a secret the endpoint is off (404).
+    #[arg(long, value_name = "VAR")]
+    pub github_webhook_secret_env: Option<String>,
     /// Batch a fabric's events until they pause this long, in milliseconds.
     #[arg(long, value_name = "MS", default_value_t = 2000)]
     pub coalesce_ms: u64,
@@ -55,6 +60,7 @@ pub async fn run(args: &ServeCommand) -> anyhow::Result<u8> {
             args.secret_env
         )
     })?;
+    let github_secret = github_secret(args.github_webhook_secret_env.as_deref())?;
     let log = args.log.open()?;
     let mut specs = Vec::new();
     for fabric in &fabrics {
@@ -81,6 +87,7 @@ pub async fn run(args: &ServeCommand) -> anyhow::Result<u8> {
     let settings = Settings {
         listen: args.listen,
         secret: Secret(secret.into_bytes()),
+        github_secret: github_secret.map(|s| Secret(s.into_bytes())),
         coalesce: Duration::from_millis(args.coalesce_ms),
         reconcile_interval: (args.reconcile_interval > 0).then(|| Duration::from_secs(args.reconcile_interval)),
         metrics_listen: args.metrics_listen,
@@ -96,6 +103,7 @@ pub async fn run(args: &ServeCommand) -> anyhow::Result<u8> {
             None => None,
         },
     };
+    let github_on = settings.github_secret.is_some();
     let service = Service::bind(settings, specs).await?;
     let addr = service.local_addr()?;
     if let Some(metrics) = service.metrics_addr() {
@@ -106,8 +114,12 @@ pub async fn run(args: &ServeCommand) -> anyhow::Result<u8> {
         0 => "off".to_owned(),
         secs => format!("every {secs} s"),
     };
+    let github = match github_on {
+        true => format!(", POST {GITHUB_WEBHOOK_PATH}"),
+        false => String::new(),
+    };
     eprintln!(
-        "fgd-sync serve: listening on http://{addr} (webhooks: POST {WEBHOOK_PATH}; fabrics: {}; coalesce {} ms; reconcile {reconcile})",
+        "fgd-sync serve: listening on http://{addr} (webhooks: POST {WEBHOOK_PATH}{github}; fabrics: {}; coalesce {} ms; reconcile {reconcile})",
         names.join(", "),
         args.coalesce_ms,
     );
@@ -123,4 +135,17 @@ pub async fn run(args: &ServeCommand) -> anyhow::Result<u8> {
     }
     eprintln!("fgd-sync serve: stopped on {}; {} queued CRs synced before exiting", stopped.signal, stopped.queued);
     Ok(exit::OK)
+}
+
+/// The GitHub webhook secret: from the variable named (which must hold one), else from
+/// `FGD_SYNC_GITHUB_WEBHOOK_SECRET` if set; `None` turns `/webhooks/github` off.
+fn github_secret(var: Option<&str>) -> anyhow::Result<Option<String>> {
+    const DEFAULT: &str = "FGD_SYNC_GITHUB_WEBHOOK_SECRET";
+    let read = |var: &str| std::env::var(var).ok().filter(|s| !s.is_empty());
+    match var {
+        Some(var) => read(var).map(Some).with_context(|| {
+            format!("--github-webhook-secret-env {var}: no secret in ${var} (the secret of the GitHub webhook)")
+        }),
+        None => Ok(read(DEFAULT)),
+    }
 }

@@ -342,7 +342,8 @@ impl Script for CassetteScript {
         match state.hnp.pop_front() {
             Some(HnpExchange::Apply { fabric: f, changes: c, answer }) if f == fabric && c == changes => answer,
             other => {
-                let made = HnpExchange::Apply { fabric: fabric.into(), changes: changes.to_vec(), answer: Ok(Vec::new()) };
+                let made =
+                    HnpExchange::Apply { fabric: fabric.into(), changes: changes.to_vec(), answer: Ok(Vec::new()) };
                 Err(state.diverge(hnp_divergence(&made.describe_call(), other)))
             }
         }

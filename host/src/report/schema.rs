@@ -462,6 +462,7 @@ mod tests {
             expected: None,
             fields: fields.iter().map(|f| f.to_string()).collect(),
             path: format!("fabrics/dc1/gitops/managed/vpcs/{name}.yaml"),
+            records_sync: true,
         };
         let report = wit::SyncReport {
             base_commit: Some("1".repeat(40)),

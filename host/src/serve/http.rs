@@ -1,9 +1,11 @@
-//! The HTTP surface: hyper (HTTP/1.1) on the listen address, four routes, bounded request
+//! The HTTP surface: hyper (HTTP/1.1) on the listen address, five routes, bounded request
 //! reading, and a graceful stop (no new connections; requests in flight finish).
 //!
 //! | route                  | answer                                                        |
 //! |------------------------|---------------------------------------------------------------|
 //! | `POST /webhooks/netbox`| 202 queued, 200 ignored, 400, 401, 408, 413, 503              |
+//! | `POST /webhooks/github`| 202 scheduled or ignored, 200 pong, 400, 401, 408, 413, 503;  |
+//! |                        | 404 without a GitHub webhook secret                           |
 //! | `GET /healthz`         | 200 while the process runs                                    |
 //! | `GET /readyz`          | 200 once the component is loaded; 503 while starting/stopping |
 //! | `GET /metrics`         | Prometheus text, where `Surface::metrics` allows it           |
@@ -31,17 +33,22 @@ use tokio::sync::{watch, Semaphore};
 use tokio::task::JoinSet;
 
 use super::fabrics::{FabricDirectory, Resolved};
-use super::metrics::{self, Metrics, WebhookResult};
+use super::github_webhook::{self, Decision, Event, Watched};
+use super::metrics::{self, GitHubWebhookResult, Metrics, WebhookResult};
 use super::webhook::{self, Payload, SIGNATURE_HEADER};
 use super::worker::{stopped, Queue};
 
 pub const WEBHOOK_PATH: &str = "/webhooks/netbox";
+pub const GITHUB_WEBHOOK_PATH: &str = "/webhooks/github";
 /// Time for a client to send its request headers.
 const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
-/// Largest webhook body: NetBox's are a few KiB. Everything before the HMAC check is held by
-/// anyone who can connect, so this and the limits below bound what they can make us hold.
+/// Largest webhook body: NetBox's are a few KiB, a GitHub push of a few commits some tens.
+/// Everything before the HMAC check is held by anyone who can connect, so this and the
+/// limits below bound what they can make us hold. (A push of some hundreds of commits can
+/// be larger and is answered 413; the periodic reconcile still sees what it changed.)
 pub const MAX_BODY_BYTES: usize = 256 * 1024;
-/// A body that arrives within this needs nothing more (NetBox sends the whole request at once).
+/// A body that arrives within this needs nothing more (NetBox and GitHub send the whole
+/// request at once).
 const FAST_BODY: Duration = Duration::from_secs(1);
 /// Slower bodies are read by at most this many requests at once; the others get 503.
 const SLOW_BODY_READS: usize = 16;
@@ -93,9 +100,18 @@ pub struct Surface {
     pub metrics: MetricsAccess,
 }
 
+/// GitHub push webhooks: their secret and the fabrics a push may concern.
+#[derive(Clone, Debug)]
+pub struct GitHubHooks {
+    pub secret: Secret,
+    pub watched: Vec<Watched>,
+}
+
 /// What the handlers share.
 pub struct App {
     pub secret: Secret,
+    /// `None`: `/webhooks/github` is off (404).
+    pub github: Option<GitHubHooks>,
     pub directory: FabricDirectory,
     pub queues: BTreeMap<String, Arc<Queue>>,
     pub metrics: Arc<Metrics>,
@@ -192,8 +208,10 @@ async fn route(app: &App, surface: &Surface, slow_reads: &Arc<Semaphore>, reques
         MetricsAccess::Token(token) => Some(bearer_matches(&request, token)),
         MetricsAccess::Hidden => None,
     };
+    let github = app.github.as_ref().filter(|_| surface.webhooks);
     match (request.uri().path(), get) {
         (WEBHOOK_PATH, _) if !surface.webhooks => text(StatusCode::NOT_FOUND, "not found\n"),
+        (GITHUB_WEBHOOK_PATH, _) if github.is_none() => text(StatusCode::NOT_FOUND, "not found\n"),
         ("/metrics", _) if metrics_ok.is_none() => text(StatusCode::NOT_FOUND, "not found\n"),
         ("/metrics", true) if metrics_ok == Some(false) => {
             let mut reply = text(StatusCode::UNAUTHORIZED, "a bearer token is required\n");
@@ -206,6 +224,13 @@ async fn route(app: &App, surface: &Surface, slow_reads: &Arc<Semaphore>, reques
             reply
         }
         (WEBHOOK_PATH, _) => not_allowed("POST"),
+        (GITHUB_WEBHOOK_PATH, _) if request.method() == Method::POST => {
+            let Some(github) = github else { return text(StatusCode::NOT_FOUND, "not found\n") };
+            let (result, reply) = github_push(app, github, slow_reads, request).await;
+            app.metrics.github_webhook(result);
+            reply
+        }
+        (GITHUB_WEBHOOK_PATH, _) => not_allowed("POST"),
         ("/healthz", true) => text(StatusCode::OK, "ok\n"),
         ("/readyz", true) => match app.readiness() {
             Readiness::Ready => text(StatusCode::OK, "ready\n"),
@@ -224,40 +249,33 @@ async fn route(app: &App, surface: &Surface, slow_reads: &Arc<Semaphore>, reques
 /// Checks, reads and queues one webhook. Nothing is queued unless the signature is good.
 async fn webhook(app: &App, slow_reads: &Arc<Semaphore>, request: Request<Incoming>) -> (WebhookResult, Reply) {
     let (parts, body) = request.into_parts();
-    let declared = parts.headers.get(CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|n| n > MAX_BODY_BYTES as u64) {
-        return (WebhookResult::TooLarge, too_large());
-    }
-    let Some(signature) = parts.headers.get(SIGNATURE_HEADER) else {
-        return unauthorized(webhook::SignatureError::Missing);
-    };
-    let body = match read_body(body, declared, slow_reads).await {
-        Ok(body) => body,
-        Err(BodyError::Late) => {
-            return (WebhookResult::Unavailable, error(StatusCode::REQUEST_TIMEOUT, "the body did not arrive in time"))
+    let (body, signature) = match signed_body(&parts, body, SIGNATURE_HEADER, slow_reads).await {
+        Ok(read) => read,
+        Err(BodyError::Unsigned) => {
+            return (WebhookResult::Unauthorized, unauthorized(&webhook::SignatureError::Missing, None))
         }
-        Err(BodyError::Busy) => {
-            let message = "too many slow uploads at once; send the body at once or retry";
-            return (WebhookResult::Unavailable, error(StatusCode::SERVICE_UNAVAILABLE, message));
-        }
-        Err(BodyError::TooLarge) => return (WebhookResult::TooLarge, too_large()),
-        Err(BodyError::Read(e)) => {
-            return (WebhookResult::Malformed, error(StatusCode::BAD_REQUEST, &format!("reading the body: {e}")))
+        Err(e) => {
+            let result = match e {
+                BodyError::TooLarge => WebhookResult::TooLarge,
+                BodyError::Read(_) => WebhookResult::Malformed,
+                BodyError::Unsigned | BodyError::Late | BodyError::Busy => WebhookResult::Unavailable,
+            };
+            return (result, e.reply());
         }
     };
     if let Err(e) = webhook::verify_signature(&app.secret.0, Some(signature.as_bytes()), &body) {
-        return unauthorized(e);
+        return (WebhookResult::Unauthorized, unauthorized(&e, None));
     }
     let (event, targets) = match webhook::parse(&body) {
         Err(e) => {
             tracing::warn!(error = %e, "malformed webhook");
             return (WebhookResult::Malformed, error(StatusCode::BAD_REQUEST, &e.to_string()));
         }
-        Ok(Payload::Ignored { reason }) => return (WebhookResult::Ignored, ignored(&reason)),
+        Ok(Payload::Ignored { reason }) => return (WebhookResult::Ignored, ignored(StatusCode::OK, &reason)),
         Ok(Payload::Bookkeeping { resource }) => {
             tracing::debug!(kind = %resource.kind, name = %resource.name, "ignoring a bookkeeping-only update");
             let reason = "only bookkeeping fields changed (git_file_path, last_synced, kubernetes_*, ...)";
-            return (WebhookResult::Bookkeeping, ignored(reason));
+            return (WebhookResult::Bookkeeping, ignored(StatusCode::OK, reason));
         }
         Ok(Payload::Resources { event, targets }) => (event, targets),
     };
@@ -294,9 +312,88 @@ async fn webhook(app: &App, slow_reads: &Arc<Semaphore>, request: Request<Incomi
     }
     if queued.is_empty() {
         let reason = format!("{} is not synced by this service", elsewhere.join(", "));
-        return (WebhookResult::UnknownFabric, ignored(&reason));
+        return (WebhookResult::UnknownFabric, ignored(StatusCode::OK, &reason));
     }
     (WebhookResult::Accepted, json_reply(StatusCode::ACCEPTED, &json!({ "status": "queued", "queued": queued })))
+}
+
+/// Checks and reads one GitHub delivery; a push that concerns served fabrics asks for their
+/// reconcile. Nothing is asked for unless the signature is good.
+async fn github_push(
+    app: &App,
+    github: &GitHubHooks,
+    slow_reads: &Arc<Semaphore>,
+    request: Request<Incoming>,
+) -> (GitHubWebhookResult, Reply) {
+    let (parts, body) = request.into_parts();
+    // For logs only: GitHub's id of this delivery (shown on the webhook's page).
+    let delivery = parts
+        .headers
+        .get(github_webhook::DELIVERY_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| v.len() <= 64)
+        .map(str::to_owned);
+    let (body, signature) = match signed_body(&parts, body, github_webhook::SIGNATURE_HEADER, slow_reads).await {
+        Ok(read) => read,
+        Err(BodyError::Unsigned) => {
+            let reply = unauthorized(&github_webhook::SignatureError::Missing, delivery.as_deref());
+            return (GitHubWebhookResult::Unauthorized, reply);
+        }
+        Err(e) => {
+            let result = match e {
+                BodyError::TooLarge => GitHubWebhookResult::TooLarge,
+                BodyError::Read(_) => GitHubWebhookResult::Malformed,
+                BodyError::Unsigned | BodyError::Late | BodyError::Busy => GitHubWebhookResult::Unavailable,
+            };
+            return (result, e.reply());
+        }
+    };
+    if let Err(e) = github_webhook::verify_signature(&github.secret.0, Some(signature.as_bytes()), &body) {
+        return (GitHubWebhookResult::Unauthorized, unauthorized(&e, delivery.as_deref()));
+    }
+    let header = |name| parts.headers.get(name).map(HeaderValue::as_bytes);
+    let event = match github_webhook::parse(header(github_webhook::EVENT_HEADER), header(CONTENT_TYPE.as_str()), &body)
+    {
+        Ok(event) => event,
+        Err(e) => {
+            tracing::warn!(error = %e, delivery, "malformed GitHub webhook");
+            return (GitHubWebhookResult::Malformed, error(StatusCode::BAD_REQUEST, &e.to_string()));
+        }
+    };
+    let push = match event {
+        Event::Ping => return (GitHubWebhookResult::Pong, json_reply(StatusCode::OK, &json!({ "status": "pong" }))),
+        Event::Other(name) => {
+            let reason = format!("event {name:?} is not a push");
+            return (GitHubWebhookResult::Ignored, ignored(StatusCode::ACCEPTED, &reason));
+        }
+        Event::Push(push) => push,
+    };
+    let branch = push.branch().unwrap_or(&push.git_ref).to_owned();
+    match github_webhook::decide(&push, &github.watched) {
+        Decision::Ignored(reason) => {
+            tracing::debug!(delivery, repository = %push.repository, branch, reason, "ignoring a push");
+            (GitHubWebhookResult::Ignored, ignored(StatusCode::ACCEPTED, &reason))
+        }
+        Decision::OwnCommits => {
+            tracing::debug!(delivery, repository = %push.repository, branch, "ignoring a push of fgd-sync's own commits");
+            let reason = "only fgd-sync's own commits (Fgd-Sync-State trailer) change the fabric directories";
+            (GitHubWebhookResult::OwnCommits, ignored(StatusCode::ACCEPTED, reason))
+        }
+        Decision::Sync { fabrics, incomplete } => {
+            for fabric in &fabrics {
+                // Every fabric of `watched` has a queue; `decide` names no other.
+                let Some(queue) = app.queues.get(fabric) else { continue };
+                let new = queue.ask_reconcile();
+                tracing::info!(fabric = %fabric, delivery, repository = %push.repository, branch, after = %push.after,
+                    why_whole = incomplete.unwrap_or("the push changes the fabric directory"),
+                    "{}", if new { "push: reconcile asked for" } else { "push: reconcile already asked for" });
+            }
+            (
+                GitHubWebhookResult::Scheduled,
+                json_reply(StatusCode::ACCEPTED, &json!({ "status": "scheduled", "fabrics": fabrics })),
+            )
+        }
+    }
 }
 
 /// `Authorization: Bearer <token>`, compared in constant time.
@@ -309,11 +406,45 @@ fn bearer_matches(request: &Request<Incoming>, token: &Secret) -> bool {
     given.len() == token.0.len() && given.iter().zip(&token.0).fold(0u8, |acc, (a, b)| acc | (a ^ b)) == 0
 }
 
+/// Why a webhook body was not read.
 enum BodyError {
+    /// No signature header: the body is not even read.
+    Unsigned,
     Late,
     Busy,
     TooLarge,
     Read(String),
+}
+
+impl BodyError {
+    /// The answer. Each handler answers `Unsigned` itself, naming its own header.
+    fn reply(&self) -> Reply {
+        match self {
+            BodyError::Late => error(StatusCode::REQUEST_TIMEOUT, "the body did not arrive in time"),
+            BodyError::Busy => {
+                error(StatusCode::SERVICE_UNAVAILABLE, "too many slow uploads at once; send the body at once or retry")
+            }
+            BodyError::TooLarge => too_large(),
+            BodyError::Read(e) => error(StatusCode::BAD_REQUEST, &format!("reading the body: {e}")),
+            BodyError::Unsigned => error(StatusCode::UNAUTHORIZED, "no signature"),
+        }
+    }
+}
+
+/// A webhook's body and signature header, read under the caps: a declared length over the
+/// cap is refused before anything is read, and so is a request without `signature_header`.
+async fn signed_body(
+    parts: &http::request::Parts,
+    body: Incoming,
+    signature_header: &str,
+    slow_reads: &Arc<Semaphore>,
+) -> Result<(Bytes, HeaderValue), BodyError> {
+    let declared = parts.headers.get(CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > MAX_BODY_BYTES as u64) {
+        return Err(BodyError::TooLarge);
+    }
+    let signature = parts.headers.get(signature_header).cloned().ok_or(BodyError::Unsigned)?;
+    Ok((read_body(body, declared, slow_reads).await?, signature))
 }
 
 /// Reads an unauthenticated body under the caps: a body that arrives within `FAST_BODY`
@@ -347,17 +478,18 @@ async fn read_body(body: Incoming, declared: Option<u64>, slow_reads: &Arc<Semap
     }
 }
 
-fn unauthorized(e: webhook::SignatureError) -> (WebhookResult, Reply) {
-    tracing::warn!(reason = %e, "refused a webhook");
-    (WebhookResult::Unauthorized, error(StatusCode::UNAUTHORIZED, &e.to_string()))
+fn unauthorized(e: &dyn fmt::Display, delivery: Option<&str>) -> Reply {
+    tracing::warn!(reason = %e, delivery, "refused a webhook");
+    error(StatusCode::UNAUTHORIZED, &e.to_string())
 }
 
 fn too_large() -> Reply {
     error(StatusCode::PAYLOAD_TOO_LARGE, &format!("the body is larger than {MAX_BODY_BYTES} bytes"))
 }
 
-fn ignored(reason: &str) -> Reply {
-    json_reply(StatusCode::OK, &json!({ "status": "ignored", "reason": reason }))
+/// NetBox's webhooks answer 200 when ignored, GitHub's 202 (accepted, nothing to do).
+fn ignored(status: StatusCode, reason: &str) -> Reply {
+    json_reply(status, &json!({ "status": "ignored", "reason": reason }))
 }
 
 fn error(status: StatusCode, message: &str) -> Reply {

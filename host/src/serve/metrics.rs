@@ -80,6 +80,53 @@ impl WebhookResult {
     }
 }
 
+/// What became of one GitHub webhook request (`/webhooks/github`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum GitHubWebhookResult {
+    /// A push that asked for a whole-fabric sync of at least one fabric (202).
+    Scheduled,
+    /// A `ping` (200).
+    Pong,
+    /// Another event, or a push no served fabric is concerned with (202).
+    Ignored,
+    /// A push of fgd-sync's own commits only (202).
+    OwnCommits,
+    /// Missing or wrong signature (401).
+    Unauthorized,
+    /// Not the headers or body GitHub sends (400).
+    Malformed,
+    /// Body over the limit (413).
+    TooLarge,
+    /// The body did not arrive in time, or too many slow bodies at once (408, 503).
+    Unavailable,
+}
+
+impl GitHubWebhookResult {
+    pub const ALL: [GitHubWebhookResult; 8] = [
+        GitHubWebhookResult::Scheduled,
+        GitHubWebhookResult::Pong,
+        GitHubWebhookResult::Ignored,
+        GitHubWebhookResult::OwnCommits,
+        GitHubWebhookResult::Unauthorized,
+        GitHubWebhookResult::Malformed,
+        GitHubWebhookResult::TooLarge,
+        GitHubWebhookResult::Unavailable,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            GitHubWebhookResult::Scheduled => "scheduled",
+            GitHubWebhookResult::Pong => "pong",
+            GitHubWebhookResult::Ignored => "ignored",
+            GitHubWebhookResult::OwnCommits => "own_commits",
+            GitHubWebhookResult::Unauthorized => "unauthorized",
+            GitHubWebhookResult::Malformed => "malformed",
+            GitHubWebhookResult::TooLarge => "too_large",
+            GitHubWebhookResult::Unavailable => "unavailable",
+        }
+    }
+}
+
 /// One fabric's numbers.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct FabricCounters {
@@ -106,6 +153,7 @@ pub struct Counters {
     pub fabrics: BTreeMap<String, FabricCounters>,
     pub rate_limit_waits: u64,
     pub webhooks: BTreeMap<WebhookResult, u64>,
+    pub github_webhooks: BTreeMap<GitHubWebhookResult, u64>,
 }
 
 /// Which CRs a sync covered, for the conflict gauge.
@@ -222,6 +270,10 @@ impl Metrics {
         *self.lock().webhooks.entry(result).or_default() += 1;
     }
 
+    pub fn github_webhook(&self, result: GitHubWebhookResult) {
+        *self.lock().github_webhooks.entry(result).or_default() += 1;
+    }
+
     pub fn record_sync(&self, fabric: &str, record: SyncRecord) {
         let mut counters = self.lock();
         counters.rate_limit_waits += record.rate_limit_waits;
@@ -321,6 +373,11 @@ pub fn render(counters: &Counters) -> String {
         .map(|r| (labels(&[("result", r.as_str())]), counters.webhooks.get(r).copied().unwrap_or(0).to_string()))
         .collect();
     family("fgd_sync_webhooks_total", "counter", "Webhook requests, by result.", webhooks);
+    let github_webhooks = GitHubWebhookResult::ALL
+        .iter()
+        .map(|r| (labels(&[("result", r.as_str())]), counters.github_webhooks.get(r).copied().unwrap_or(0).to_string()))
+        .collect();
+    family("fgd_sync_github_webhooks_total", "counter", "GitHub webhook requests, by result.", github_webhooks);
     out
 }
 
@@ -456,6 +513,9 @@ mod tests {
         metrics.webhook(WebhookResult::Accepted);
         metrics.webhook(WebhookResult::Accepted);
         metrics.webhook(WebhookResult::Unauthorized);
+        metrics.github_webhook(GitHubWebhookResult::Scheduled);
+        metrics.github_webhook(GitHubWebhookResult::OwnCommits);
+        metrics.github_webhook(GitHubWebhookResult::OwnCommits);
         let record = SyncRecord::of(Ok(&report(true, &["a"], &["b"])), Scope::Fabric, 6, 1, 1700000000.25);
         metrics.record_sync("dc1", record);
         let text = render(&metrics.snapshot(&BTreeMap::from([("dc1".to_owned(), 3)])));
@@ -512,6 +572,16 @@ fgd_sync_webhooks_total{result="unauthorized"} 1
 fgd_sync_webhooks_total{result="malformed"} 0
 fgd_sync_webhooks_total{result="too_large"} 0
 fgd_sync_webhooks_total{result="unavailable"} 0
+# HELP fgd_sync_github_webhooks_total GitHub webhook requests, by result.
+# TYPE fgd_sync_github_webhooks_total counter
+fgd_sync_github_webhooks_total{result="scheduled"} 1
+fgd_sync_github_webhooks_total{result="pong"} 0
+fgd_sync_github_webhooks_total{result="ignored"} 0
+fgd_sync_github_webhooks_total{result="own_commits"} 2
+fgd_sync_github_webhooks_total{result="unauthorized"} 0
+fgd_sync_github_webhooks_total{result="malformed"} 0
+fgd_sync_github_webhooks_total{result="too_large"} 0
+fgd_sync_github_webhooks_total{result="unavailable"} 0
 "#;
         assert_eq!(text, expected);
     }

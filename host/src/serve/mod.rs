@@ -1,4 +1,5 @@
-//! `fgd-sync serve`: receives NetBox webhooks and turns edits into commits by itself.
+//! `fgd-sync serve`: receives NetBox and GitHub webhooks and turns edits on either side into
+//! syncs by itself.
 //!
 //! 1. A NetBox event rule POSTs a signed webhook to `/webhooks/netbox` (`http`). The
 //!    signature and the body are checked and read without I/O (`webhook`), the CR's fabric is
@@ -7,18 +8,25 @@
 //!    worker (`worker`) runs one `sync` of every distinct CR, in a fresh store of
 //!    the one compiled component; a large batch reads NetBox once (`source`).
 //! 3. NetBox delivers at most once, so each worker also syncs the whole fabric at start and every
-//!    reconcile interval (`reconcile`).
-//! 4. `/metrics` shows counters and gauges (`metrics`); `/healthz` and `/readyz` report life
+//!    reconcile interval (`reconcile`). That sync runs with the fabric's direction: it is also
+//!    the pull (Git -> HNP).
+//! 4. A GitHub push webhook to `/webhooks/github` (on when a GitHub webhook secret is set) is
+//!    checked and read without I/O (`github_webhook`); a push that changes a fabric's directory
+//!    on its branch asks that fabric's worker for its reconcile now (coalesced: one asked for
+//!    and not yet started takes no second).
+//! 5. `/metrics` shows counters and gauges (`metrics`); `/healthz` and `/readyz` report life
 //!    and readiness.
-//! 5. On SIGINT or SIGTERM (`service`): stop accepting, finish requests in flight, run every
-//!    queued batch, return.
+//! 6. On SIGINT or SIGTERM (`service`): stop accepting, finish requests in flight, run every
+//!    queued batch and asked-for reconcile, return.
 //!
-//! Loops are cut twice: an update that changed only bookkeeping fields (the `git_file_path`
-//! and `last_synced` that `record-synced` writes) is ignored, and a sync that changes nothing
-//! records nothing.
+//! Loops are cut three times: an update that changed only bookkeeping fields (the
+//! `git_file_path` and `last_synced` that `record-synced` writes) is ignored, a sync that
+//! changes nothing records nothing, and a push of fgd-sync's own commits (their
+//! `Fgd-Sync-State` trailer) asks for nothing.
 
 pub mod batcher;
 mod fabrics;
+pub mod github_webhook;
 mod http;
 pub mod metrics;
 mod reconcile;
@@ -29,7 +37,7 @@ mod worker;
 
 use std::sync::Arc;
 
-pub use self::http::{Secret, WEBHOOK_PATH};
+pub use self::http::{Secret, GITHUB_WEBHOOK_PATH, WEBHOOK_PATH};
 pub use self::service::{Service, Settings, Signals, Stopped};
 use crate::net::hooks::PolicyHooks;
 use crate::runtime::Runtime;

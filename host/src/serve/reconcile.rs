@@ -1,6 +1,10 @@
 //! When a fabric's periodic full reconcile (a `sync` of the whole fabric) runs. NetBox delivers webhooks at
 //! most once, so a lost one is repaired here: once at start (events missed while the service
 //! was down), then one interval after the previous reconcile ended.
+//!
+//! The reconcile is also the pull: it syncs with the fabric's direction, so a GitHub push that
+//! touches the fabric's directory asks for one at once (`worker::Queue::ask_reconcile`). That
+//! run is the same sync, and the next periodic one counts from its end ([`Schedule::done`]).
 
 use std::time::{Duration, Instant};
 

@@ -13,7 +13,8 @@ use tokio::sync::watch;
 use tokio::task::JoinSet;
 
 use super::fabrics::FabricDirectory;
-use super::http::{self, App, MetricsAccess, Readiness, Secret, Surface};
+use super::github_webhook::Watched;
+use super::http::{self, App, GitHubHooks, MetricsAccess, Readiness, Secret, Surface};
 use super::metrics::Metrics;
 use super::reconcile::Schedule;
 use super::worker::{Queue, Worker};
@@ -24,8 +25,10 @@ use crate::runtime::Runtime;
 #[derive(Clone, Debug)]
 pub struct Settings {
     pub listen: SocketAddr,
-    /// Key of the webhooks' HMAC.
+    /// Key of the NetBox webhooks' HMAC.
     pub secret: Secret,
+    /// Key of the GitHub webhooks' HMAC; `None`: `/webhooks/github` is off.
+    pub github_secret: Option<Secret>,
     /// Events of a fabric are batched until they pause this long.
     pub coalesce: Duration,
     /// Full reconcile of each fabric this often (and once at start); `None`: never.
@@ -117,6 +120,10 @@ impl Service {
     pub async fn bind(settings: Settings, fabrics: Vec<FabricSpec>) -> anyhow::Result<Service> {
         anyhow::ensure!(!fabrics.is_empty(), "no fabric to serve");
         anyhow::ensure!(!settings.secret.0.is_empty(), "the webhook secret is empty");
+        anyhow::ensure!(
+            settings.github_secret.as_ref().is_none_or(|s| !s.0.is_empty()),
+            "the GitHub webhook secret is empty"
+        );
         let directory = FabricDirectory::new(&fabrics)?;
         let listener =
             TcpListener::bind(settings.listen).await.with_context(|| format!("listening on {}", settings.listen))?;
@@ -149,8 +156,16 @@ impl Service {
         let metrics = Arc::new(Metrics::new(fabrics.iter().map(|f| f.name.as_str())));
         let queues: BTreeMap<String, Arc<Queue>> =
             fabrics.iter().map(|f| (f.name.clone(), Arc::new(Queue::new(settings.coalesce)))).collect();
+        let github = settings.github_secret.clone().map(|secret| GitHubHooks {
+            secret,
+            watched: fabrics
+                .iter()
+                .map(|f| Watched::new(&f.name, &f.target.owner, &f.target.repo, &f.target.branch, &f.target.directory))
+                .collect(),
+        });
         let app = Arc::new(App {
             secret: settings.secret.clone(),
+            github,
             directory,
             queues: queues.clone(),
             metrics: metrics.clone(),

@@ -1,8 +1,9 @@
-//! One task per fabric: runs its due batches as a `sync` of those CRs, its periodic reconcile
-//! as a `sync` of the whole fabric, retries what failed for a reason that may pass, and drains its queue on
-//! shutdown. Each fabric has its own queue and task, so a slow fabric stalls only itself.
+//! One task per fabric: runs its due batches as a `sync` of those CRs, its reconcile (a `sync`
+//! of the whole fabric) when it is due or a GitHub push asked for it, retries what failed for
+//! a reason that may pass, and drains its queue on shutdown. Each fabric has its own queue and
+//! task, so a slow fabric stalls only itself.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -23,9 +24,11 @@ pub const MAX_FAILURES: u32 = 6;
 /// Longest wait before retrying a batch.
 pub const MAX_BACKOFF: Duration = Duration::from_secs(60);
 
-/// A fabric's queue: filled by the webhook handler, emptied by the fabric's worker.
+/// A fabric's queue: filled by the webhook handlers, emptied by the fabric's worker.
 pub struct Queue {
     batcher: Mutex<Batcher>,
+    /// A GitHub push asked for a reconcile that has not started yet.
+    reconcile_asked: AtomicBool,
     wake: Notify,
     /// CRs of the final drain that could not be synced.
     unsynced: AtomicUsize,
@@ -33,7 +36,27 @@ pub struct Queue {
 
 impl Queue {
     pub fn new(window: Duration) -> Queue {
-        Queue { batcher: Mutex::new(Batcher::new(window)), wake: Notify::new(), unsynced: AtomicUsize::new(0) }
+        Queue {
+            batcher: Mutex::new(Batcher::new(window)),
+            reconcile_asked: AtomicBool::new(false),
+            wake: Notify::new(),
+            unsynced: AtomicUsize::new(0),
+        }
+    }
+
+    /// Asks for the fabric's reconcile as soon as the worker is free; false when one was
+    /// asked for already and has not started (pushes in the meantime add no work). A push
+    /// while a reconcile runs asks for another: the running one may have read the branch
+    /// before it.
+    pub fn ask_reconcile(&self) -> bool {
+        let first = !self.reconcile_asked.swap(true, Ordering::AcqRel);
+        self.wake.notify_one();
+        first
+    }
+
+    /// Takes the request for a reconcile, if there is one.
+    fn take_reconcile(&self) -> bool {
+        self.reconcile_asked.swap(false, Ordering::AcqRel)
     }
 
     /// CRs that were queued at shutdown and could not be synced.
@@ -55,6 +78,27 @@ impl Queue {
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Batcher> {
         self.batcher.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// What started a sync, for the log.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Trigger {
+    /// A batch of NetBox webhooks.
+    Webhook,
+    /// The periodic reconcile (or the one at start).
+    Reconcile,
+    /// A GitHub push asked for the reconcile.
+    Push,
+}
+
+impl Trigger {
+    fn as_str(self) -> &'static str {
+        match self {
+            Trigger::Webhook => "webhook",
+            Trigger::Reconcile => "reconcile",
+            Trigger::Push => "push",
+        }
     }
 }
 
@@ -168,6 +212,10 @@ impl Worker {
                 if let Some(batch) = pending {
                     self.run_batch(batch, true).await;
                 }
+                // GitHub does not deliver a push twice either.
+                if self.queue.take_reconcile() {
+                    self.reconcile(Trigger::Push).await;
+                }
                 return;
             }
             let now = Instant::now();
@@ -176,8 +224,15 @@ impl Worker {
                 self.run_batch(batch, false).await;
                 continue;
             }
-            if self.schedule.is_due(now) {
-                self.reconcile().await;
+            let trigger = if self.queue.take_reconcile() {
+                Some(Trigger::Push)
+            } else {
+                self.schedule.is_due(now).then_some(Trigger::Reconcile)
+            };
+            if let Some(trigger) = trigger {
+                // One code path: a push runs the reconcile, which pulls with the fabric's
+                // direction, and the next periodic one counts from its end.
+                self.reconcile(trigger).await;
                 self.schedule.done(Instant::now());
                 continue;
             }
@@ -203,7 +258,7 @@ impl Worker {
         loop {
             let scope = Scope::Resources(refs.iter().map(ResourceRef::key).collect());
             let call = SyncCall::new(Operation::Sync, &self.spec.name, Selection::Resources(refs.clone()));
-            let result = self.sync(call, scope, refs.len()).await;
+            let result = self.sync(call, scope, refs.len(), Trigger::Webhook).await;
             match next(&result, &refs) {
                 Next::Done => return,
                 Next::Without(bad) => {
@@ -232,16 +287,22 @@ impl Worker {
         }
     }
 
-    async fn reconcile(&mut self) {
+    async fn reconcile(&mut self, trigger: Trigger) {
         let call = SyncCall::new(Operation::Sync, &self.spec.name, Selection::Fabric);
         // A batch failure was logged with its CRs; a reconcile's failure is logged below.
-        let _ = self.sync(call, Scope::Fabric, 0).await;
+        let _ = self.sync(call, Scope::Fabric, 0, trigger).await;
     }
 
     /// One sync in a fresh store; counts and logs it.
-    async fn sync(&mut self, call: SyncCall, scope: Scope, crs: usize) -> Result<SyncReport, Failure> {
+    async fn sync(
+        &mut self,
+        call: SyncCall,
+        scope: Scope,
+        crs: usize,
+        trigger: Trigger,
+    ) -> Result<SyncReport, Failure> {
         let fabric = self.spec.name.clone();
-        let trigger = if matches!(call.selection, Selection::Fabric) { "reconcile" } else { "webhook" };
+        let trigger = trigger.as_str();
         let hooks = self.spec.hooks.clone();
         let (requests, limited) = (hooks.requests(), hooks.rate_limit_answers());
         let started = Instant::now();
@@ -368,6 +429,21 @@ mod tests {
 
     fn remote(status: u16) -> SyncError {
         SyncError::Remote(RemoteError { method: "GET".into(), url: "u".into(), status, message: "m".into() })
+    }
+
+    #[test]
+    fn pushes_ask_for_one_reconcile_until_it_starts() {
+        let queue = Queue::new(Duration::from_millis(100));
+        assert!(!queue.take_reconcile());
+        assert!(queue.ask_reconcile());
+        assert!(!queue.ask_reconcile(), "a second push while one is asked for adds no work");
+        assert!(queue.take_reconcile());
+        assert!(!queue.take_reconcile());
+        // Once it started, a push asks for the next one.
+        assert!(queue.ask_reconcile());
+        assert!(queue.take_reconcile());
+        // A reconcile asked for is no CR in the queue.
+        assert_eq!(queue.depth(), 0);
     }
 
     #[test]

@@ -109,7 +109,7 @@ fn commit_plan(p: &CommitPlan) -> Value {
                 fgd_sync::wit::HnpOp::Delete => "delete",
             };
             json!({"op": op, "resource": cr(&c.resource), "expected": c.expected.as_ref().map(cr),
-                   "fields": c.fields, "path": c.path})
+                   "fields": c.fields, "path": c.path, "records-sync": c.records_sync})
         })
         .collect();
     let raw_errors: Vec<Value> = p

@@ -15,6 +15,7 @@ use serde_json::json;
 
 use super::faults::{Action, FaultState};
 use super::repo::GitRepo;
+use super::webhooks::Hooks;
 
 pub(crate) const UA_REFUSAL: &str = "Request forbidden by administrative rules. Please make sure your request has a User-Agent header (https://docs.github.com/en/rest/overview/resources-in-the-rest-api#user-agent-required). Check https://developer.github.com for other possible causes.";
 const RATE_DOCS: &str = "https://docs.github.com/rest/overview/rate-limits-for-the-rest-api";
@@ -75,11 +76,13 @@ pub(crate) struct Shared {
     pub rate_limit: u64,
     pub faults: Arc<Mutex<FaultState>>,
     pub log: Mutex<Vec<Exchange>>,
+    /// The repository webhook: told after every request, since a request may move a branch.
+    pub hooks: Arc<Hooks>,
     windows: Mutex<HashMap<String, Window>>,
 }
 
 impl Shared {
-    pub fn new(github: LocalGitHub, repo: GitRepo, token: String, rate_limit: u64) -> Shared {
+    pub fn new(github: LocalGitHub, repo: GitRepo, token: String, rate_limit: u64, hooks: Arc<Hooks>) -> Shared {
         Shared {
             github,
             repo,
@@ -87,6 +90,7 @@ impl Shared {
             rate_limit,
             faults: Arc::new(Mutex::new(FaultState::default())),
             log: Mutex::new(Vec::new()),
+            hooks,
             windows: Mutex::new(HashMap::new()),
         }
     }
@@ -122,7 +126,14 @@ pub(crate) async fn serve(listener: tokio::net::TcpListener, shared: Arc<Shared>
         let Ok((stream, _)) = listener.accept().await else { continue };
         let shared = shared.clone();
         tokio::spawn(async move {
-            let service = service_fn(move |request| handle(shared.clone(), request));
+            let service = service_fn(move |request| {
+                let shared = shared.clone();
+                async move {
+                    let answer = handle(shared.clone(), request).await;
+                    shared.hooks.poke();
+                    answer
+                }
+            });
             let _ = hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(stream), service).await;
         });
     }

@@ -2,8 +2,7 @@
 //! push, HNP's answers per CR, Git's blobs recorded as the new bases, `raw/` ingestion.
 
 use fgd_sync_guest::model::{
-    Action, ConflictKind, DeletionGuard, Direction, HnpOp, Mode, Resolution, Side, SyncError,
-    SyncOptions,
+    Action, ConflictKind, DeletionGuard, Direction, HnpOp, Mode, Resolution, Side, SyncError, SyncOptions,
 };
 use fgd_sync_guest::render::render_raw;
 use fgd_sync_guest::state::SyncState;
@@ -50,16 +49,23 @@ fn a_data_edit_in_git_goes_into_hnp_and_its_blob_becomes_the_base() {
     assert_eq!(hnp_vlan(&w, "vpc-1"), Some(1999), "HNP has Git's data");
     assert_eq!(report.hnp_changes.len(), 1);
     let pulled = &report.hnp_changes[0];
-    assert_eq!((pulled.change.op, pulled.change.path.as_str(), pulled.refused.as_deref()), (HnpOp::Update, path.as_str(), None));
+    assert_eq!(
+        (pulled.change.op, pulled.change.path.as_str(), pulled.refused.as_deref()),
+        (HnpOp::Update, path.as_str(), None)
+    );
     assert_eq!(pulled.change.fields, ["spec"], "only the fields that changed");
-    assert_eq!(pulled.change.expected.as_ref(), Some(&vpc("vpc-1", 1001)), "written only while HNP holds what was read");
+    assert_eq!(
+        pulled.change.expected.as_ref(),
+        Some(&vpc("vpc-1", 1001)),
+        "written only while HNP holds what was read"
+    );
     // A state-only commit: Git's file (comment and all) stays, and is the new base.
     assert!(report.commit.is_some());
     assert_eq!(actions(&report), [(path.clone(), Action::Adopt)]);
     assert_eq!(w.file(&path), git_text);
     assert_eq!(base_of(&w, &path), Some(sha_of(&w, &path)));
     assert!(report.conflicts.is_empty());
-    assert_eq!(w.source.record_calls, 1, "bookkeeping in one call");
+    assert_eq!(w.source.record_calls, 0, "recorded with the write: one write per CR");
     let message = &w.fake.git.commits[&w.head()].message;
     assert!(message.starts_with("[hnp] Take VPC vpc-1 from Git into HNP (update)\n\nFgd-Sync-State: "), "{message}");
 
@@ -251,11 +257,7 @@ fn resolving_for_git_writes_gits_data_into_hnp_too() {
 fn a_raw_file_is_ingested_whole_in_one_commit() {
     let mut w = World::synced(vec![vpc("vpc-1", 1001)]);
     let raw = format!("{DIR}/raw/new-vpcs.yaml");
-    let text = format!(
-        "{}---\n{}",
-        render_raw(&vpc("vpc-1", 1777)).unwrap(),
-        render_raw(&vpc("vpc-5", 1005)).unwrap()
-    );
+    let text = format!("{}---\n{}", render_raw(&vpc("vpc-1", 1777)).unwrap(), render_raw(&vpc("vpc-5", 1005)).unwrap());
     w.fake.git.commit_files("main", &[(&raw, Some(&text))], "drop two VPCs");
     let commits = w.fake.git.history("main").len();
     let report = w.run(&way(Direction::Pull)).unwrap();
