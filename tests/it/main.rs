@@ -7,6 +7,7 @@ mod hosts;
 mod live_github;
 mod local_e2e;
 mod netbox;
+mod netbox_status;
 mod never_lose_work;
 mod sandbox;
 mod security;

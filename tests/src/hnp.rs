@@ -211,6 +211,10 @@ struct State {
     webhook: Option<Webhook>,
     deliveries: Vec<Delivery>,
     hooks: mpsc::UnboundedSender<Outgoing>,
+    /// NetBox's journal entries (`extras`), in id order.
+    journal: Vec<Value>,
+    /// Journal POSTs answer this status (`Hnp::refuse_journal_writes`).
+    journal_refused: Option<u16>,
 }
 
 /// The running stand-in. Stops when dropped.
@@ -247,6 +251,8 @@ impl Hnp {
             webhook: None,
             deliveries: Vec::new(),
             hooks,
+            journal: Vec::new(),
+            journal_refused: None,
         }));
         let (stop, stopped) = oneshot::channel::<()>();
         let server_state = state.clone();
@@ -676,6 +682,9 @@ async fn handle(state: Arc<Mutex<State>>, request: http::Request<hyper::body::In
 
 impl State {
     fn route(&mut self, seen: &Seen, origin: &str, body: &[u8]) -> Reply {
+        if seen.path.starts_with(JOURNAL) {
+            return self.journal_route(seen, origin, body);
+        }
         let Some(rest) = seen.path.strip_prefix(API) else { return detail(404, "Not found.") };
         if !(rest.is_empty() || rest.ends_with('/')) {
             return detail(404, "Not found.");
@@ -1216,4 +1225,229 @@ fn is_datetime(s: &str) -> bool {
     let time = time.rsplit_once(['+', '-']).map_or(time, |(t, _)| t);
     let time = time.split_once('.').map_or(time, |(t, fraction)| if digits(fraction) { t } else { "x" });
     date_ok && (time.is_empty() || time.split(':').all(|part| part.len() == 2 && digits(part)))
+}
+
+/// NetBox's journal endpoint (`extras`), beside the HNP API.
+pub const JOURNAL: &str = "/api/extras/journal-entries/";
+
+/// The user the stand-in's one token belongs to: `created_by` of its journal entries.
+pub const TOKEN_USER_ID: u64 = 1;
+
+/// A journal entry's `kind` choices, as NetBox labels them.
+const JOURNAL_KINDS: [(&str, &str); 4] =
+    [("info", "Info"), ("success", "Success"), ("warning", "Warning"), ("danger", "Danger")];
+
+/// Journal entries and `sync_error`, as NetBox's `extras` API and HNP's 2026 models have them.
+impl Hnp {
+    /// Every journal entry, in id order, as the REST API shows it.
+    pub fn journal_entries(&self) -> Vec<Value> {
+        let state = self.lock();
+        state.journal.iter().map(|entry| state.render(entry, &state.origin)).collect()
+    }
+
+    /// A CR's `sync_error` (`None`: no such object, or a row without the field).
+    pub fn sync_error(&self, kind_name: &str, id: u64) -> Option<String> {
+        self.object(kind_name, id)?.get("sync_error")?.as_str().map(str::to_owned)
+    }
+
+    /// Sets a CR's `sync_error` as a NetBox user would (an `updated` webhook fires). False
+    /// when there is no such object.
+    pub fn set_sync_error(&self, kind_name: &str, id: u64, text: &str) -> bool {
+        let (kind, endpoint, _) = kind(kind_name);
+        let mut state = self.lock();
+        let Some(object) = state.objects.get_mut(endpoint).and_then(|o| o.get_mut(&id)) else {
+            return false;
+        };
+        let before = object.clone();
+        object["sync_error"] = json!(text);
+        object["last_updated"] = json!(format_utc(unix_now()));
+        state.changed(Event::Updated, kind, endpoint, id, Some(before));
+        true
+    }
+
+    /// Makes every later journal POST answer `status` (403: a token without permission on
+    /// journal entries; 500: a broken NetBox), or stops doing so with `None`.
+    pub fn refuse_journal_writes(&self, status: Option<u16>) {
+        self.lock().journal_refused = status;
+    }
+}
+
+impl State {
+    /// `/api/extras/journal-entries/`: list (filtered by `assigned_object_type` and
+    /// `assigned_object_id`), one entry, and POST of one entry or a list (NetBox's bulk
+    /// create: every entry valid, or a 400 list aligned with the request and nothing saved).
+    fn journal_route(&mut self, seen: &Seen, origin: &str, body: &[u8]) -> Reply {
+        let rest = &seen.path[JOURNAL.len()..];
+        let method = seen.method.as_str();
+        if !(rest.is_empty() || rest.ends_with('/')) {
+            return detail(404, "Not found.");
+        }
+        if method != "GET" {
+            if self.writes_forbidden || self.journal_refused == Some(403) {
+                return detail(403, "You do not have permission to perform this action.");
+            }
+            if let Some(status) = self.journal_refused {
+                return raw(status, "text/html", "<!doctype html>\n<html><body><h1>Server Error</h1></body></html>\n");
+            }
+        }
+        match (method, rest.trim_end_matches('/')) {
+            ("GET", "") => {
+                let filters: Vec<(&str, &str)> =
+                    seen.query.split('&').filter_map(|pair| pair.split_once('=')).collect();
+                let wanted = |entry: &Value, field: &str| {
+                    filters.iter().filter(|(k, _)| *k == field).all(|(_, v)| match &entry[field] {
+                        Value::String(s) => s == v,
+                        other => other.as_u64().is_some_and(|n| v.parse() == Ok(n)),
+                    })
+                };
+                let all: Vec<Value> = self
+                    .journal
+                    .iter()
+                    .filter(|e| wanted(e, "assigned_object_type") && wanted(e, "assigned_object_id"))
+                    .map(|e| self.render(e, origin))
+                    .collect();
+                self.page(&all, seen, origin)
+            }
+            ("GET", id) => match self.journal.iter().find(|e| id.parse().ok() == e["id"].as_u64()) {
+                Some(entry) => reply(200, &self.render(entry, origin)),
+                None => detail(404, "Not found."),
+            },
+            ("POST", "") => {
+                let (items, bulk) = match serde_json::from_slice::<Value>(body) {
+                    Ok(Value::Array(items)) => (items, true),
+                    Ok(item @ Value::Object(_)) => (vec![item], false),
+                    Ok(other) => return reply(400, &not_a_dictionary(&other)),
+                    Err(e) => return detail(400, &format!("JSON parse error - {e}")),
+                };
+                let results: Vec<Result<Value, Value>> = items.iter().map(|item| self.journal_entry(item)).collect();
+                if results.iter().any(Result::is_err) {
+                    if !bulk {
+                        return reply(400, results[0].as_ref().err().unwrap_or(&Value::Null));
+                    }
+                    let errors = results.into_iter().map(|r| r.err().unwrap_or_else(|| json!({}))).collect();
+                    return reply(400, &Value::Array(errors));
+                }
+                let mut created = Vec::new();
+                for mut entry in results.into_iter().flatten() {
+                    let id = self.journal.last().and_then(|e| e["id"].as_u64()).map_or(1, |id| id + 1);
+                    entry["id"] = json!(id);
+                    entry["url"] = json!(format!("{JOURNAL}{id}/"));
+                    self.journal.push(entry);
+                    created.push(self.render(self.journal.last().unwrap_or(&Value::Null), origin));
+                }
+                match bulk {
+                    true => reply(201, &Value::Array(created)),
+                    false => reply(201, &created[0]),
+                }
+            }
+            (_, "") | ("PATCH" | "PUT" | "DELETE", _) => not_allowed(method),
+            _ => detail(404, "Not found."),
+        }
+    }
+
+    /// NetBox's `JournalEntrySerializer` for one new entry: the stored entry (without `id`
+    /// and `url`), or the field errors.
+    fn journal_entry(&self, item: &Value) -> Result<Value, Value> {
+        let Some(input) = item.as_object() else { return Err(not_a_dictionary(item)) };
+        let mut errors = Map::new();
+        let mut error = |field: &str, message: String| {
+            errors.insert(field.to_owned(), json!([message]));
+        };
+        let object_type = input.get("assigned_object_type");
+        let model = match object_type {
+            None => {
+                error("assigned_object_type", "This field is required.".into());
+                None
+            }
+            Some(Value::String(text)) => match text.split_once('.') {
+                Some((app, model)) if app == "netbox_hedgehog" && kinds().any(|(_, _, m)| m == model) => {
+                    kinds().find(|(_, _, m)| *m == model)
+                }
+                Some(_) => {
+                    error("assigned_object_type", format!("Invalid content type: {text}"));
+                    None
+                }
+                None => {
+                    error(
+                        "assigned_object_type",
+                        "Invalid value. Specify a content type as '<app_label>.<model_name>'.".into(),
+                    );
+                    None
+                }
+            },
+            Some(other) => {
+                error("assigned_object_type", format!("Invalid content type: {other}"));
+                None
+            }
+        };
+        let object_id = match input.get("assigned_object_id") {
+            None => {
+                error("assigned_object_id", "This field is required.".into());
+                None
+            }
+            Some(value) => {
+                let id = value.as_u64();
+                if id.is_none() {
+                    error("assigned_object_id", "A valid integer is required.".into());
+                }
+                id
+            }
+        };
+        let kind = match input.get("kind") {
+            None => "info",
+            Some(value) => match JOURNAL_KINDS.iter().find(|(k, _)| Some(*k) == value.as_str()) {
+                Some((kind, _)) => kind,
+                None => {
+                    let shown = value.as_str().map_or_else(|| value.to_string(), str::to_owned);
+                    error("kind", format!("\"{shown}\" is not a valid choice."));
+                    "info"
+                }
+            },
+        };
+        let comments = match input.get("comments") {
+            None => {
+                error("comments", "This field is required.".into());
+                String::new()
+            }
+            Some(Value::String(text)) if text.trim().is_empty() => {
+                error("comments", "This field may not be blank.".into());
+                String::new()
+            }
+            Some(Value::String(text)) => text.clone(),
+            Some(_) => {
+                error("comments", "Not a valid string.".into());
+                String::new()
+            }
+        };
+        if !errors.is_empty() {
+            return Err(Value::Object(errors));
+        }
+        // The serializer's `validate`: the object must exist.
+        let (Some((_, endpoint, model)), Some(object_id)) = (model, object_id) else {
+            return Err(json!({ "non_field_errors": ["Invalid assigned_object."] }));
+        };
+        let Some(object) = self.objects.get(endpoint).and_then(|o| o.get(&object_id)) else {
+            let message = format!("Invalid assigned_object: netbox_hedgehog.{model} ID {object_id}");
+            return Err(json!({ "non_field_errors": [message] }));
+        };
+        let label = JOURNAL_KINDS.iter().find(|(k, _)| *k == kind).map_or("Info", |(_, label)| label);
+        let now = format_utc(unix_now());
+        Ok(json!({
+            "display": format!("{} ({label})", &now[..16.min(now.len())].replace('T', " ")),
+            "assigned_object_type": format!("netbox_hedgehog.{model}"),
+            "assigned_object_id": object_id,
+            "assigned_object": {
+                "id": object_id,
+                "url": format!("{}{}", self.origin, object["url"].as_str().unwrap_or_default()),
+                "display": object["display"],
+            },
+            "created": now,
+            "created_by": TOKEN_USER_ID,
+            "kind": { "value": kind, "label": label },
+            "comments": comments,
+            "tags": [],
+            "custom_fields": {},
+            "last_updated": now,
+        }))
+    }
 }

@@ -1,18 +1,22 @@
 //! `fgd-sync plan`, `fgd-sync sync` and `fgd-sync resolve`: one code path; `resolve` is a
-//! sync of one CR with the user's resolution of its conflict.
+//! sync of one CR with the user's resolution of its conflict. After a sync (not a plan) the
+//! outcome is shown on the CRs where the source can show it (`CrSource::publish`: NetBox's
+//! `sync_error` and journal).
 
 use std::io::Write as _;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use anyhow::Context;
 use clap::{Args, ValueEnum};
 
 use super::args::{offline_context, Fabric, FabricArgs, HttpLogArgs, RuntimeArgs, WriteArgs};
-use crate::config::DirectionName;
 use super::progress::Progress;
+use crate::config::DirectionName;
 use crate::replay::{Invocation, Recorder};
 use crate::report::{exit, ErrorReport, SyncOutcome};
 use crate::runtime::{CallContext, Operation, Runtime, SyncCall};
+use crate::source::CrSource;
 use crate::wit::{GitVersion, Resolution, ResourceRef, Selection};
 
 #[derive(Args, Clone, Debug)]
@@ -89,6 +93,8 @@ pub async fn run(args: &SyncArgs, operation: Operation, resolution: Option<Resol
     for fabric in &fabrics {
         let hooks = fabric.hooks(log.clone())?;
         let mut source = fabric.source(&runtime).await?;
+        // The source itself, not the recorder around it: publishing is no guest import.
+        let publisher = source.clone();
         if let Some(recorder) = &recorder {
             source = recorder.source(source);
         }
@@ -97,8 +103,8 @@ pub async fn run(args: &SyncArgs, operation: Operation, resolution: Option<Resol
             Progress::start(format!("{} fabric {}", verb(operation, resolution.as_ref()), fabric.name), move || {
                 hooks.requests()
             });
-        let outcome =
-            sync_one(&runtime, context, fabric, args, operation, resolution.as_ref(), recorder.as_ref()).await;
+        let call = Call { operation, resolution: resolution.as_ref(), recorder: recorder.as_ref(), publisher };
+        let outcome = sync_one(&runtime, context, fabric, args, call).await;
         progress.finish();
         if let (Some(recorder), Some(path)) = (&recorder, &args.record) {
             if let Some(cassette) = recorder.finish(outcome.as_ref().ok()) {
@@ -137,14 +143,21 @@ fn verb(operation: Operation, resolution: Option<&Resolution>) -> &'static str {
     }
 }
 
+/// What one fabric's run is: the operation, the user's resolution, and where its imports
+/// are recorded and its outcome published.
+struct Call<'a> {
+    operation: Operation,
+    resolution: Option<&'a Resolution>,
+    recorder: Option<&'a Recorder>,
+    publisher: Arc<dyn CrSource>,
+}
+
 async fn sync_one(
     runtime: &Runtime,
     context: CallContext,
     fabric: &Fabric,
     args: &SyncArgs,
-    operation: Operation,
-    resolution: Option<&Resolution>,
-    recorder: Option<&Recorder>,
+    Call { operation, resolution, recorder, publisher }: Call<'_>,
 ) -> anyhow::Result<SyncOutcome> {
     // `resolve --take git` with NetBox also writes Git's data into HNP, so both sides agree.
     let default = if resolution.is_some() { DirectionName::Both } else { DirectionName::Push };
@@ -162,12 +175,16 @@ async fn sync_one(
         refs = vec![reference];
     }
     let selection = if refs.is_empty() { Selection::Fabric } else { Selection::Resources(refs) };
-    let call = SyncCall::new(operation, &fabric.name, selection);
+    let call = SyncCall::new(operation, &fabric.name, selection.clone());
     let target = fabric.target();
     if let Some(recorder) = recorder {
         recorder.begin(Invocation::new(&call, &target, &options, fabric.remote.describe()));
     }
-    let result = runtime.sync(context, call, target, options.clone()).await;
+    let mut result = runtime.sync(context, call, target, options.clone()).await;
+    if let (Ok(Ok(report)), Operation::Sync) = (&mut result, operation) {
+        let warnings = publisher.publish(&fabric.name, &selection, report).await;
+        report.warnings.extend(warnings);
+    }
     Ok(match result {
         Ok(result) => outcome(fabric, operation, result),
         // A sandbox limit still yields an outcome, so `--json` callers get a document to read.

@@ -5,8 +5,8 @@ use std::future::Future;
 use std::pin::Pin;
 
 use super::HostState;
-use crate::wit::{CustomResource, HnpChange, HnpHost, ResourceRef, TypesHost};
 pub use crate::wit::Synced;
+use crate::wit::{CustomResource, HnpChange, HnpHost, ResourceRef, Selection, SyncReport, TypesHost};
 
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
@@ -34,6 +34,21 @@ pub trait CrSource: Send + Sync {
 
     /// Records where CRs now live in Git (NetBox: `last_synced`), all of one commit at once.
     fn record<'a>(&'a self, fabric: &'a str, synced: &'a [Synced]) -> BoxFuture<'a, Result<(), String>>;
+
+    /// Shows a finished sync's outcome on the CRs it covered (`covered`: the sync's selection)
+    /// where operators look (NetBox: each CR's `sync_error` and its journal). Called by the
+    /// host after the sync, never by the guest, and not for a plan. The commit has landed by
+    /// then, so nothing here fails the sync: what went wrong comes back as warnings for the
+    /// report. Default: nowhere to show it (a directory of manifests).
+    fn publish<'a>(
+        &'a self,
+        fabric: &'a str,
+        covered: &'a Selection,
+        report: &'a SyncReport,
+    ) -> BoxFuture<'a, Vec<String>> {
+        let _ = (fabric, covered, report);
+        Box::pin(async { Vec::new() })
+    }
 }
 
 impl HnpHost for HostState {

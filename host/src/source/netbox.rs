@@ -28,9 +28,10 @@ use http::header::{HeaderValue, ACCEPT, AUTHORIZATION, CONTENT_TYPE};
 use http::{HeaderMap, Method, StatusCode, Uri};
 use serde_json::{json, Value};
 
+use super::status::{self, JournalKind, Statuses};
 use super::{BoxFuture, CrSource, Synced};
 use crate::net::client::{Client, ClientError, Response};
-use crate::wit::{namespace_or_default, CustomResource, HnpChange, HnpOp, ResourceRef};
+use crate::wit::{namespace_or_default, CustomResource, HnpChange, HnpOp, ResourceRef, Selection, SyncReport};
 use fgd_sync_guest::model::KINDS;
 use fgd_sync_local_github::{format_utc, unix_now};
 
@@ -283,11 +284,13 @@ struct Key {
     name: String,
 }
 
-/// What `record` needs to know about a row.
+/// What `record` and `publish_status` need to know about a row.
 #[derive(Clone, Debug)]
 struct Known {
     id: u64,
     git_file_path: String,
+    /// `None`: the row has no such field (an HNP without it).
+    sync_error: Option<String>,
 }
 
 /// A CR row of the fabric asked for.
@@ -453,7 +456,9 @@ impl NetBoxSource {
                 for (i, id) in outcome.done {
                     match id.filter(|id| answered.contains(id)) {
                         Some(id) => {
-                            known.insert(keys[i].clone(), Known { id, git_file_path: entries[i].path.clone() });
+                            let sync_error = known.get(&keys[i]).and_then(|row| row.sync_error.clone());
+                            let path = entries[i].path.clone();
+                            known.insert(keys[i].clone(), Known { id, git_file_path: path, sync_error });
                         }
                         None => gone.push(i),
                     }
@@ -526,12 +531,25 @@ impl NetBoxSource {
         };
         let mut answers = Vec::new();
         let (mut creates, mut updates, mut deletes) = (Vec::new(), Vec::new(), Vec::new());
+        let now = format_utc(unix_now());
         for &i in indices {
-            match prepare(fabric_id, &changes[i], current.get(&key_of(i))) {
+            let row = current.get(&key_of(i));
+            // A CR taken from its own managed file: its bookkeeping goes with the write, so
+            // HNP sees one write (and fires one webhook) per CR, not a second for `record`.
+            let bookkeeping = |mut body: Value| {
+                if changes[i].records_sync {
+                    body["last_synced"] = Value::from(now.as_str());
+                    if row.is_none_or(|r| r.known.git_file_path != changes[i].path) {
+                        body["git_file_path"] = Value::from(changes[i].path.as_str());
+                    }
+                }
+                body
+            };
+            match prepare(fabric_id, &changes[i], row) {
                 Err(why) => answers.push((i, Some(why))),
                 Ok(Write::Nothing) => answers.push((i, None)),
-                Ok(Write::Create(body)) => creates.push(Item { change: i, id: None, body }),
-                Ok(Write::Update(id, body)) => updates.push(Item { change: i, id: Some(id), body }),
+                Ok(Write::Create(body)) => creates.push(Item { change: i, id: None, body: bookkeeping(body) }),
+                Ok(Write::Update(id, body)) => updates.push(Item { change: i, id: Some(id), body: bookkeeping(body) }),
                 Ok(Write::Delete(id)) => deletes.push(Item { change: i, id: Some(id), body: json!({ "id": id }) }),
             }
         }
@@ -587,8 +605,12 @@ impl NetBoxSource {
     /// when it names none (older NetBox stops a bulk update at the first bad object), the
     /// batch is split in halves until the bad ones are alone. Any other refusal (403, 409,
     /// 5xx: writes are not retried) refuses the whole batch.
-    async fn bulk(&self, method: Method, endpoint: &str, mut items: Vec<Item>) -> Result<Bulk, NetBoxError> {
-        let url = self.endpoint_url(endpoint);
+    async fn bulk(&self, method: Method, endpoint: &str, items: Vec<Item>) -> Result<Bulk, NetBoxError> {
+        self.bulk_to(method, self.endpoint_url(endpoint), items).await
+    }
+
+    /// `bulk` on any list endpoint of this NetBox (the journal lives outside the HNP API).
+    async fn bulk_to(&self, method: Method, url: String, mut items: Vec<Item>) -> Result<Bulk, NetBoxError> {
         let mut outcome = Bulk::default();
         let mut queue = VecDeque::new();
         while items.len() > MAX_BULK_ITEMS {
@@ -840,6 +862,225 @@ impl NetBoxSource {
     }
 }
 
+/// NetBox's journal, under the base URL (NetBox's own API, not HNP's).
+const JOURNAL_PATH: &str = "/api/extras/journal-entries/";
+
+/// How every warning of `publish_status` starts.
+const NOT_SHOWN: &str = "the sync's outcome is not shown in NetBox";
+
+/// A CR whose `sync_error` a publish changes.
+struct StatusWrite {
+    key: Key,
+    id: u64,
+    before: String,
+    after: String,
+}
+
+impl StatusWrite {
+    fn reference(&self) -> ResourceRef {
+        ResourceRef {
+            kind: self.key.kind.to_owned(),
+            namespace: self.key.namespace.clone(),
+            name: self.key.name.clone(),
+        }
+    }
+}
+
+/// What publishing one kind came to.
+#[derive(Default)]
+struct KindStatus {
+    /// Written, with the journal entry each calls for: `(write, model, kind)`.
+    journal: Vec<(StatusWrite, &'static str, JournalKind)>,
+    /// Not written: `(CR, why)`.
+    refused: Vec<(String, String)>,
+    /// Rows that want a line but have no `sync_error` field.
+    unsupported: bool,
+}
+
+impl NetBoxSource {
+    /// Shows a finished sync's outcome on its CRs (`super::status`): sets each covered CR's
+    /// `sync_error` where it differs from what NetBox holds, one bulk PATCH per kind; then,
+    /// for the CRs whose PATCH landed, posts one journal entry per new conflict and one per
+    /// conflict cleared, in one bulk POST. Compares with the rows this source read during the
+    /// sync (a kind with a named CR missing from them is listed once). When nothing changed
+    /// it sends nothing, so a periodic reconcile adds no write and no entry. Returns warnings:
+    /// the commit has landed, so this never fails the sync. A journal entry NetBox refuses
+    /// is not tried again for the same conflict (its `sync_error` is set already).
+    pub async fn publish_status(&self, fabric: &str, statuses: &Statuses<'_>) -> Vec<String> {
+        if statuses.crs.is_empty() && !statuses.rest_in_sync {
+            return Vec::new();
+        }
+        let fabric_id = match self.fabric_id(fabric).await {
+            Ok(id) => id,
+            Err(e) => return vec![format!("{NOT_SHOWN}: {e}")],
+        };
+        let mut warnings = Vec::new();
+        let mut journal = Vec::new();
+        let mut refused = Vec::new();
+        let mut unsupported = Vec::new();
+        for k in &KINDS {
+            match self.publish_kind(fabric_id, (k.name, k.netbox_endpoint, k.netbox_model), statuses).await {
+                Ok(outcome) => {
+                    journal.extend(outcome.journal);
+                    refused.extend(outcome.refused);
+                    if outcome.unsupported {
+                        unsupported.push(k.name);
+                    }
+                }
+                Err(e) => warnings.push(format!("{NOT_SHOWN} for the {} CRs: {e}", k.name)),
+            }
+        }
+        warnings.extend(grouped("`sync_error` not set on", refused));
+        if !unsupported.is_empty() {
+            warnings.push(format!(
+                "{NOT_SHOWN}: HNP at {} sends no `sync_error` field for {} (an HNP from before the field)",
+                self.api_root,
+                unsupported.join(", ")
+            ));
+        }
+        warnings.extend(self.post_journal(fabric, statuses, journal).await);
+        warnings
+    }
+
+    /// `publish_status` for the CRs of one kind (`(kind, endpoint, model)`).
+    async fn publish_kind(
+        &self,
+        fabric_id: u64,
+        (kind, endpoint, model): (&'static str, &'static str, &'static str),
+        statuses: &Statuses<'_>,
+    ) -> Result<KindStatus, NetBoxError> {
+        let mut outcome = KindStatus::default();
+        let named = statuses.named(kind);
+        if named.is_empty() && !statuses.rest_in_sync {
+            return Ok(outcome);
+        }
+        let missing = {
+            let known = lock(&self.known);
+            named.iter().any(|w| !known.contains_key(&key(fabric_id, kind, &w.resource.namespace, &w.resource.name)))
+        };
+        if missing {
+            // A CR the sync's reads did not cache (created meanwhile, or gone: then skipped).
+            self.refresh(fabric_id, kind, endpoint).await?;
+        }
+        let mut writes = Vec::new();
+        {
+            let known = lock(&self.known);
+            for (key, row) in known.iter().filter(|(key, _)| key.fabric == fabric_id && key.kind == kind) {
+                let Some(after) = statuses.wanted(&(kind.to_owned(), key.namespace.clone(), key.name.clone())) else {
+                    continue;
+                };
+                match &row.sync_error {
+                    None => outcome.unsupported |= !after.is_empty(),
+                    Some(before) if before != after => writes.push(StatusWrite {
+                        key: key.clone(),
+                        id: row.id,
+                        before: before.clone(),
+                        after: after.to_owned(),
+                    }),
+                    Some(_) => {}
+                }
+            }
+        }
+        if writes.is_empty() {
+            return Ok(outcome);
+        }
+        writes.sort_by(|a, b| (&a.key.namespace, &a.key.name).cmp(&(&b.key.namespace, &b.key.name)));
+        let items = writes
+            .iter()
+            .enumerate()
+            .map(|(i, w)| Item { change: i, id: Some(w.id), body: json!({ "id": w.id, "sync_error": w.after }) })
+            .collect();
+        let bulk = self.bulk(Method::PATCH, endpoint, items).await?;
+        outcome.refused.extend(bulk.refused.into_iter().map(|(i, why)| (describe(&writes[i].reference()), why)));
+        // NetBox skips ids it no longer has: CRs deleted since the sync read them.
+        let answered = ids(&bulk.objects);
+        let done: HashSet<usize> = bulk
+            .done
+            .into_iter()
+            .filter(|(_, id)| id.is_some_and(|id| answered.contains(&id)))
+            .map(|(i, _)| i)
+            .collect();
+        let mut known = lock(&self.known);
+        for (_, write) in writes.into_iter().enumerate().filter(|(i, _)| done.contains(i)) {
+            if let Some(row) = known.get_mut(&write.key) {
+                row.sync_error = Some(write.after.clone());
+            }
+            if let Some(journal) = status::journal_for(&write.before, &write.after) {
+                outcome.journal.push((write, model, journal));
+            }
+        }
+        Ok(outcome)
+    }
+
+    /// Posts the journal entries of `publish_status` in one bulk POST; warnings for those
+    /// NetBox refused.
+    async fn post_journal(
+        &self,
+        fabric: &str,
+        statuses: &Statuses<'_>,
+        entries: Vec<(StatusWrite, &'static str, JournalKind)>,
+    ) -> Vec<String> {
+        let mut items = Vec::new();
+        for (i, (write, model, journal)) in entries.iter().enumerate() {
+            let comments = match journal {
+                JournalKind::Warning => {
+                    let reference = write.reference();
+                    let Some(conflict) = statuses.conflict(&reference.key()) else { continue };
+                    status::conflict_entry(conflict, fabric)
+                }
+                JournalKind::Success => status::resolved_entry(&write.before, statuses.commit),
+            };
+            let body = json!({
+                "assigned_object_type": format!("netbox_hedgehog.{model}"),
+                "assigned_object_id": write.id,
+                "kind": journal.as_str(),
+                "comments": comments,
+            });
+            items.push(Item { change: i, id: None, body });
+        }
+        if items.is_empty() {
+            return Vec::new();
+        }
+        let url = format!("{}{JOURNAL_PATH}", self.api_root.strip_suffix(API_PATH).unwrap_or(&self.api_root));
+        let what = "journal entry (not tried again for this conflict) not posted for";
+        let refused = match self.bulk_to(Method::POST, url, items).await {
+            Ok(bulk) => bulk.refused,
+            Err(e) => (0..entries.len()).map(|i| (i, e.to_string())).collect(),
+        };
+        grouped(what, refused.into_iter().map(|(i, why)| (describe(&entries[i].0.reference()), why)).collect())
+    }
+}
+
+/// One warning per reason, naming the CRs it applies to (at most `MAX_LISTED_FAILURES`).
+fn grouped(what: &str, failures: Vec<(String, String)>) -> Vec<String> {
+    let mut by_reason: Vec<(String, Vec<String>)> = Vec::new();
+    for (cr, why) in failures {
+        match by_reason.iter_mut().find(|(reason, _)| *reason == why) {
+            Some((_, crs)) => crs.push(cr),
+            None => by_reason.push((why, vec![cr])),
+        }
+    }
+    by_reason
+        .into_iter()
+        .map(|(why, crs)| {
+            let mut named = crs.iter().take(MAX_LISTED_FAILURES).cloned().collect::<Vec<_>>().join(", ");
+            if crs.len() > MAX_LISTED_FAILURES {
+                named.push_str(&format!(" and {} more", crs.len() - MAX_LISTED_FAILURES));
+            }
+            format!("{NOT_SHOWN}: {what} {named}: {why}")
+        })
+        .collect()
+}
+
+/// A row's `sync_error`: `None` when the row has no such field, `""` for null.
+fn sync_error(object: &Value) -> Option<String> {
+    match object.get("sync_error")? {
+        Value::String(text) => Some(text.clone()),
+        Value::Null => Some(String::new()),
+        other => Some(other.to_string()),
+    }
+}
+
 impl CrSource for NetBoxSource {
     fn list<'a>(&'a self, fabric: &'a str) -> BoxFuture<'a, Result<Vec<CustomResource>, String>> {
         Box::pin(async move { self.list_resources(fabric).await.map_err(|e| e.to_string()) })
@@ -863,6 +1104,15 @@ impl CrSource for NetBoxSource {
 
     fn record<'a>(&'a self, fabric: &'a str, synced: &'a [Synced]) -> BoxFuture<'a, Result<(), String>> {
         Box::pin(async move { self.record_synced(fabric, synced).await.map_err(|e| e.to_string()) })
+    }
+
+    fn publish<'a>(
+        &'a self,
+        fabric: &'a str,
+        covered: &'a Selection,
+        report: &'a SyncReport,
+    ) -> BoxFuture<'a, Vec<String>> {
+        Box::pin(async move { self.publish_status(fabric, &status::statuses(covered, report)).await })
     }
 }
 
@@ -1151,7 +1401,7 @@ fn row(fabric: u64, kind: &'static str, id: u64, object: &Value) -> Result<Row, 
     let git_file_path = text("git_file_path")?;
     Ok(Row {
         key: key(fabric, kind, &namespace, &name),
-        known: Known { id, git_file_path },
+        known: Known { id, git_file_path, sync_error: sync_error(object) },
         resource: CustomResource {
             kind: kind.to_owned(),
             api_version: None,
