@@ -177,6 +177,12 @@ fn three_way(base: &FileVersion, rendered_at_base: &str, remote: &FileVersion, d
         Data::Same => return Apply(Action::Adopt).into(),
         Data::Different => {}
     }
+    // Git's data differs from HNP's. A base that is HNP's rendering itself (the file the
+    // sync wrote, HNP unchanged since) has HNP's data, so Git changed the data: no need to
+    // read the base (a pull of N edits reads N blobs, not 2N).
+    if base.sha == desired.sha {
+        return Conflict(ConflictKind::ModifiedInGit).into();
+    }
     // The remote's content is known here; the base's may not be.
     match same_data(base, remote) {
         None => NEED_BASE.into(),

@@ -9,6 +9,7 @@ mod local_e2e;
 mod netbox;
 mod netbox_status;
 mod never_lose_work;
+mod pull;
 mod sandbox;
 mod security;
 mod serve;

@@ -314,11 +314,18 @@ fn asks_for_contents_only_as_needed() {
     let first = plan(&input, "").unwrap();
     assert_eq!(first, CommitPlan { need_contents: vec![blob_sha(git.as_bytes())], ..CommitPlan::default() });
     input.contents.insert(blob_sha(git.as_bytes()), git.clone());
+    // HNP unchanged: the base is HNP's rendering, whose data Git changed. No base read.
     let second = plan(&input, "").unwrap();
-    assert_eq!(second.need_contents, vec![base.clone()]);
+    assert_eq!((second.need_contents.len(), second.conflicts.len(), second.unchanged), (0, 1, 1));
+
+    // HNP changed too: whether Git changed only formatting needs the base.
+    let mut input = repo.input(vec![edited(&vpc1(), "hnp"), leaf1()]);
+    input.contents.insert(blob_sha(git.as_bytes()), git.clone());
+    let asks = plan(&input, "").unwrap();
+    assert_eq!(asks.need_contents, vec![base.clone()]);
     input.contents.insert(base.clone(), repo.blobs[&base].clone());
-    let third = plan(&input, "").unwrap();
-    assert_eq!((third.need_contents.len(), third.conflicts.len(), third.unchanged), (0, 1, 1));
+    let decided = plan(&input, "").unwrap();
+    assert_eq!((decided.need_contents.len(), decided.conflicts.len(), decided.unchanged), (0, 1, 1));
 }
 
 /// Both versions of a conflict, and nothing written to its path.

@@ -40,7 +40,8 @@ impl Recording {
         options: SyncOptions,
         crs: &[CustomResource],
     ) -> anyhow::Result<()> {
-        let source = self.recorder.source(Arc::new(DirectorySource::new(crs.to_vec())));
+        // Writable, so a pull's changes are taken (and recorded) as NetBox would take them.
+        let source = self.recorder.source(Arc::new(DirectorySource::in_memory(crs.to_vec())));
         let invocation = Invocation::new(&call, &self.target, &options, self.remote.describe());
         self.recorder.begin(invocation.clone());
         let context = CallContext { hooks: self.hooks.clone(), source };
@@ -70,19 +71,25 @@ fn edit(cr: &mut CustomResource, mark: &str) {
     cr.spec = spec.to_string();
 }
 
-/// Edits a file on the branch directly, as a person would in Git.
+/// Edits a file on the branch directly, as a person would in Git: `text` as the new content,
+/// or (`None`) the old content with a line added.
 fn edit_in_git(repo: &Path, path: &str) -> anyhow::Result<()> {
+    write_in_git(repo, path, None)
+}
+
+fn write_in_git(repo: &Path, path: &str, text: Option<&str>) -> anyhow::Result<()> {
     let local = LocalRemote::open_or_init(repo, "main")?;
     let url = format!("/repos/{LOCAL_OWNER}/{LOCAL_REPO}/contents/{path}");
     let current = local.handle("GET", &format!("{url}?ref=main"), &[], &[]);
     let current: serde_json::Value = serde_json::from_slice(&current.body)?;
-    let text = String::from_utf8(
+    let old = String::from_utf8(
         base64::engine::general_purpose::STANDARD
             .decode(current["content"].as_str().context("contents answer has content")?.replace('\n', ""))?,
     )?;
+    let new = text.map_or_else(|| format!("{old}editedInGit: true\n"), str::to_owned);
     let body = serde_json::json!({
         "message": "Edit in Git",
-        "content": base64::engine::general_purpose::STANDARD.encode(format!("{text}editedInGit: true\n")),
+        "content": base64::engine::general_purpose::STANDARD.encode(new),
         "sha": current["sha"],
         "branch": "main",
     });
@@ -146,6 +153,19 @@ pub async fn record(work: &Path, config: RuntimeConfig) -> anyhow::Result<Vec<(S
     resolve.resolutions.push(Resolution { path: conflicted, take: Side::Hnp, expect: None });
     let refs = vec![crs[2].reference()];
     rec.run("resolve", SyncCall::new(Operation::Sync, FABRIC, Selection::Resources(refs)), resolve, &crs).await?;
+
+    // A data edit in Git while HNP keeps the CR: a pull takes it into HNP, then one state-only
+    // commit (the `apply-changes` answers are what the fuzzer mutates).
+    let mut in_git = crs[7].clone();
+    edit(&mut in_git, "from-git");
+    let offline = CallContext {
+        hooks: PolicyHooks::new(EgressPolicy::default(), HttpLimits::default()),
+        source: Arc::new(DirectorySource::new(Vec::new())),
+    };
+    let text = rec.runtime.render(offline, in_git).await?.map_err(|e| anyhow::anyhow!("render: {}", e.message))?;
+    write_in_git(&repo, &manifest_path(&rec, &crs[7]).await?, Some(&text))?;
+    let both = SyncOptions { direction: Direction::Both, ..options() };
+    rec.run("pull", fabric(), both, &crs).await?;
     Ok(rec.cassettes)
 }
 
