@@ -343,7 +343,19 @@ fn every_command_has_help_with_only_its_own_flags() {
         ("replay", vec![&["--json"], SANDBOX]),
         (
             "serve",
-            vec![FABRIC, &["--directory", "--listen", "--secret-env", "--github-webhook-secret-env", "--http-log"], WRITE, SANDBOX],
+            vec![
+                FABRIC,
+                &[
+                    "--directory",
+                    "--listen",
+                    "--secret-env",
+                    "--github-webhook-secret-env",
+                    "--ui-token-env",
+                    "--http-log",
+                ],
+                WRITE,
+                SANDBOX,
+            ],
         ),
     ];
     let every: std::collections::BTreeSet<&str> =

@@ -16,3 +16,4 @@ mod serve;
 mod serve_github;
 mod standin;
 mod tidy;
+mod ui;

@@ -11,7 +11,9 @@ use clap::Args;
 use super::args::{FabricArgs, HttpLogArgs, RuntimeArgs, SourceSpec, WriteArgs};
 use crate::config::DirectionName;
 use crate::report::exit;
-use crate::serve::{FabricSpec, OpenSource, Secret, Service, Settings, Signals, GITHUB_WEBHOOK_PATH, WEBHOOK_PATH};
+use crate::serve::{
+    FabricSpec, OpenSource, Secret, Service, Settings, Signals, UiAt, GITHUB_WEBHOOK_PATH, WEBHOOK_PATH,
+};
 use crate::source::netbox::NetBoxConfig;
 
 #[derive(Args, Clone, Debug)]
@@ -28,6 +30,11 @@ pub struct ServeCommand {
     /// Environment variable holding a bearer token that /metrics then requires.
     #[arg(long, value_name = "VAR")]
     pub metrics_token_env: Option<String>,
+    /// Environment variable holding the operator token (16 characters or more) that turns on
+    /// /ui, a page to see and settle conflicts; served where /metrics is without a token (on
+    /// --metrics-listen, else on a loopback --listen). Without it /ui answers 404.
+    #[arg(long, value_name = "VAR")]
+    pub ui_token_env: Option<String>,
     /// Environment variable holding the webhook secret (NetBox's "Secret" of the webhook).
     #[arg(long, value_name = "VAR", default_value = "FGD_SYNC_WEBHOOK_SECRET")]
     pub secret_env: String,
@@ -102,12 +109,33 @@ pub async fn run(args: &ServeCommand) -> anyhow::Result<u8> {
             )),
             None => None,
         },
+        ui_token: match &args.ui_token_env {
+            Some(var) => Some(Secret(
+                std::env::var(var)
+                    .ok()
+                    .map(|t| t.trim().to_string())
+                    .filter(|t| !t.is_empty())
+                    .with_context(|| format!("--ui-token-env {var}: no operator token in ${var}"))?
+                    .into_bytes(),
+            )),
+            None => None,
+        },
     };
     let github_on = settings.github_secret.is_some();
+    let ui = settings.ui_served();
     let service = Service::bind(settings, specs).await?;
     let addr = service.local_addr()?;
-    if let Some(metrics) = service.metrics_addr() {
-        eprintln!("fgd-sync serve: /metrics on http://{}", metrics?);
+    let metrics_addr = service.metrics_addr().transpose()?;
+    if let Some(metrics) = metrics_addr {
+        eprintln!("fgd-sync serve: /metrics on http://{metrics}");
+    }
+    match (ui, metrics_addr) {
+        (Some(UiAt::Metrics), Some(at)) => eprintln!("fgd-sync serve: operators' page on http://{at}/ui"),
+        (Some(_), _) => eprintln!("fgd-sync serve: operators' page on http://{addr}/ui"),
+        (None, _) if args.ui_token_env.is_some() => {
+            eprintln!("fgd-sync serve: /ui is not served on the non-loopback {addr}: use --metrics-listen")
+        }
+        (None, _) => {}
     }
     let names: Vec<&str> = fabrics.iter().map(|f| f.name.as_str()).collect();
     let reconcile = match args.reconcile_interval {

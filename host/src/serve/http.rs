@@ -9,10 +9,13 @@
 //! | `GET /healthz`         | 200 while the process runs                                    |
 //! | `GET /readyz`          | 200 once the component is loaded; 503 while starting/stopping |
 //! | `GET /metrics`         | Prometheus text, where `Surface::metrics` allows it           |
+//! | `/ui`, `/ui/*`         | the operators' page (`ui`), where `Surface::ui` allows it and |
+//! |                        | an operator token is set; else 404                            |
 //!
 //! `/metrics` names fabrics and counts conflicts: it is served on a loopback listener, on
 //! its own listener (`--metrics-listen`), or with a bearer token, never to anyone who can
-//! reach a public webhook listener.
+//! reach a public webhook listener. `/ui` shows Git's and HNP's content and writes: it is
+//! served on a loopback listener or the metrics listener, and only to logged-in operators.
 
 use std::collections::BTreeMap;
 use std::convert::Infallible;
@@ -35,6 +38,7 @@ use tokio::task::JoinSet;
 use super::fabrics::{FabricDirectory, Resolved};
 use super::github_webhook::{self, Decision, Event, Watched};
 use super::metrics::{self, GitHubWebhookResult, Metrics, WebhookResult};
+use super::ui::{self, Ui};
 use super::webhook::{self, Payload, SIGNATURE_HEADER};
 use super::worker::{stopped, Queue};
 
@@ -98,6 +102,8 @@ pub enum MetricsAccess {
 pub struct Surface {
     pub webhooks: bool,
     pub metrics: MetricsAccess,
+    /// `/ui` (when an operator token is set): a loopback or the metrics listener.
+    pub ui: bool,
 }
 
 /// GitHub push webhooks: their secret and the fabrics a push may concern.
@@ -116,6 +122,8 @@ pub struct App {
     pub queues: BTreeMap<String, Arc<Queue>>,
     pub metrics: Arc<Metrics>,
     pub readiness: Mutex<Readiness>,
+    /// `None`: no operator token, `/ui` is off (404).
+    pub ui: Option<Ui>,
 }
 
 impl App {
@@ -132,7 +140,7 @@ impl App {
     }
 }
 
-type Reply = Response<Full<Bytes>>;
+pub(super) type Reply = Response<Full<Bytes>>;
 
 /// Serves until `stop` turns true, then lets requests in flight finish (for a while).
 pub async fn serve(listener: TcpListener, app: Arc<App>, surface: Surface, mut stop: watch::Receiver<bool>) {
@@ -242,6 +250,10 @@ async fn route(app: &App, surface: &Surface, slow_reads: &Arc<Semaphore>, reques
             reply(StatusCode::OK, metrics::CONTENT_TYPE, body.into())
         }
         ("/healthz" | "/readyz" | "/metrics", false) => not_allowed("GET, HEAD"),
+        (path, _) if path == "/ui" || path.starts_with("/ui/") => match app.ui.as_ref().filter(|_| surface.ui) {
+            Some(operators) => ui::handle(app, operators, slow_reads, request).await,
+            None => text(StatusCode::NOT_FOUND, "not found\n"),
+        },
         _ => text(StatusCode::NOT_FOUND, "not found\n"),
     }
 }
@@ -406,8 +418,8 @@ fn bearer_matches(request: &Request<Incoming>, token: &Secret) -> bool {
     given.len() == token.0.len() && given.iter().zip(&token.0).fold(0u8, |acc, (a, b)| acc | (a ^ b)) == 0
 }
 
-/// Why a webhook body was not read.
-enum BodyError {
+/// Why a webhook (or form) body was not read.
+pub(super) enum BodyError {
     /// No signature header: the body is not even read.
     Unsigned,
     Late,
@@ -418,7 +430,7 @@ enum BodyError {
 
 impl BodyError {
     /// The answer. Each handler answers `Unsigned` itself, naming its own header.
-    fn reply(&self) -> Reply {
+    pub(super) fn reply(&self) -> Reply {
         match self {
             BodyError::Late => error(StatusCode::REQUEST_TIMEOUT, "the body did not arrive in time"),
             BodyError::Busy => {
@@ -444,17 +456,23 @@ async fn signed_body(
         return Err(BodyError::TooLarge);
     }
     let signature = parts.headers.get(signature_header).cloned().ok_or(BodyError::Unsigned)?;
-    Ok((read_body(body, declared, slow_reads).await?, signature))
+    Ok((read_body(body, declared, MAX_BODY_BYTES, slow_reads).await?, signature))
 }
 
-/// Reads an unauthenticated body under the caps: a body that arrives within `FAST_BODY`
-/// needs nothing more; a slower one continues only with one of the `SLOW_BODY_READS`
-/// permits (none free: `Busy` at once, and what was read is dropped), until `BODY_TIMEOUT`.
+/// Reads an unauthenticated body of at most `limit` bytes (never over `MAX_BODY_BYTES`) under
+/// the caps: a body that arrives within `FAST_BODY` needs nothing more; a slower one
+/// continues only with one of the `SLOW_BODY_READS` permits (none free: `Busy` at once, and
+/// what was read is dropped), until `BODY_TIMEOUT`.
 /// So slow senders hold at most `SLOW_BODY_READS` bodies, and a sender that delivers at
 /// once, as NetBox does, never waits behind them.
-async fn read_body(body: Incoming, declared: Option<u64>, slow_reads: &Arc<Semaphore>) -> Result<Bytes, BodyError> {
+pub(super) async fn read_body(
+    body: Incoming,
+    declared: Option<u64>,
+    limit: usize,
+    slow_reads: &Arc<Semaphore>,
+) -> Result<Bytes, BodyError> {
     let started = tokio::time::Instant::now();
-    let mut body = Limited::new(body, MAX_BODY_BYTES);
+    let mut body = Limited::new(body, limit.min(MAX_BODY_BYTES));
     // The declared length (already checked against the cap), so the buffer never doubles.
     let mut read = bytes::BytesMut::with_capacity(declared.map_or(0, |n| n as usize));
     let mut permit = None;
@@ -500,17 +518,17 @@ fn json_reply(status: StatusCode, body: &Value) -> Reply {
     reply(status, "application/json", format!("{body}\n").into())
 }
 
-fn text(status: StatusCode, body: &'static str) -> Reply {
+pub(super) fn text(status: StatusCode, body: &'static str) -> Reply {
     reply(status, "text/plain; charset=utf-8", Bytes::from_static(body.as_bytes()))
 }
 
-fn not_allowed(allow: &'static str) -> Reply {
+pub(super) fn not_allowed(allow: &'static str) -> Reply {
     let mut response = text(StatusCode::METHOD_NOT_ALLOWED, "method not allowed\n");
     response.headers_mut().insert(ALLOW, HeaderValue::from_static(allow));
     response
 }
 
-fn reply(status: StatusCode, content_type: &'static str, body: Bytes) -> Reply {
+pub(super) fn reply(status: StatusCode, content_type: &'static str, body: Bytes) -> Reply {
     let mut response = Response::new(Full::new(body));
     *response.status_mut() = status;
     response.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static(content_type));

@@ -1,11 +1,11 @@
 //! The service's counters and gauges, what one sync adds to them, and their Prometheus text
 //! exposition (format 0.0.4). Everything here is pure apart from one mutex.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
-use crate::wit::{RefKey, SyncError, SyncReport};
+use crate::wit::{Conflict, HnpOutcome, InvalidResource, RefKey, SyncError, SyncReport};
 
 /// `Content-Type` of the exposition.
 pub const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
@@ -133,16 +133,23 @@ pub struct FabricCounters {
     pub syncs: BTreeMap<Outcome, u64>,
     pub commits: u64,
     pub github_requests: u64,
-    /// Paths in conflict now, with their CR: the last full sync's, updated by later batches.
-    pub conflicts: BTreeMap<String, RefKey>,
+    /// Paths in conflict now, as the sync reported them (both versions, for `/ui`): the last
+    /// full sync's, updated by later syncs of some CRs. Shared, so a snapshot copies no text.
+    pub conflicts: BTreeMap<String, Arc<Conflict>>,
     /// CRs that fail validation now (their files left alone), kept like `conflicts`.
-    pub invalid: BTreeSet<RefKey>,
+    pub invalid: BTreeMap<RefKey, Arc<InvalidResource>>,
+    /// Git's edits that HNP refused (pull), kept like `conflicts`.
+    pub refused: Vec<Arc<HnpOutcome>>,
     /// Syncs refused by the mass-deletion guard.
     pub deletions_refused: u64,
     /// Deletions the guard refused in the last refused sync, until a full sync goes through.
     pub blocked_deletions: u64,
     /// Epoch seconds of the last sync that did not fail.
     pub last_success: Option<f64>,
+    /// Epoch seconds and outcome of the last sync, whatever it was.
+    pub last_sync: Option<(f64, Outcome)>,
+    /// Epoch seconds and text of the last failed sync, until a full sync goes through.
+    pub last_error: Option<(f64, String)>,
     /// Distinct CRs waiting; set when a snapshot is taken.
     pub queue_depth: u64,
 }
@@ -173,9 +180,13 @@ pub struct SyncRecord {
     pub github_requests: u64,
     pub rate_limit_waits: u64,
     /// `None` after an error: nothing is known about conflicts then.
-    pub conflicts: Option<(Scope, BTreeMap<String, RefKey>)>,
+    pub conflicts: Option<(Scope, BTreeMap<String, Arc<Conflict>>)>,
     /// The CRs reported invalid (`None` after an error), in the scope of `conflicts`.
-    pub invalid: Option<BTreeSet<RefKey>>,
+    pub invalid: Option<BTreeMap<RefKey, Arc<InvalidResource>>>,
+    /// Git's edits HNP refused (empty after an error), in the scope of `conflicts`.
+    pub refused: Vec<Arc<HnpOutcome>>,
+    /// Why the sync failed (set by the worker, which knows failures the guest does not).
+    pub error: Option<String>,
     /// Deletions the mass-deletion guard refused (the sync wrote nothing).
     pub refused_deletions: Option<u32>,
     /// Epoch seconds when it ended.
@@ -202,6 +213,8 @@ impl SyncRecord {
             rate_limit_waits: rate_limit_answers.saturating_sub(gave_up),
             conflicts: None,
             invalid: None,
+            refused: Vec::new(),
+            error: None,
             refused_deletions: match result {
                 Err(Some(SyncError::TooManyDeletions(guard))) => Some(guard.deletions),
                 _ => None,
@@ -212,9 +225,12 @@ impl SyncRecord {
         record.outcome = if report.conflicts.is_empty() { Outcome::Ok } else { Outcome::Conflicts };
         // Every sync lands as one commit at most.
         record.commits = u64::from(report.commit.is_some());
-        let conflicts = report.conflicts.iter().map(|c| (c.path.clone(), c.resource.key())).collect();
+        let conflicts = report.conflicts.iter().map(|c| (c.path.clone(), Arc::new(c.clone()))).collect();
         record.conflicts = Some((scope, conflicts));
-        record.invalid = Some(report.invalid.iter().map(|bad| bad.reference().key()).collect());
+        record.invalid =
+            Some(report.invalid.iter().map(|bad| (bad.reference().key(), Arc::new(bad.clone()))).collect());
+        record.refused =
+            report.hnp_changes.iter().filter(|o| o.refused.is_some()).map(|o| Arc::new(o.clone())).collect();
         record
     }
 }
@@ -227,6 +243,10 @@ impl FabricCounters {
         if record.outcome != Outcome::Error {
             self.last_success = Some(record.finished_at);
         }
+        self.last_sync = Some((record.finished_at, record.outcome));
+        if let Some(error) = record.error {
+            self.last_error = Some((record.finished_at, error));
+        }
         if let Some(deletions) = record.refused_deletions {
             self.deletions_refused += 1;
             self.blocked_deletions = u64::from(deletions);
@@ -237,14 +257,18 @@ impl FabricCounters {
             Some((Scope::Fabric, now)) => {
                 self.conflicts = now;
                 self.invalid = invalid;
+                self.refused = record.refused;
                 // A full sync went through: nothing is held back any more.
                 self.blocked_deletions = 0;
+                self.last_error = None;
             }
             Some((Scope::Resources(keys), now)) => {
-                self.conflicts.retain(|_, conflict| !keys.contains(conflict));
+                self.conflicts.retain(|_, conflict| !keys.contains(&conflict.resource.key()));
                 self.conflicts.extend(now);
-                self.invalid.retain(|bad| !keys.contains(bad));
+                self.invalid.retain(|bad, _| !keys.contains(bad));
                 self.invalid.extend(invalid);
+                self.refused.retain(|o| !keys.contains(&o.change.resource.reference().key()));
+                self.refused.extend(record.refused);
             }
         }
     }
@@ -436,8 +460,13 @@ mod tests {
         }
     }
 
-    fn path(name: &str) -> (String, RefKey) {
-        (format!("d/managed/vpcs/{name}.yaml"), vpc(name).key())
+    fn path(name: &str) -> String {
+        format!("d/managed/vpcs/{name}.yaml")
+    }
+
+    /// The paths in conflict, with their CRs.
+    fn in_conflict(conflicts: &BTreeMap<String, Arc<Conflict>>) -> Vec<(String, RefKey)> {
+        conflicts.iter().map(|(path, c)| (path.clone(), c.resource.key())).collect()
     }
 
     #[test]
@@ -448,7 +477,8 @@ mod tests {
         assert_eq!((noop.outcome, noop.commits), (Outcome::Ok, 0));
         let conflicts = SyncRecord::of(Ok(&report(true, &["a"], &["b"])), Scope::Fabric, 6, 1, 1.5);
         assert_eq!((conflicts.outcome, conflicts.rate_limit_waits), (Outcome::Conflicts, 1));
-        assert_eq!(conflicts.conflicts, Some((Scope::Fabric, [path("b")].into())));
+        let (scope, found) = conflicts.conflicts.as_ref().expect("conflicts of a report");
+        assert_eq!((scope, in_conflict(found)), (&Scope::Fabric, vec![(path("b"), vpc("b").key())]));
         let limited = SyncError::RateLimited(RateLimit { reset_at: 1, message: "slow down".into() });
         let error = SyncRecord::of(Err(Some(&limited)), Scope::Fabric, 4, 3, 1.5);
         assert_eq!((error.outcome, error.rate_limit_waits, error.conflicts), (Outcome::Error, 2, None));
@@ -463,14 +493,25 @@ mod tests {
         let scope = Scope::Resources(vec![vpc("a").key(), vpc("c").key()]);
         metrics.record_sync("dc1", SyncRecord::of(Ok(&report(true, &["a"], &["c"])), scope, 0, 0, 2.0));
         let conflicts = &metrics.snapshot(&BTreeMap::new()).fabrics["dc1"].conflicts;
-        assert_eq!(conflicts, &BTreeMap::from([path("b"), path("c")]));
-        // An error changes nothing; a clean full sync clears everything.
-        metrics.record_sync("dc1", SyncRecord::of(Err(None), Scope::Fabric, 0, 0, 3.0));
-        assert_eq!(metrics.snapshot(&BTreeMap::new()).fabrics["dc1"].conflicts.len(), 2);
+        assert_eq!(in_conflict(conflicts), [(path("b"), vpc("b").key()), (path("c"), vpc("c").key())]);
+        // An error changes nothing known, and is kept with its time; a clean full sync clears
+        // everything.
+        let mut failed = SyncRecord::of(Err(None), Scope::Fabric, 0, 0, 3.0);
+        failed.error = Some("deadline".into());
+        metrics.record_sync("dc1", failed);
+        let dc1 = &metrics.snapshot(&BTreeMap::new()).fabrics["dc1"];
+        assert_eq!(dc1.conflicts.len(), 2);
+        assert_eq!(
+            (dc1.last_sync, dc1.last_error.clone()),
+            (Some((3.0, Outcome::Error)), Some((3.0, "deadline".into())))
+        );
         metrics.record_sync("dc1", SyncRecord::of(Ok(&report(false, &[], &[])), Scope::Fabric, 0, 0, 4.0));
         let dc1 = &metrics.snapshot(&BTreeMap::new()).fabrics["dc1"];
         assert!(dc1.conflicts.is_empty());
-        assert_eq!(dc1.last_success, Some(4.0));
+        assert_eq!(
+            (dc1.last_success, dc1.last_sync, dc1.last_error.clone()),
+            (Some(4.0), Some((4.0, Outcome::Ok)), None)
+        );
         assert_eq!(dc1.syncs, BTreeMap::from([(Outcome::Ok, 1), (Outcome::Conflicts, 2), (Outcome::Error, 1)]));
     }
 
@@ -488,7 +529,8 @@ mod tests {
         });
         metrics.record_sync("dc1", SyncRecord::of(Ok(&with_invalid), Scope::Fabric, 6, 0, 1.0));
         let dc1 = &metrics.snapshot(&BTreeMap::new()).fabrics["dc1"];
-        assert_eq!(dc1.invalid, BTreeSet::from([vpc("bad").key()]));
+        assert_eq!(dc1.invalid.keys().collect::<Vec<_>>(), [&vpc("bad").key()]);
+        assert_eq!(dc1.invalid[&vpc("bad").key()].message, "not an object", "the whole report, for /ui");
         assert_eq!(dc1.syncs, BTreeMap::from([(Outcome::Ok, 1)]), "an invalid CR is not a failed sync");
 
         let guard = SyncError::TooManyDeletions(DeletionGuard { deletions: 30, managed: 30, limit: 29 });
@@ -505,6 +547,42 @@ mod tests {
         assert_eq!((dc1.invalid.len(), dc1.blocked_deletions), (0, 30));
         metrics.record_sync("dc1", SyncRecord::of(Ok(&report(true, &[], &[])), Scope::Fabric, 6, 0, 5.0));
         assert_eq!(metrics.snapshot(&BTreeMap::new()).fabrics["dc1"].blocked_deletions, 0);
+    }
+
+    #[test]
+    fn refused_pull_changes_follow_full_and_partial_syncs() {
+        use crate::wit::{CustomResource, HnpChange, HnpOp, HnpOutcome};
+        let refused = |name: &str| HnpOutcome {
+            change: HnpChange {
+                op: HnpOp::Update,
+                resource: CustomResource {
+                    kind: "VPC".into(),
+                    api_version: None,
+                    name: name.into(),
+                    namespace: "".into(),
+                    labels: "{}".into(),
+                    annotations: "{}".into(),
+                    spec: "{}".into(),
+                },
+                expected: None,
+                fields: vec!["spec".into()],
+                path: path(name),
+                records_sync: true,
+            },
+            refused: Some("VLAN 1902 is reserved".into()),
+        };
+        let metrics = Metrics::new(["dc1"]);
+        let mut full = report(false, &[], &[]);
+        full.hnp_changes = vec![refused("a"), refused("b")];
+        metrics.record_sync("dc1", SyncRecord::of(Ok(&full), Scope::Fabric, 0, 0, 1.0));
+        // A sync of `a` alone that HNP took clears `a`, keeps `b`.
+        let scope = Scope::Resources(vec![vpc("a").key()]);
+        metrics.record_sync("dc1", SyncRecord::of(Ok(&report(true, &[], &[])), scope, 0, 0, 2.0));
+        let dc1 = &metrics.snapshot(&BTreeMap::new()).fabrics["dc1"];
+        let left: Vec<&str> = dc1.refused.iter().map(|o| o.change.path.as_str()).collect();
+        assert_eq!(left, [path("b")]);
+        metrics.record_sync("dc1", SyncRecord::of(Ok(&report(false, &[], &[])), Scope::Fabric, 0, 0, 3.0));
+        assert!(metrics.snapshot(&BTreeMap::new()).fabrics["dc1"].refused.is_empty());
     }
 
     #[test]

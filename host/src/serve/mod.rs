@@ -16,8 +16,13 @@
 //!    and not yet started takes no second).
 //! 5. `/metrics` shows counters and gauges (`metrics`); `/healthz` and `/readyz` report life
 //!    and readiness.
-//! 6. On SIGINT or SIGTERM (`service`): stop accepting, finish requests in flight, run every
-//!    queued batch and asked-for reconcile, return.
+//! 6. `/ui` (with `--ui-token-env`, where `/metrics` is served) shows operators every fabric,
+//!    every open conflict with both versions, and settles one with a button (`ui`): the
+//!    resolution is queued to the fabric's worker, which syncs that CR with it.
+//! 7. After every sync the worker publishes its outcome on the CRs (`CrSource::publish`:
+//!    NetBox's `sync_error` and journal).
+//! 8. On SIGINT or SIGTERM (`service`): stop accepting, finish requests in flight, run every
+//!    queued batch, resolution and asked-for reconcile, return.
 //!
 //! Loops are cut three times: an update that changed only bookkeeping fields (the
 //! `git_file_path` and `last_synced` that `record-synced` writes) is ignored, a sync that
@@ -32,13 +37,14 @@ pub mod metrics;
 mod reconcile;
 mod service;
 mod source;
+mod ui;
 pub mod webhook;
 mod worker;
 
 use std::sync::Arc;
 
 pub use self::http::{Secret, GITHUB_WEBHOOK_PATH, WEBHOOK_PATH};
-pub use self::service::{Service, Settings, Signals, Stopped};
+pub use self::service::{Service, Settings, Signals, Stopped, UiAt};
 use crate::net::hooks::PolicyHooks;
 use crate::runtime::Runtime;
 use crate::source::netbox::NetBoxConfig;

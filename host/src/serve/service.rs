@@ -17,6 +17,7 @@ use super::github_webhook::Watched;
 use super::http::{self, App, GitHubHooks, MetricsAccess, Readiness, Secret, Surface};
 use super::metrics::Metrics;
 use super::reconcile::Schedule;
+use super::ui::{Ui, MIN_TOKEN_CHARS};
 use super::worker::{Queue, Worker};
 use super::FabricSpec;
 use crate::runtime::Runtime;
@@ -38,10 +39,13 @@ pub struct Settings {
     pub metrics_listen: Option<SocketAddr>,
     /// Bearer token `/metrics` requires (wherever it is served).
     pub metrics_token: Option<Secret>,
+    /// The operators' token for `/ui`; `None`: `/ui` is off (404).
+    pub ui_token: Option<Secret>,
 }
 
 impl Settings {
-    /// What the webhook listener and the metrics listener (if any) serve.
+    /// What the webhook listener and the metrics listener (if any) serve. `/ui` goes where
+    /// `/metrics` goes without a token: the metrics listener, else a loopback `listen`.
     fn surfaces(&self) -> (Surface, Surface) {
         let by_token = |token: &Option<Secret>| token.clone().map_or(MetricsAccess::Open, MetricsAccess::Token);
         let public = match (&self.metrics_listen, &self.metrics_token) {
@@ -53,9 +57,29 @@ impl Settings {
                 MetricsAccess::Hidden
             }
         };
-        let admin = Surface { webhooks: false, metrics: by_token(&self.metrics_token) };
-        (Surface { webhooks: true, metrics: public }, admin)
+        let ui = self.ui_served();
+        let admin = Surface { webhooks: false, metrics: by_token(&self.metrics_token), ui: ui == Some(UiAt::Metrics) };
+        (Surface { webhooks: true, metrics: public, ui: ui == Some(UiAt::Listen) }, admin)
     }
+
+    /// Which listener serves `/ui`; `None`: no operator token, or only a public `listen`.
+    pub fn ui_served(&self) -> Option<UiAt> {
+        match (&self.ui_token, self.metrics_listen) {
+            (None, _) => None,
+            (Some(_), Some(_)) => Some(UiAt::Metrics),
+            (Some(_), None) if self.listen.ip().is_loopback() => Some(UiAt::Listen),
+            (Some(_), None) => None,
+        }
+    }
+}
+
+/// The listener `/ui` is served on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum UiAt {
+    /// The loopback `listen` address (beside the webhooks).
+    Listen,
+    /// `metrics_listen`.
+    Metrics,
 }
 
 /// How the service ended.
@@ -124,6 +148,10 @@ impl Service {
             settings.github_secret.as_ref().is_none_or(|s| !s.0.is_empty()),
             "the GitHub webhook secret is empty"
         );
+        anyhow::ensure!(
+            settings.ui_token.as_ref().is_none_or(|t| t.0.len() >= MIN_TOKEN_CHARS),
+            "the operator token for /ui is shorter than {MIN_TOKEN_CHARS} characters"
+        );
         let directory = FabricDirectory::new(&fabrics)?;
         let listener =
             TcpListener::bind(settings.listen).await.with_context(|| format!("listening on {}", settings.listen))?;
@@ -170,6 +198,7 @@ impl Service {
             queues: queues.clone(),
             metrics: metrics.clone(),
             readiness: Mutex::new(Readiness::Starting),
+            ui: settings.ui_token.clone().map(Ui::new),
         });
         let (stop_http, http_stopped) = watch::channel(false);
         let (public, admin) = settings.surfaces();

@@ -1,13 +1,15 @@
 //! The CR source of one batch. The guest asks `get-resource` once per ref; NetBox answers a
 //! lookup by paging through the kind's whole endpoint (HNP has no filters), so a batch of
 //! many refs reads the fabric once with `list-resources` and answers from that instead.
+//! Everything else (writes, bookkeeping, publishing a sync's outcome) goes to the source as
+//! it is.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use crate::source::{BoxFuture, CrSource, Synced};
-use crate::wit::{CustomResource, HnpChange, RefKey, ResourceRef};
+use crate::wit::{CustomResource, HnpChange, RefKey, ResourceRef, Selection, SyncReport};
 
 /// Above this many refs a listing is cheaper than lookups: a listing reads 12 endpoints, a
 /// lookup at least one.
@@ -73,6 +75,15 @@ impl CrSource for BatchSource {
     fn record<'a>(&'a self, fabric: &'a str, synced: &'a [Synced]) -> BoxFuture<'a, Result<(), String>> {
         self.inner.record(fabric, synced)
     }
+
+    fn publish<'a>(
+        &'a self,
+        fabric: &'a str,
+        covered: &'a Selection,
+        report: &'a SyncReport,
+    ) -> BoxFuture<'a, Vec<String>> {
+        self.inner.publish(fabric, covered, report)
+    }
 }
 
 #[cfg(test)]
@@ -86,6 +97,7 @@ mod tests {
     struct Counting {
         lists: AtomicUsize,
         gets: AtomicUsize,
+        publishes: AtomicUsize,
     }
 
     fn vpc(name: &str, namespace: &str) -> CustomResource {
@@ -116,6 +128,10 @@ mod tests {
         fn record<'a>(&'a self, _: &'a str, _: &'a [Synced]) -> BoxFuture<'a, Result<(), String>> {
             Box::pin(async { Ok(()) })
         }
+        fn publish<'a>(&'a self, _: &'a str, _: &'a Selection, _: &'a SyncReport) -> BoxFuture<'a, Vec<String>> {
+            self.publishes.fetch_add(1, Ordering::Relaxed);
+            Box::pin(async { vec!["journal refused".to_owned()] })
+        }
     }
 
     fn reference(name: &str) -> ResourceRef {
@@ -135,5 +151,27 @@ mod tests {
             assert_eq!(found.is_some(), name != "gone", "{name}");
         }
         assert_eq!((inner.lists.load(Ordering::Relaxed), inner.gets.load(Ordering::Relaxed)), (1, 1));
+    }
+
+    #[tokio::test]
+    async fn publishing_reaches_the_source_with_its_warnings() {
+        let inner = Arc::new(Counting::default());
+        let batch = BatchSource::new(inner.clone(), 1);
+        let report = SyncReport {
+            base_commit: None,
+            commit: None,
+            message: None,
+            changes: Vec::new(),
+            conflicts: Vec::new(),
+            invalid: Vec::new(),
+            hnp_changes: Vec::new(),
+            raw_errors: Vec::new(),
+            unchanged: 1,
+            requests: 3,
+            attempts: 1,
+            warnings: Vec::new(),
+        };
+        let warnings = batch.publish("dc1", &Selection::Resources(vec![reference("a")]), &report).await;
+        assert_eq!((warnings, inner.publishes.load(Ordering::Relaxed)), (vec!["journal refused".to_owned()], 1));
     }
 }

@@ -1,13 +1,16 @@
-//! One task per fabric: runs its due batches as a `sync` of those CRs, its reconcile (a `sync`
-//! of the whole fabric) when it is due or a GitHub push asked for it, retries what failed for
-//! a reason that may pass, and drains its queue on shutdown. Each fabric has its own queue and
-//! task, so a slow fabric stalls only itself.
+//! One task per fabric: runs its due batches as a `sync` of those CRs, an operator's
+//! resolution from `/ui` (a `sync` of one CR with that resolution) between batches, its
+//! reconcile (a `sync` of the whole fabric) when it is due or a GitHub push asked for it,
+//! retries what failed for a reason that may pass, and drains its queue on shutdown. After
+//! every sync the outcome is published on the CRs (`CrSource::publish`). Each fabric has its
+//! own queue and task, so a slow fabric stalls only itself.
 
+use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use tokio::sync::{watch, Notify};
+use tokio::sync::{oneshot, watch, Notify};
 
 use super::batcher::{backoff, Batch, Batcher};
 use super::metrics::{Metrics, Outcome, Scope, SyncRecord};
@@ -17,12 +20,44 @@ use super::FabricSpec;
 use crate::report::summary;
 use crate::runtime::{CallContext, Operation, Runtime, SyncCall};
 use crate::source::CrSource;
-use crate::wit::{RefKey, ResourceRef, Selection, SyncError, SyncOptions, SyncReport};
+use crate::wit::{GitVersion, RefKey, Resolution, ResourceRef, Selection, Side, SyncError, SyncOptions, SyncReport};
 
 /// Syncs of a batch that may fail before its CRs are left to the next reconcile.
 pub const MAX_FAILURES: u32 = 6;
 /// Longest wait before retrying a batch.
 pub const MAX_BACKOFF: Duration = Duration::from_secs(60);
+/// Resolutions a fabric's queue holds at once; more are refused (an operator clicks, not a
+/// script: a full queue means the worker is stuck).
+pub const MAX_RESOLUTIONS: usize = 16;
+
+/// An operator's choice for one conflict, from `/ui`, waiting for the fabric's worker.
+#[derive(Debug)]
+pub struct ResolveRequest {
+    /// The conflicting file, and the CR it belongs to.
+    pub path: String,
+    pub reference: ResourceRef,
+    pub take: Side,
+    /// The Git version the operator saw: the resolution applies only while Git holds it.
+    pub expect: GitVersion,
+    /// The operator's login name, for the log.
+    pub who: String,
+    /// Told what became of it (dropped unheard when the asker stopped waiting).
+    pub done: Option<oneshot::Sender<Settled>>,
+}
+
+/// What became of a resolution.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Settled {
+    /// Landed: the file holds the chosen side (`commit`: the commit that recorded it).
+    Done { commit: Option<String>, refused: Option<String> },
+    /// Git no longer holds the version the operator saw: nothing written, the conflict is
+    /// reported again with Git's new version (`now`: its blob SHA, `None` for no file).
+    Stale { now: Option<String> },
+    /// Still in conflict for another reason (the engine's words).
+    Conflict(String),
+    /// The sync failed; nothing written.
+    Failed(String),
+}
 
 /// A fabric's queue: filled by the webhook handlers, emptied by the fabric's worker.
 pub struct Queue {
@@ -32,6 +67,8 @@ pub struct Queue {
     wake: Notify,
     /// CRs of the final drain that could not be synced.
     unsynced: AtomicUsize,
+    /// Operators' resolutions, oldest first.
+    resolutions: Mutex<VecDeque<ResolveRequest>>,
 }
 
 impl Queue {
@@ -41,7 +78,30 @@ impl Queue {
             reconcile_asked: AtomicBool::new(false),
             wake: Notify::new(),
             unsynced: AtomicUsize::new(0),
+            resolutions: Mutex::new(VecDeque::new()),
         }
+    }
+
+    /// Queues an operator's resolution and wakes the worker; false (and dropped, so its
+    /// asker hears nothing) when `MAX_RESOLUTIONS` already wait.
+    pub fn ask_resolve(&self, request: ResolveRequest) -> bool {
+        let mut waiting = self.resolutions.lock().unwrap_or_else(|p| p.into_inner());
+        if waiting.len() >= MAX_RESOLUTIONS {
+            return false;
+        }
+        waiting.push_back(request);
+        drop(waiting);
+        self.wake.notify_one();
+        true
+    }
+
+    /// Resolutions waiting.
+    pub fn resolutions(&self) -> usize {
+        self.resolutions.lock().unwrap_or_else(|p| p.into_inner()).len()
+    }
+
+    fn take_resolution(&self) -> Option<ResolveRequest> {
+        self.resolutions.lock().unwrap_or_else(|p| p.into_inner()).pop_front()
     }
 
     /// Asks for the fabric's reconcile as soon as the worker is free; false when one was
@@ -90,6 +150,8 @@ enum Trigger {
     Reconcile,
     /// A GitHub push asked for the reconcile.
     Push,
+    /// An operator settled a conflict on `/ui`.
+    Resolution,
 }
 
 impl Trigger {
@@ -98,6 +160,7 @@ impl Trigger {
             Trigger::Webhook => "webhook",
             Trigger::Reconcile => "reconcile",
             Trigger::Push => "push",
+            Trigger::Resolution => "resolution",
         }
     }
 }
@@ -212,6 +275,10 @@ impl Worker {
                 if let Some(batch) = pending {
                     self.run_batch(batch, true).await;
                 }
+                // The operator was answered already: their choice is not dropped either.
+                while let Some(request) = self.queue.take_resolution() {
+                    self.resolve(request).await;
+                }
                 // GitHub does not deliver a push twice either.
                 if self.queue.take_reconcile() {
                     self.reconcile(Trigger::Push).await;
@@ -222,6 +289,11 @@ impl Worker {
             let due = self.queue.lock().take_due(now);
             if let Some(batch) = due {
                 self.run_batch(batch, false).await;
+                continue;
+            }
+            // Between batches: one sync at a time per fabric, whatever asked for it.
+            if let Some(request) = self.queue.take_resolution() {
+                self.resolve(request).await;
                 continue;
             }
             let trigger = if self.queue.take_reconcile() {
@@ -258,7 +330,7 @@ impl Worker {
         loop {
             let scope = Scope::Resources(refs.iter().map(ResourceRef::key).collect());
             let call = SyncCall::new(Operation::Sync, &self.spec.name, Selection::Resources(refs.clone()));
-            let result = self.sync(call, scope, refs.len(), Trigger::Webhook).await;
+            let result = self.sync(call, scope, refs.len(), Trigger::Webhook, self.options.clone()).await;
             match next(&result, &refs) {
                 Next::Done => return,
                 Next::Without(bad) => {
@@ -290,7 +362,33 @@ impl Worker {
     async fn reconcile(&mut self, trigger: Trigger) {
         let call = SyncCall::new(Operation::Sync, &self.spec.name, Selection::Fabric);
         // A batch failure was logged with its CRs; a reconcile's failure is logged below.
-        let _ = self.sync(call, Scope::Fabric, 0, trigger).await;
+        let _ = self.sync(call, Scope::Fabric, 0, trigger, self.options.clone()).await;
+    }
+
+    /// An operator's resolution: a sync of the conflict's CR with the fabric's direction (so
+    /// taking Git also writes Git's data into HNP), pinned to the Git version they saw.
+    async fn resolve(&mut self, mut request: ResolveRequest) {
+        let mut options = self.options.clone();
+        options.resolutions =
+            vec![Resolution { path: request.path.clone(), take: request.take, expect: Some(request.expect.clone()) }];
+        let selection = Selection::Resources(vec![request.reference.clone()]);
+        let call = SyncCall::new(Operation::Sync, &self.spec.name, selection);
+        let scope = Scope::Resources(vec![request.reference.key()]);
+        let result = self.sync(call, scope, 1, Trigger::Resolution, options).await;
+        let settled = settled(&result, &request.path, &request.expect);
+        let side = side_name(request.take);
+        let expect = expect_name(&request.expect);
+        match &settled {
+            Settled::Done { commit, .. } => {
+                tracing::info!(fabric = %self.spec.name, who = %request.who, path = %request.path,
+                side, expect, commit = commit.as_deref().unwrap_or("none"), "ui: conflict settled")
+            }
+            other => tracing::warn!(fabric = %self.spec.name, who = %request.who, path = %request.path, side, expect,
+                outcome = ?other, "ui: resolution not applied"),
+        }
+        if let Some(done) = request.done.take() {
+            let _ = done.send(settled);
+        }
     }
 
     /// One sync in a fresh store; counts and logs it.
@@ -300,6 +398,7 @@ impl Worker {
         scope: Scope,
         crs: usize,
         trigger: Trigger,
+        options: SyncOptions,
     ) -> Result<SyncReport, Failure> {
         let fabric = self.spec.name.clone();
         let trigger = trigger.as_str();
@@ -312,22 +411,34 @@ impl Worker {
                     Selection::Resources(refs) => Arc::new(BatchSource::new(source, refs.len())),
                     Selection::Fabric => source,
                 };
-                let context = CallContext { hooks: hooks.clone(), source };
-                match self.runtime.sync(context, call, self.spec.target.clone(), self.options.clone()).await {
+                let context = CallContext { hooks: hooks.clone(), source: source.clone() };
+                let selection = call.selection.clone();
+                let result = match self.runtime.sync(context, call, self.spec.target.clone(), options).await {
                     Ok(result) => result.map_err(Failure::Sync),
                     Err(runtime) => Err(Failure::Runtime(runtime.to_string())),
+                };
+                // The outcome where operators look (NetBox's `sync_error` and journal); what
+                // went wrong there is logged with the report's warnings.
+                match result {
+                    Ok(mut report) => {
+                        let warnings = source.publish(&fabric, &selection, &report).await;
+                        report.warnings.extend(warnings);
+                        Ok(report)
+                    }
+                    Err(e) => Err(e),
                 }
             }
             Err(e) => Err(Failure::Source(format!("opening the CR source: {e:#}"))),
         };
         let elapsed = started.elapsed();
-        let record = SyncRecord::of(
+        let mut record = SyncRecord::of(
             result.as_ref().map_err(Failure::sync_error),
             scope,
             u64::from(hooks.requests().wrapping_sub(requests)),
             u64::from(hooks.rate_limit_answers().wrapping_sub(limited)),
             epoch_seconds(SystemTime::now()),
         );
+        record.error = result.as_ref().err().map(ToString::to_string);
         log(&fabric, trigger, crs, elapsed, &result, record.outcome);
         self.metrics.record_sync(&fabric, record);
         result
@@ -404,6 +515,42 @@ fn log(
     }
 }
 
+/// What a resolution's sync came to for `path`, pinned to `expect` (pure).
+pub fn settled(result: &Result<SyncReport, Failure>, path: &str, expect: &GitVersion) -> Settled {
+    let report = match result {
+        Ok(report) => report,
+        Err(failure) => return Settled::Failed(failure.to_string()),
+    };
+    if let Some(conflict) = report.conflicts.iter().find(|c| c.path == path) {
+        let seen = match expect {
+            GitVersion::Absent => None,
+            GitVersion::Blob(sha) => Some(sha.as_str()),
+        };
+        return match conflict.actual_sha.as_deref() != seen {
+            true => Settled::Stale { now: conflict.actual_sha.clone() },
+            false => Settled::Conflict(conflict.reason.clone()),
+        };
+    }
+    let refused = report.hnp_changes.iter().find_map(|o| o.refused.clone());
+    Settled::Done { commit: report.commit.clone(), refused }
+}
+
+/// `git` or `hnp`, as the CLI's `--take` spells it.
+pub fn side_name(side: Side) -> &'static str {
+    match side {
+        Side::Git => "git",
+        Side::Hnp => "hnp",
+    }
+}
+
+/// A blob SHA, or `absent`, as the CLI's `--expect` spells it.
+pub fn expect_name(expect: &GitVersion) -> &str {
+    match expect {
+        GitVersion::Absent => "absent",
+        GitVersion::Blob(sha) => sha,
+    }
+}
+
 fn epoch_seconds(time: SystemTime) -> f64 {
     time.duration_since(UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64())
 }
@@ -444,6 +591,69 @@ mod tests {
         assert!(queue.take_reconcile());
         // A reconcile asked for is no CR in the queue.
         assert_eq!(queue.depth(), 0);
+    }
+
+    #[test]
+    fn what_a_resolution_came_to() {
+        use crate::wit::{Conflict, ConflictKind};
+        let path = "d/managed/vpcs/a.yaml";
+        let seen = GitVersion::Blob("b".repeat(40));
+        let report = |conflict_at: Option<Option<&str>>| SyncReport {
+            base_commit: None,
+            commit: conflict_at.is_none().then(|| "c".repeat(40)),
+            message: None,
+            changes: Vec::new(),
+            conflicts: conflict_at
+                .map(|actual| Conflict {
+                    path: path.into(),
+                    kind: ConflictKind::ModifiedInGit,
+                    reason: "changed in Git".into(),
+                    resource: vpc("a"),
+                    expected_sha: None,
+                    actual_sha: actual.map(str::to_owned),
+                    git_content: None,
+                    hnp_content: None,
+                })
+                .into_iter()
+                .collect(),
+            invalid: Vec::new(),
+            hnp_changes: Vec::new(),
+            raw_errors: Vec::new(),
+            unchanged: 0,
+            requests: 6,
+            attempts: 1,
+            warnings: Vec::new(),
+        };
+        assert_eq!(
+            settled(&Ok(report(None)), path, &seen),
+            Settled::Done { commit: Some("c".repeat(40)), refused: None }
+        );
+        let newer = "d".repeat(40);
+        assert_eq!(settled(&Ok(report(Some(Some(&newer)))), path, &seen), Settled::Stale { now: Some(newer) });
+        assert_eq!(settled(&Ok(report(Some(None))), path, &seen), Settled::Stale { now: None }, "deleted meanwhile");
+        let same = "b".repeat(40);
+        assert_eq!(settled(&Ok(report(Some(Some(&same)))), path, &seen), Settled::Conflict("changed in Git".into()));
+        let failed = Err(Failure::Runtime("deadline".into()));
+        assert_eq!(settled(&failed, path, &seen), Settled::Failed("deadline".into()));
+    }
+
+    #[test]
+    fn resolutions_wait_in_a_bounded_queue() {
+        let queue = Queue::new(Duration::from_millis(100));
+        let request = |name: &str| ResolveRequest {
+            path: format!("d/managed/vpcs/{name}.yaml"),
+            reference: vpc(name),
+            take: Side::Hnp,
+            expect: GitVersion::Absent,
+            who: "alice".into(),
+            done: None,
+        };
+        for i in 0..MAX_RESOLUTIONS {
+            assert!(queue.ask_resolve(request(&format!("r{i}"))));
+        }
+        assert!(!queue.ask_resolve(request("one-too-many")), "the queue is full");
+        assert_eq!((queue.resolutions(), queue.depth()), (MAX_RESOLUTIONS, 0), "resolutions are no CRs of a batch");
+        assert_eq!(queue.take_resolution().map(|r| r.path), Some("d/managed/vpcs/r0.yaml".into()), "oldest first");
     }
 
     #[test]
