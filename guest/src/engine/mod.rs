@@ -53,6 +53,8 @@ use crate::plan::{self, message, CommitPlan, PlanInput};
 use crate::{blob, path, state};
 
 use read::{BlobText, Head};
+/// The trailer key that ends every commit fgd-sync makes (`with_trailer`).
+pub use trust::TRAILER;
 use write::{Init, RefUpdate};
 
 /// Rounds of blob reads that planning may ask for before its answer must be final.

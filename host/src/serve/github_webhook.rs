@@ -13,9 +13,12 @@
 
 use std::fmt;
 
-use hmac::{Hmac, Mac};
+use fgd_sync_guest::engine::TRAILER;
+use hmac::Hmac;
 use serde_json::{Map, Value};
 use sha2::Sha256;
+
+use super::hmac_hex;
 
 /// The header GitHub signs with.
 pub const SIGNATURE_HEADER: &str = "x-hub-signature-256";
@@ -25,9 +28,6 @@ pub const EVENT_HEADER: &str = "x-github-event";
 pub const DELIVERY_HEADER: &str = "x-github-delivery";
 /// GitHub lists at most this many commits in a push payload.
 pub const MAX_LISTED_COMMITS: usize = 2048;
-/// The trailer key of every commit fgd-sync makes (`guest/src/engine/trust.rs` `TRAILER`;
-/// the tests hold the two together through `fgd_sync_guest::engine::with_trailer`).
-const TRAILER: &str = "Fgd-Sync-State";
 
 /// Why a signature was refused. Every variant answers 401.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -58,28 +58,15 @@ impl std::error::Error for SignatureError {}
 pub fn verify_signature(secret: &[u8], header: Option<&[u8]>, body: &[u8]) -> Result<(), SignatureError> {
     let header = header.ok_or(SignatureError::Missing)?.trim_ascii();
     let hex = header.strip_prefix(b"sha256=").ok_or(SignatureError::Malformed)?;
-    let expected = decode_hex(hex).filter(|b| b.len() == 32).ok_or(SignatureError::Malformed)?;
-    // HMAC takes keys of any length: `new_from_slice` does not fail.
-    let mut mac = Hmac::<Sha256>::new_from_slice(secret).map_err(|_| SignatureError::Mismatch)?;
-    mac.update(body);
-    // `verify_slice` compares in constant time.
-    mac.verify_slice(&expected).map_err(|_| SignatureError::Mismatch)
+    hmac_hex::verify::<Hmac<Sha256>>(secret, hex, body).map_err(|refused| match refused {
+        hmac_hex::Refused::Malformed => SignatureError::Malformed,
+        hmac_hex::Refused::Mismatch => SignatureError::Mismatch,
+    })
 }
 
 /// `sha256=<lowercase hex HMAC-SHA256 of body>`: what GitHub sends (for tests and tools).
 pub fn sign(secret: &[u8], body: &[u8]) -> String {
-    let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(secret) else { return String::new() };
-    mac.update(body);
-    let hex: String = mac.finalize().into_bytes().iter().map(|b| format!("{b:02x}")).collect();
-    format!("sha256={hex}")
-}
-
-fn decode_hex(text: &[u8]) -> Option<Vec<u8>> {
-    if !text.len().is_multiple_of(2) {
-        return None;
-    }
-    let digit = |c: u8| (c as char).to_digit(16).map(|d| d as u8);
-    text.chunks(2).map(|pair| Some(digit(pair[0])? << 4 | digit(pair[1])?)).collect()
+    format!("sha256={}", hmac_hex::sign::<Hmac<Sha256>>(secret, body))
 }
 
 /// Why a signed request cannot be used. Every variant answers 400.
@@ -250,7 +237,7 @@ fn form_decode(text: &str) -> Option<Vec<u8>> {
             b'+' => out.push(b' '),
             b'%' => {
                 let hex = bytes.get(i + 1..i + 3)?;
-                out.push(decode_hex(hex)?[0]);
+                out.push(hmac_hex::decode(hex)?[0]);
                 i += 2;
             }
             b => out.push(b),

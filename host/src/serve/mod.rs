@@ -31,6 +31,7 @@
 
 pub mod batcher;
 mod fabrics;
+mod hmac_hex;
 pub mod github_webhook;
 mod http;
 pub mod metrics;

@@ -9,12 +9,13 @@
 
 use std::fmt;
 
-use hmac::{Hmac, Mac};
+use hmac::Hmac;
 use serde_json::{Map, Value};
 use sha2::Sha512;
 
 use fgd_sync_guest::model::KINDS;
 
+use super::hmac_hex;
 use crate::wit::{ResourceRef, DEFAULT_NAMESPACE};
 
 /// Largest body accepted; NetBox's bodies for a CR are a few KiB.
@@ -62,27 +63,15 @@ impl std::error::Error for SignatureError {}
 /// constant time. Upper-case hex is accepted too.
 pub fn verify_signature(secret: &[u8], header: Option<&[u8]>, body: &[u8]) -> Result<(), SignatureError> {
     let header = header.ok_or(SignatureError::Missing)?;
-    let expected = decode_hex(header.trim_ascii()).filter(|b| b.len() == 64).ok_or(SignatureError::Malformed)?;
-    // HMAC takes keys of any length: `new_from_slice` does not fail.
-    let mut mac = Hmac::<Sha512>::new_from_slice(secret).map_err(|_| SignatureError::Mismatch)?;
-    mac.update(body);
-    // `verify_slice` compares in constant time.
-    mac.verify_slice(&expected).map_err(|_| SignatureError::Mismatch)
+    hmac_hex::verify::<Hmac<Sha512>>(secret, header.trim_ascii(), body).map_err(|refused| match refused {
+        hmac_hex::Refused::Malformed => SignatureError::Malformed,
+        hmac_hex::Refused::Mismatch => SignatureError::Mismatch,
+    })
 }
 
 /// Lowercase hex HMAC-SHA512 of `body`: what NetBox sends (for tests and tools).
 pub fn sign(secret: &[u8], body: &[u8]) -> String {
-    let Ok(mut mac) = Hmac::<Sha512>::new_from_slice(secret) else { return String::new() };
-    mac.update(body);
-    mac.finalize().into_bytes().iter().map(|b| format!("{b:02x}")).collect()
-}
-
-fn decode_hex(text: &[u8]) -> Option<Vec<u8>> {
-    if !text.len().is_multiple_of(2) {
-        return None;
-    }
-    let digit = |c: u8| (c as char).to_digit(16).map(|d| d as u8);
-    text.chunks(2).map(|pair| Some(digit(pair[0])? << 4 | digit(pair[1])?)).collect()
+    hmac_hex::sign::<Hmac<Sha512>>(secret, body)
 }
 
 /// Why a signed body cannot be used. Every variant answers 400.
