@@ -6,7 +6,7 @@ mod schema;
 
 use std::fmt::Write as _;
 
-pub use diff::unified;
+pub use diff::{escape_controls, unified};
 pub use schema::{
     Action, Change, Conflict, ConflictKind, ErrorDetail, ErrorReport, HnpChange, HnpOp, RawError, Report, Resource,
     SyncOutcome, SCHEMA_VERSION,
