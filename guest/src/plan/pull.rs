@@ -124,6 +124,10 @@ pub(super) fn delete(path: &str, hnp: &Rendered) -> HnpChange {
     }
 }
 
+/// How a conflict over a `raw/` file is settled (`resolve` takes managed files only).
+const RAW_SETTLE: &str =
+    "edit or remove the raw file in Git, or change the CR in HNP to match it (`resolve` does not apply to raw/ files)";
+
 /// What the `raw/` files of the fabric come to in this plan.
 #[derive(Default)]
 pub(super) struct RawPass {
@@ -252,7 +256,8 @@ pub(super) fn raw_files(
                 Err(reason) => conflicts.push(Conflict {
                     path: file.to_string(),
                     kind: ConflictKind::CreatedInGit,
-                    reason,
+                    // `resolve` settles managed files; a raw file is settled where it is.
+                    reason: format!("{reason}; {RAW_SETTLE}"),
                     resource: cr.git.resource.reference(),
                     expected_sha: None,
                     actual_sha: remote_files.get(file).cloned(),

@@ -56,7 +56,7 @@ impl SyncOutcome {
             let _ = writeln!(out, "error: {}", error.message);
         }
         if let Some(report) = &self.report {
-            write_report(&mut out, report, self.dry_run, &self.fabric);
+            write_report(&mut out, report, self.dry_run, &self.fabric, &self.directory);
         }
         out
     }
@@ -73,7 +73,7 @@ impl Report {
     }
 }
 
-fn write_report(out: &mut String, report: &Report, dry_run: bool, fabric: &str) {
+fn write_report(out: &mut String, report: &Report, dry_run: bool, fabric: &str, directory: &str) {
     for change in report.hnp_changes.iter().take(MAX_LISTED) {
         let r = &change.resource;
         let fields = match change.fields.as_slice() {
@@ -127,7 +127,7 @@ fn write_report(out: &mut String, report: &Report, dry_run: bool, fabric: &str) 
         let _ = writeln!(out, "  ... and {} more (--json lists every change)", report.changes.len() - MAX_LISTED);
     }
     for conflict in &report.conflicts {
-        write_conflict(out, conflict, fabric);
+        write_conflict(out, conflict, fabric, fgd_sync_guest::path::is_raw_file(directory, &conflict.path));
     }
     for bad in &report.invalid {
         let namespace = if bad.namespace.is_empty() || bad.namespace == "default" {
@@ -175,7 +175,7 @@ fn write_report(out: &mut String, report: &Report, dry_run: bool, fabric: &str) 
     }
 }
 
-fn write_conflict(out: &mut String, c: &Conflict, fabric: &str) {
+fn write_conflict(out: &mut String, c: &Conflict, fabric: &str, raw: bool) {
     let r = &c.resource;
     let _ = writeln!(out, "  CONFLICT {} {}  {}: {}", r.kind, r.name, c.path, c.kind.describe());
     if !c.reason.is_empty() && c.reason != c.kind.describe() {
@@ -193,6 +193,10 @@ fn write_conflict(out: &mut String, c: &Conflict, fabric: &str) {
             let _ = writeln!(out, "    (Git has no file; HNP still has the CR)");
         }
         _ => {}
+    }
+    // A raw file is settled in Git or HNP (its reason says how); `resolve` takes managed files.
+    if raw {
+        return;
     }
     // Pinned to the Git version shown above: if Git changes again before the command runs,
     // the conflict comes back with the new version instead of overwriting it.
