@@ -56,7 +56,7 @@ impl SyncOutcome {
             let _ = writeln!(out, "error: {}", error.message);
         }
         if let Some(report) = &self.report {
-            write_report(&mut out, report, self.dry_run, &self.fabric, &self.directory);
+            write_report(&mut out, report, self.dry_run, &self.fabric);
         }
         out
     }
@@ -73,7 +73,7 @@ impl Report {
     }
 }
 
-fn write_report(out: &mut String, report: &Report, dry_run: bool, fabric: &str, directory: &str) {
+fn write_report(out: &mut String, report: &Report, dry_run: bool, fabric: &str) {
     for change in report.hnp_changes.iter().take(MAX_LISTED) {
         let r = &change.resource;
         let fields = match change.fields.as_slice() {
@@ -127,7 +127,7 @@ fn write_report(out: &mut String, report: &Report, dry_run: bool, fabric: &str, 
         let _ = writeln!(out, "  ... and {} more (--json lists every change)", report.changes.len() - MAX_LISTED);
     }
     for conflict in &report.conflicts {
-        write_conflict(out, conflict, fabric, fgd_sync_guest::path::is_raw_file(directory, &conflict.path));
+        write_conflict(out, conflict, fabric);
     }
     for bad in &report.invalid {
         let namespace = if bad.namespace.is_empty() || bad.namespace == "default" {
@@ -175,7 +175,7 @@ fn write_report(out: &mut String, report: &Report, dry_run: bool, fabric: &str, 
     }
 }
 
-fn write_conflict(out: &mut String, c: &Conflict, fabric: &str, raw: bool) {
+fn write_conflict(out: &mut String, c: &Conflict, fabric: &str) {
     let r = &c.resource;
     let _ = writeln!(out, "  CONFLICT {} {}  {}: {}", r.kind, r.name, c.path, c.kind.describe());
     if !c.reason.is_empty() && c.reason != c.kind.describe() {
@@ -195,7 +195,7 @@ fn write_conflict(out: &mut String, c: &Conflict, fabric: &str, raw: bool) {
         _ => {}
     }
     // A raw file is settled in Git or HNP (its reason says how); `resolve` takes managed files.
-    if raw {
+    if !resolvable(&c.path, &c.resource.kind, &c.resource.namespace, &c.resource.name) {
         return;
     }
     // Pinned to the Git version shown above: if Git changes again before the command runs,
@@ -204,6 +204,14 @@ fn write_conflict(out: &mut String, c: &Conflict, fabric: &str, raw: bool) {
     for take in ["hnp", "git"] {
         let _ = writeln!(out, "      {}", resolve_command(c, fabric, take));
     }
+}
+
+/// Whether `fgd-sync resolve` settles a conflict over `path`: the path is its CR's own managed
+/// file. A conflict over a `raw/` file is settled in Git or HNP instead (its reason says so).
+pub fn resolvable(path: &str, kind: &str, namespace: &str, name: &str) -> bool {
+    let Ok(reference) = fgd_sync_guest::validate::resource_ref(kind, namespace, name) else { return false };
+    let managed = fgd_sync_guest::path::managed_relative_path(&reference);
+    path == managed || path.ends_with(&format!("/{managed}"))
 }
 
 /// `fgd-sync resolve PATH --fabric NAME --take SIDE --expect SHA|absent`.
@@ -273,4 +281,19 @@ fn plural(n: u32, word: &str) -> String {
 
 fn short(sha: &str) -> &str {
     &sha[..sha.len().min(10)]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::resolvable;
+
+    #[test]
+    fn resolve_takes_a_cr_s_own_managed_file_only() {
+        assert!(resolvable("fabrics/dc1/gitops/managed/vpcs/vpc-1.yaml", "VPC", "default", "vpc-1"));
+        assert!(resolvable("managed/vpcs/vpc-1.yaml", "VPC", "", "vpc-1"), "a fabric at the repository root");
+        assert!(resolvable("d/managed/vpcattachments/tenant-a/att-1.yaml", "VPCAttachment", "tenant-a", "att-1"));
+        assert!(!resolvable("fabrics/dc1/gitops/raw/new.yaml", "VPC", "default", "vpc-1"));
+        assert!(!resolvable("fabrics/dc1/gitops/managed/vpcs/vpc-2.yaml", "VPC", "default", "vpc-1"));
+        assert!(!resolvable("fabrics/dc1/gitops/xmanaged/vpcs/vpc-1.yaml", "VPC", "default", "vpc-1"));
+    }
 }

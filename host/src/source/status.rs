@@ -222,6 +222,12 @@ pub fn conflict_entry(conflict: &Conflict, fabric: &str) -> String {
             let _ = writeln!(md, "Neither version can be shown here.");
         }
     }
+    let r = &conflict.resource;
+    if !report::resolvable(&conflict.path, &r.kind, &r.namespace, &r.name) {
+        // A `raw/` file: its reason says how it is settled.
+        let _ = writeln!(md, "\nSettle it in Git or in this CR: {}.", markdown_text(&reason));
+        return md;
+    }
     let shown = report::Conflict::from(conflict.clone());
     let _ = writeln!(md, "\nSettle it with one of these (add the repository and NetBox flags of your sync):\n");
     let commands = format!(
@@ -481,6 +487,16 @@ mod tests {
         let deleted = conflict_entry(&conflict("vpc-2", ConflictKind::DeletedInGit, None), "dc1");
         assert!(deleted.contains("none (no file in Git)") && deleted.contains("--expect absent"), "{deleted}");
         assert!(deleted.contains("+  vlan: 1500"), "{deleted}");
+    }
+
+    #[test]
+    fn a_raw_file_conflict_names_no_resolve_command() {
+        let mut c = conflict("vpc-1", ConflictKind::CreatedInGit, Some("kind: VPC\n"));
+        c.path = "fabrics/dc1/gitops/raw/new.yaml".into();
+        c.reason = "HNP changed the CR since the last sync; edit or remove the raw file in Git".into();
+        let md = conflict_entry(&c, "dc1");
+        assert!(!md.contains("fgd-sync resolve"), "{md}");
+        assert!(md.contains("Settle it in Git or in this CR: HNP changed the CR"), "{md}");
     }
 
     #[test]

@@ -8,7 +8,7 @@ use std::fmt::Write as _;
 use base64::Engine as _;
 use sha2::{Digest, Sha256};
 
-use crate::report::{escape_controls, unified};
+use crate::report::{escape_controls, resolvable, unified};
 use crate::serve::metrics::{Counters, FabricCounters};
 use crate::wit::Conflict;
 
@@ -203,6 +203,12 @@ fn conflict_card(out: &mut String, fabric: &str, conflict: &Conflict, csrf: &str
         let _ = writeln!(out, "<tr{class}>{}{}</tr>", cell(&row.0, "git"), cell(&row.1, "hnp"));
     }
     out.push_str("</tbody></table>\n");
+    let r = &conflict.resource;
+    if !resolvable(&conflict.path, &r.kind, &r.namespace, &r.name) {
+        // A `raw/` file is settled in Git or HNP (the reason above says how), not here.
+        out.push_str("<p>Settle this one in Git or in HNP; the buttons take managed files only.</p></article>\n");
+        return;
+    }
     let _ = writeln!(
         out,
         "<form class=\"actions\" method=\"post\" action=\"/ui/resolve\">{}{}{}{}\
