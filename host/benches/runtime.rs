@@ -91,8 +91,13 @@ fn main() -> anyhow::Result<()> {
         committer: None,
         message_prefix: String::new(),
     };
-    let options =
-        SyncOptions { max_attempts: 3, max_rate_limit_wait_secs: 0, max_deletions: None, resolutions: Vec::new(), direction: Direction::Push };
+    let options = SyncOptions {
+        max_attempts: 3,
+        max_rate_limit_wait_secs: 0,
+        max_deletions: None,
+        resolutions: Vec::new(),
+        direction: Direction::Push,
+    };
     let sync = |call: SyncCall| rt.block_on(runtime.sync(context.clone(), call, target.clone(), options.clone()));
     sync(SyncCall::new(Operation::Sync, "bench", Selection::Fabric))?.map_err(|e| anyhow::anyhow!("{e:?}"))?;
     let noop = median(

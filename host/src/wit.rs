@@ -19,12 +19,12 @@ mod bindings {
 }
 
 pub use bindings::exports::hedgehog::fgd_sync::logic::{CommitPlan, FileWrite, PlanInput};
+pub use bindings::hedgehog::fgd_sync::hnp::Synced;
 pub use bindings::hedgehog::fgd_sync::types::{
     Action, Change, Conflict, ConflictKind, CustomResource, DeletionGuard, Direction, ForeignState, GitVersion,
     HnpChange, HnpOp, HnpOutcome, Identity, InvalidManifest, InvalidResource, RateLimit, RawError, RemoteError,
     Resolution, ResourceRef, Selection, Side, SyncError, SyncOptions, SyncReport, Target,
 };
-pub use bindings::hedgehog::fgd_sync::hnp::Synced;
 /// What `runtime` links and calls; not for other modules.
 pub(crate) use bindings::hedgehog::fgd_sync::{hnp::Host as HnpHost, types::Host as TypesHost};
 pub(crate) use bindings::{FgdSync, FgdSyncPre};

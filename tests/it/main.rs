@@ -1,9 +1,11 @@
-//! The one end-to-end test binary: each module covers one capability.
+//! The one end-to-end test binary: each module covers one capability; `kit` is the set-up
+//! they share.
 
 mod differential;
 mod github_e2e;
 mod hnp_standin;
 mod hosts;
+mod kit;
 mod live_github;
 mod local_e2e;
 mod netbox;

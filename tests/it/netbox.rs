@@ -17,7 +17,7 @@ use fgd_sync_tests::hnp::{signature, BulkErrors, Cr, DuringListing, Event, Fault
 use pretty_assertions::assert_eq;
 use serde_json::{json, Value};
 
-const TOKEN: &str = "0123456789abcdef0123456789abcdef01234567";
+use crate::kit::NETBOX_TOKEN;
 
 fn source_with(base_url: &str, token: &str, page_size: u32, response: Duration) -> NetBoxSource {
     let mut config = NetBoxConfig::new(base_url, token);
@@ -27,7 +27,7 @@ fn source_with(base_url: &str, token: &str, page_size: u32, response: Duration) 
 }
 
 fn source(hnp: &Hnp, page_size: u32) -> NetBoxSource {
-    source_with(&hnp.base_url(), TOKEN, page_size, Duration::from_secs(10))
+    source_with(&hnp.base_url(), NETBOX_TOKEN, page_size, Duration::from_secs(10))
 }
 
 fn reference(kind: &str, namespace: &str, name: &str) -> ResourceRef {
@@ -46,7 +46,7 @@ fn sorted(mut crs: Vec<CustomResource>) -> Vec<CustomResource> {
 /// 120 CRs, 10 of each kind; every third in `dc2`, the rest in `dc1`. Returns the stand-in
 /// and the CRs `dc1` should list.
 fn populated() -> (Hnp, Vec<CustomResource>) {
-    let hnp = Hnp::start(TOKEN).expect("stand-in starts");
+    let hnp = Hnp::start(NETBOX_TOKEN).expect("stand-in starts");
     let dc1 = hnp.add_fabric("dc1");
     let dc2 = hnp.add_fabric("dc2");
     let mut expected = Vec::new();
@@ -109,7 +109,7 @@ async fn list_accepts_a_nested_fabric_object() {
 
 #[tokio::test]
 async fn json_fields_pass_through_as_text() {
-    let hnp = Hnp::start(TOKEN).unwrap();
+    let hnp = Hnp::start(NETBOX_TOKEN).unwrap();
     let dc1 = hnp.add_fabric("dc1");
     hnp.add(Cr::new("VPC", dc1, "list-spec", json!([1, 2])));
     hnp.add(Cr::new("VPC", dc1, "null-spec", Value::Null).labels(Value::Null));
@@ -161,7 +161,7 @@ async fn get_finds_by_kind_namespace_and_name() {
 
 #[tokio::test]
 async fn record_patches_path_and_time_then_only_time() {
-    let hnp = Hnp::start(TOKEN).unwrap();
+    let hnp = Hnp::start(NETBOX_TOKEN).unwrap();
     let dc1 = hnp.add_fabric("dc1");
     hnp.add(Cr::new("Switch", dc1, "leaf-0", json!({})));
     let id = hnp.add(Cr::new("Switch", dc1, "leaf-1", json!({ "role": "server-leaf" })));
@@ -195,7 +195,7 @@ async fn record_patches_path_and_time_then_only_time() {
 
 #[tokio::test]
 async fn record_with_a_cold_cache_reads_the_path_from_netbox() {
-    let hnp = Hnp::start(TOKEN).unwrap();
+    let hnp = Hnp::start(NETBOX_TOKEN).unwrap();
     let dc1 = hnp.add_fabric("dc1");
     let id = hnp.add(Cr::new("VLANNamespace", dc1, "default", json!({ "ranges": [] })));
     let path = "fabrics/dc1/gitops/managed/vlannamespaces/default.yaml";
@@ -215,7 +215,7 @@ async fn record_with_a_cold_cache_reads_the_path_from_netbox() {
 
 #[tokio::test]
 async fn record_finds_a_row_recreated_under_a_new_id() {
-    let hnp = Hnp::start(TOKEN).unwrap();
+    let hnp = Hnp::start(NETBOX_TOKEN).unwrap();
     let dc1 = hnp.add_fabric("dc1");
     let old = hnp.add(Cr::new("Server", dc1, "server-1", json!({})));
     let source = source(&hnp, 50);
@@ -240,7 +240,7 @@ async fn record_finds_a_row_recreated_under_a_new_id() {
 
 #[tokio::test]
 async fn record_of_a_missing_cr_says_so() {
-    let hnp = Hnp::start(TOKEN).unwrap();
+    let hnp = Hnp::start(NETBOX_TOKEN).unwrap();
     hnp.add_fabric("dc1");
     let error = source(&hnp, 50).record("dc1", &[synced(reference("VPC", "", "gone"), "p")]).await.unwrap_err();
     let url = format!("{}vpcs/", hnp.api_url());
@@ -286,7 +286,7 @@ async fn repeated_500s_give_up_after_two_retries() {
 
 #[tokio::test]
 async fn a_failed_patch_is_not_retried() {
-    let hnp = Hnp::start(TOKEN).unwrap();
+    let hnp = Hnp::start(NETBOX_TOKEN).unwrap();
     let dc1 = hnp.add_fabric("dc1");
     let id = hnp.add(Cr::new("VPC", dc1, "vpc-1", json!({})));
     let source = source(&hnp, 50);
@@ -330,7 +330,7 @@ async fn a_next_link_to_another_origin_is_not_followed() {
 async fn a_slow_answer_times_out_and_is_retried() {
     let (hnp, expected) = populated();
     hnp.push_fault(Fault::Slow(Duration::from_secs(3)));
-    let source = source_with(&hnp.base_url(), TOKEN, 50, Duration::from_millis(300));
+    let source = source_with(&hnp.base_url(), NETBOX_TOKEN, 50, Duration::from_millis(300));
     assert_eq!(sorted(source.list("dc1").await.expect("list after a timeout")), expected);
     assert_eq!(hnp.count("GET", &format!("{API}fabrics/")), 2);
 }
@@ -340,7 +340,7 @@ async fn an_unreachable_netbox_names_the_url() {
     // A port that was just free: connections are refused.
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let base = format!("http://127.0.0.1:{port}");
-    let error = source_with(&base, TOKEN, 50, Duration::from_secs(5)).list("dc1").await.unwrap_err();
+    let error = source_with(&base, NETBOX_TOKEN, 50, Duration::from_secs(5)).list("dc1").await.unwrap_err();
     let url = format!("{base}{API}fabrics/?limit=50&offset=0");
     assert!(error.starts_with(&format!("NetBox unreachable: GET {url}: cannot connect: ")), "{error}");
 }
@@ -419,7 +419,7 @@ fn receiver(count: usize) -> (String, std::thread::JoinHandle<Received>) {
 
 #[test]
 fn webhooks_fire_on_every_change_signed() {
-    let hnp = Hnp::start(TOKEN).unwrap();
+    let hnp = Hnp::start(NETBOX_TOKEN).unwrap();
     let dc1 = hnp.add_fabric("dc1");
     let (url, thread) = receiver(3);
     hnp.set_webhook(Some(Webhook { url, secret: Some("s3cret".into()), style: WebhookStyle::NetBox4 }));
@@ -490,6 +490,13 @@ fn listed(crs: &[CustomResource], name: &str) -> CustomResource {
     crs.iter().find(|cr| cr.name == name).cloned().unwrap_or_else(|| panic!("{name} is listed"))
 }
 
+/// The update of listed CR `name` to `spec`, expecting it as the listing gave it.
+fn spec_update(crs: &[CustomResource], name: &str, spec: &Value) -> HnpChange {
+    let mut cr = listed(crs, name);
+    cr.spec = spec.to_string();
+    change(HnpOp::Update, cr, Some(&listed(crs, name)), &["spec"])
+}
+
 /// `(method, path)` of every request so far, paths without the API prefix.
 fn calls(hnp: &Hnp) -> Vec<(String, String)> {
     hnp.requests().into_iter().map(|r| (r.method, r.path.trim_start_matches(API).to_owned())).collect()
@@ -501,7 +508,7 @@ fn owned(calls: &[(&str, &str)]) -> Vec<(String, String)> {
 
 #[tokio::test]
 async fn record_of_a_1000_cr_commit_is_one_bulk_patch_per_kind() {
-    let hnp = Hnp::start(TOKEN).unwrap();
+    let hnp = Hnp::start(NETBOX_TOKEN).unwrap();
     let dc1 = hnp.add_fabric("dc1");
     let mut entries = Vec::new();
     let mut ids = Vec::new();
@@ -533,7 +540,7 @@ async fn record_of_a_1000_cr_commit_is_one_bulk_patch_per_kind() {
     // with only the time (the paths are NetBox's already).
     hnp.clear_requests();
     let started = std::time::Instant::now();
-    source_with(&hnp.base_url(), TOKEN, 1000, Duration::from_secs(10)).record("dc1", &entries).await.unwrap();
+    source_with(&hnp.base_url(), NETBOX_TOKEN, 1000, Duration::from_secs(10)).record("dc1", &entries).await.unwrap();
     let took = started.elapsed();
     assert_eq!((hnp.count_method("GET"), hnp.count_method("PATCH"), hnp.requests().len()), (13, 12, 25));
     for patch in hnp.requests().iter().filter(|r| r.method == "PATCH") {
@@ -545,7 +552,7 @@ async fn record_of_a_1000_cr_commit_is_one_bulk_patch_per_kind() {
 
 #[tokio::test]
 async fn record_names_a_cr_gone_meanwhile_and_records_the_others() {
-    let hnp = Hnp::start(TOKEN).unwrap();
+    let hnp = Hnp::start(NETBOX_TOKEN).unwrap();
     let dc1 = hnp.add_fabric("dc1");
     let ids: Vec<u64> = ["a", "b", "c"].iter().map(|n| hnp.add(Cr::new("VPC", dc1, n, json!({})))).collect();
     let source = source(&hnp, 50);
@@ -566,7 +573,7 @@ async fn record_names_a_cr_gone_meanwhile_and_records_the_others() {
 
 #[tokio::test]
 async fn record_names_a_cr_netbox_refuses_and_records_the_others() {
-    let hnp = Hnp::start(TOKEN).unwrap();
+    let hnp = Hnp::start(NETBOX_TOKEN).unwrap();
     let dc1 = hnp.add_fabric("dc1");
     let ids: Vec<u64> = ["a", "b", "c"].iter().map(|n| hnp.add(Cr::new("VPC", dc1, n, json!({})))).collect();
     let source = source(&hnp, 50);
@@ -593,7 +600,7 @@ async fn record_names_a_cr_netbox_refuses_and_records_the_others() {
 
 #[tokio::test]
 async fn a_pull_writes_in_one_request_per_kind_and_operation() {
-    let hnp = Hnp::start(TOKEN).unwrap();
+    let hnp = Hnp::start(NETBOX_TOKEN).unwrap();
     let dc1 = hnp.add_fabric("dc1");
     let a = hnp.add(Cr::new("VPC", dc1, "vpc-a", json!({ "subnets": { "s1": "10.0.1.0/24" } })));
     let b = hnp.add(Cr::new("VPC", dc1, "vpc-b", json!({})));
@@ -664,7 +671,7 @@ async fn a_pull_writes_in_one_request_per_kind_and_operation() {
 
 #[tokio::test]
 async fn an_update_patches_only_the_fields_it_names() {
-    let hnp = Hnp::start(TOKEN).unwrap();
+    let hnp = Hnp::start(NETBOX_TOKEN).unwrap();
     let dc1 = hnp.add_fabric("dc1");
     let id = hnp.add(
         Cr::new("VPC", dc1, "vpc-a", json!({ "v": 1 })).labels(json!({ "l": "1" })).annotations(json!({ "n": "x" })),
@@ -700,7 +707,7 @@ async fn an_update_patches_only_the_fields_it_names() {
 
 #[tokio::test]
 async fn changes_to_crs_hnp_changed_since_they_were_read_are_refused() {
-    let hnp = Hnp::start(TOKEN).unwrap();
+    let hnp = Hnp::start(NETBOX_TOKEN).unwrap();
     let dc1 = hnp.add_fabric("dc1");
     let spec = json!({ "ipv4Namespace": "default", "vlanNamespace": "default", "subnets": { "a": 1 } });
     let ids: Vec<u64> = ["a", "b", "c", "e"].iter().map(|n| hnp.add(Cr::new("VPC", dc1, n, spec.clone()))).collect();
@@ -717,17 +724,13 @@ async fn changes_to_crs_hnp_changed_since_they_were_read_are_refused() {
     // `c` is unchanged; its text differs only in key order and spacing.
     let mut c = listed(&crs, "c");
     c.spec = r#"{ "subnets": {"a": 1}, "vlanNamespace": "default", "ipv4Namespace": "default" }"#.into();
-    let edit = |name: &str| {
-        let mut cr = listed(&crs, name);
-        cr.spec = json!({ "from": "git" }).to_string();
-        cr
-    };
+    let from_git = json!({ "from": "git" });
     let changes = [
-        change(HnpOp::Update, edit("a"), Some(&listed(&crs, "a")), &["spec"]),
+        spec_update(&crs, "a", &from_git),
         change(HnpOp::Delete, listed(&crs, "b"), Some(&listed(&crs, "b")), &[]),
         change(HnpOp::Create, cr("VPC", "d", json!({})), None, &[]),
         change(HnpOp::Delete, c.clone(), Some(&c), &[]),
-        change(HnpOp::Update, edit("e"), Some(&listed(&crs, "e")), &["spec"]),
+        spec_update(&crs, "e", &from_git),
     ];
     let answers = source.apply("dc1", &changes).await.unwrap();
     let refused = |why: &str| Some(why.to_owned());
@@ -749,7 +752,7 @@ async fn changes_to_crs_hnp_changed_since_they_were_read_are_refused() {
 
 #[tokio::test]
 async fn a_create_that_lost_a_race_with_the_gui_is_refused_as_not_unique() {
-    let hnp = Hnp::start(TOKEN).unwrap();
+    let hnp = Hnp::start(NETBOX_TOKEN).unwrap();
     let dc1 = hnp.add_fabric("dc1");
     hnp.add(Cr::new("VPC", dc1, "vpc-1", json!({})));
     let source = source(&hnp, 50);
@@ -781,7 +784,7 @@ async fn a_create_that_lost_a_race_with_the_gui_is_refused_as_not_unique() {
 
 #[tokio::test]
 async fn crs_netbox_refuses_are_refused_and_the_rest_is_written() {
-    let hnp = Hnp::start(TOKEN).unwrap();
+    let hnp = Hnp::start(NETBOX_TOKEN).unwrap();
     let dc1 = hnp.add_fabric("dc1");
     for name in ["u1", "u2", "u3", "d1", "d2", "d3"] {
         hnp.add(Cr::new("VPC", dc1, name, json!({})));
@@ -794,11 +797,7 @@ async fn crs_netbox_refuses_are_refused_and_the_rest_is_written() {
 
     let mut bad_labels = cr("VPC", "c2", json!({}));
     bad_labels.labels = json!({ "n": 1 }).to_string();
-    let edit = |name: &str| {
-        let mut cr = listed(&crs, name);
-        cr.spec = json!({ "vlan": 5000 }).to_string();
-        change(HnpOp::Update, cr, Some(&listed(&crs, name)), &["spec"])
-    };
+    let edit = |name: &str| spec_update(&crs, name, &json!({ "vlan": 5000 }));
     let delete = |name: &str| change(HnpOp::Delete, listed(&crs, name), Some(&listed(&crs, name)), &[]);
     let changes = [
         change(HnpOp::Create, cr("VPC", "c1", json!({})), None, &[]),
@@ -847,7 +846,7 @@ async fn crs_netbox_refuses_are_refused_and_the_rest_is_written() {
 
 #[tokio::test]
 async fn a_bulk_refusal_that_names_no_cr_is_split_until_it_does() {
-    let hnp = Hnp::start(TOKEN).unwrap();
+    let hnp = Hnp::start(NETBOX_TOKEN).unwrap();
     // Older NetBox stops a bulk update at the first bad object and does not say which.
     hnp.set_bulk_errors(BulkErrors::FirstOnly);
     let dc1 = hnp.add_fabric("dc1");
@@ -860,14 +859,7 @@ async fn a_bulk_refusal_that_names_no_cr_is_split_until_it_does() {
     let crs = source.list("dc1").await.unwrap();
     hnp.clear_requests();
 
-    let changes: Vec<HnpChange> = names
-        .iter()
-        .map(|name| {
-            let mut cr = listed(&crs, name);
-            cr.spec = json!({ "vlan": 5000 }).to_string();
-            change(HnpOp::Update, cr, Some(&listed(&crs, name)), &["spec"])
-        })
-        .collect();
+    let changes: Vec<HnpChange> = names.iter().map(|name| spec_update(&crs, name, &json!({ "vlan": 5000 }))).collect();
     let answers = source.apply("dc1", &changes).await.unwrap();
     let expected: Vec<Option<String>> =
         names.iter().map(|n| (n == "vpc-11").then(|| "spec: vlan 5000 is out of range.".to_owned())).collect();
@@ -883,7 +875,7 @@ async fn a_bulk_refusal_that_names_no_cr_is_split_until_it_does() {
 
 #[tokio::test]
 async fn a_403_refuses_every_change_of_the_batch() {
-    let hnp = Hnp::start(TOKEN).unwrap();
+    let hnp = Hnp::start(NETBOX_TOKEN).unwrap();
     let dc1 = hnp.add_fabric("dc1");
     hnp.add(Cr::new("VPC", dc1, "vpc-1", json!({})));
     let source = source(&hnp, 50);
@@ -891,12 +883,10 @@ async fn a_403_refuses_every_change_of_the_batch() {
     hnp.set_writes_forbidden(true);
     hnp.clear_requests();
 
-    let mut edited = listed(&crs, "vpc-1");
-    edited.spec = json!({ "x": 1 }).to_string();
     let changes = [
         change(HnpOp::Create, cr("VPC", "vpc-2", json!({})), None, &[]),
         change(HnpOp::Create, cr("VPC", "vpc-3", json!({})), None, &[]),
-        change(HnpOp::Update, edited, Some(&listed(&crs, "vpc-1")), &["spec"]),
+        spec_update(&crs, "vpc-1", &json!({ "x": 1 })),
     ];
     let answers = source.apply("dc1", &changes).await.unwrap();
     let url = format!("{}vpcs/", hnp.api_url());
@@ -915,9 +905,9 @@ async fn a_403_refuses_every_change_of_the_batch() {
 
 #[tokio::test]
 async fn a_write_whose_answer_is_lost_is_an_error_and_not_retried() {
-    let hnp = Hnp::start(TOKEN).unwrap();
+    let hnp = Hnp::start(NETBOX_TOKEN).unwrap();
     hnp.add_fabric("dc1");
-    let source = source_with(&hnp.base_url(), TOKEN, 50, Duration::from_millis(300));
+    let source = source_with(&hnp.base_url(), NETBOX_TOKEN, 50, Duration::from_millis(300));
     source.list("dc1").await.unwrap();
     // The check's listing answers at once; the POST's answer comes too late.
     hnp.push_fault(Fault::Slow(Duration::ZERO));
@@ -933,7 +923,7 @@ async fn a_write_whose_answer_is_lost_is_an_error_and_not_retried() {
 
 #[tokio::test]
 async fn changes_of_unknown_kinds_are_refused_alone() {
-    let hnp = Hnp::start(TOKEN).unwrap();
+    let hnp = Hnp::start(NETBOX_TOKEN).unwrap();
     hnp.add_fabric("dc1");
     let source = source(&hnp, 50);
     let changes = [
@@ -949,7 +939,7 @@ async fn changes_of_unknown_kinds_are_refused_alone() {
 
 #[tokio::test]
 async fn api_writes_fire_one_signed_webhook_per_object() {
-    let hnp = Hnp::start(TOKEN).unwrap();
+    let hnp = Hnp::start(NETBOX_TOKEN).unwrap();
     let dc1 = hnp.add_fabric("dc1");
     hnp.add(Cr::new("VPC", dc1, "vpc-1", json!({ "a": 1 })));
     hnp.add(Cr::new("VPC", dc1, "vpc-2", json!({})));
@@ -958,12 +948,10 @@ async fn api_writes_fire_one_signed_webhook_per_object() {
     let (url, thread) = receiver(5);
     hnp.set_webhook(Some(Webhook { url, secret: Some("s3cret".into()), style: WebhookStyle::NetBox4 }));
 
-    let mut edited = listed(&crs, "vpc-1");
-    edited.spec = json!({ "a": 2 }).to_string();
     let changes = [
         change(HnpOp::Create, cr("VPC", "vpc-3", json!({ "n": 3 })), None, &[]),
         change(HnpOp::Create, cr("VPC", "vpc-4", json!({ "n": 4 })), None, &[]),
-        change(HnpOp::Update, edited, Some(&listed(&crs, "vpc-1")), &["spec"]),
+        spec_update(&crs, "vpc-1", &json!({ "a": 2 })),
         change(HnpOp::Delete, listed(&crs, "vpc-2"), Some(&listed(&crs, "vpc-2")), &[]),
     ];
     assert_eq!(source.apply("dc1", &changes).await.unwrap(), [None, None, None, None]);
@@ -1009,7 +997,7 @@ async fn api_writes_fire_one_signed_webhook_per_object() {
 
 #[tokio::test]
 async fn an_update_of_a_row_deleted_after_the_check_is_refused() {
-    let hnp = Hnp::start(TOKEN).unwrap();
+    let hnp = Hnp::start(NETBOX_TOKEN).unwrap();
     let dc1 = hnp.add_fabric("dc1");
     let a = hnp.add(Cr::new("VPC", dc1, "vpc-a", json!({})));
     hnp.add(Cr::new("VPC", dc1, "vpc-b", json!({})));
@@ -1020,12 +1008,9 @@ async fn an_update_of_a_row_deleted_after_the_check_is_refused() {
     hnp.change_during_listing(DuringListing::Delete { kind: "VPC".into(), id: a, after_pages: 1 });
     hnp.clear_requests();
 
-    let edit = |name: &str| {
-        let mut cr = listed(&crs, name);
-        cr.spec = json!({ "from": "git" }).to_string();
-        change(HnpOp::Update, cr, Some(&listed(&crs, name)), &["spec"])
-    };
-    let answers = source.apply("dc1", &[edit("vpc-a"), edit("vpc-b")]).await.unwrap();
+    let from_git = json!({ "from": "git" });
+    let changes = [spec_update(&crs, "vpc-a", &from_git), spec_update(&crs, "vpc-b", &from_git)];
+    let answers = source.apply("dc1", &changes).await.unwrap();
     assert_eq!(answers, [Some("deleted from HNP since it was read".to_owned()), None]);
     assert_eq!(calls(&hnp), owned(&[("GET", "vpcs/"), ("PATCH", "vpcs/")]));
     assert_eq!(listed(&source.list("dc1").await.unwrap(), "vpc-b").spec, r#"{"from":"git"}"#);
@@ -1033,7 +1018,7 @@ async fn an_update_of_a_row_deleted_after_the_check_is_refused() {
 
 #[tokio::test]
 async fn a_bulk_write_is_sent_in_batches_of_1000_and_gives_up_after_32_more_requests() {
-    let hnp = Hnp::start(TOKEN).unwrap();
+    let hnp = Hnp::start(NETBOX_TOKEN).unwrap();
     let dc1 = hnp.add_fabric("dc1");
     let entries: Vec<Synced> = (0..2500)
         .map(|i| {
@@ -1064,14 +1049,7 @@ async fn a_bulk_write_is_sent_in_batches_of_1000_and_gives_up_after_32_more_requ
     }
     let crs = source.list("dc1").await.unwrap();
     hnp.clear_requests();
-    let changes: Vec<HnpChange> = names
-        .iter()
-        .map(|name| {
-            let mut cr = listed(&crs, name);
-            cr.spec = json!({ "x": 1 }).to_string();
-            change(HnpOp::Update, cr, Some(&listed(&crs, name)), &["spec"])
-        })
-        .collect();
+    let changes: Vec<HnpChange> = names.iter().map(|name| spec_update(&crs, name, &json!({ "x": 1 }))).collect();
     let answers = source.apply("dc1", &changes).await.unwrap();
     assert_eq!(hnp.count("PATCH", &format!("{API}vpcs/")), 1 + 32);
     let gave_up = format!(

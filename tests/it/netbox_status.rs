@@ -6,95 +6,26 @@
 //! invalid CRs get their line; many CRs cost one bulk PATCH per kind; a journal NetBox
 //! refuses is a warning. Also the stand-in's journal endpoint on its own.
 
-use std::process::Command;
 use std::time::Duration;
 
 use fgd_sync::net::client::Client;
-use fgd_sync_tests::cli::{self, run, Run};
-use fgd_sync_tests::github::{StandIn, StandInOptions};
 use fgd_sync_tests::hnp::{Cr, Event, Hnp, Seen, Webhook, WebhookStyle, API, JOURNAL, TOKEN_USER_ID};
 use http::header::{HeaderValue, AUTHORIZATION, CONTENT_TYPE};
 use http::{HeaderMap, Method};
 use pretty_assertions::assert_eq;
 use serde_json::{json, Value};
 
-const NETBOX_TOKEN: &str = "0123456789abcdef0123456789abcdef01234567";
-const DIR: &str = "fabrics/dc1/gitops";
-
-fn managed(plural: &str, name: &str) -> String {
-    format!("{DIR}/managed/{plural}/{name}.yaml")
-}
-
-fn vpc_spec(vlan: u32) -> Value {
-    json!({ "subnets": { "default": { "subnet": format!("10.0.{}.0/24", vlan % 250), "vlan": vlan } } })
-}
+use crate::kit::netbox::expect;
+use crate::kit::{managed, vpc_spec, World, NETBOX_TOKEN};
 
 fn switch_spec(asn: u32) -> Value {
     json!({ "role": "server-leaf", "asn": asn })
 }
 
-fn expect(run: &Run, code: i32) {
-    assert_eq!(run.code, code, "exit code\nstdout:\n{}\nstderr:\n{}", run.stdout, run.stderr);
-}
-
-/// Fabric `dc1` in the HNP stand-in, its FGD in the GitHub stand-in's `acme/fabric`.
-struct World {
-    gh: StandIn,
-    hnp: Hnp,
-    fabric: u64,
-}
-
-impl World {
-    fn new() -> World {
-        let hnp = Hnp::start(NETBOX_TOKEN).expect("HNP stand-in");
-        let fabric = hnp.add_fabric("dc1");
-        World { gh: StandIn::start(StandInOptions::default()).expect("GitHub stand-in"), hnp, fabric }
-    }
-
-    /// HNP gets the VPCs (name, VLAN), then a first sync writes their files. Returns the ids.
-    fn synced(vpcs: &[(&str, u32)]) -> (World, Vec<u64>) {
-        let w = World::new();
-        let ids = vpcs.iter().map(|(name, vlan)| w.hnp.add(Cr::new("VPC", w.fabric, name, vpc_spec(*vlan)))).collect();
-        expect(&w.run(&["sync"]), 0);
-        (w, ids)
-    }
-
-    /// `fgd-sync <args> --json` for fabric `dc1` against both stand-ins.
-    fn command(&self, args: &[&str]) -> Command {
-        let mut cmd = cli::command();
-        cmd.env("GITHUB_TOKEN", self.gh.token())
-            .env("NETBOX_TOKEN", NETBOX_TOKEN)
-            .args(args)
-            .args(["--json", "--fabric", "dc1", "--directory", DIR, "--branch", "main"])
-            .args(["--github-api", &self.gh.api_base(), "--repo", "acme/fabric"])
-            .args(["--netbox-url", &self.hnp.base_url()]);
-        cmd
-    }
-
-    fn run(&self, args: &[&str]) -> Run {
-        run(&mut self.command(args))
-    }
-
-    fn file(&self, path: &str) -> String {
-        self.gh.repo().show("main", path).unwrap_or_else(|| panic!("{path} is on main"))
-    }
-
-    fn blob(&self, path: &str) -> String {
-        self.gh.repo().files("main").remove(path).unwrap_or_else(|| panic!("{path} is on main"))
-    }
-
-    /// Commits the files edited by `edit`, as a `git push` by somebody else.
-    fn edit(&self, paths: &[String], edit: impl Fn(&str) -> String) {
-        let texts: Vec<(String, String)> = paths.iter().map(|p| (p.clone(), edit(&self.file(p)))).collect();
-        let changes: Vec<(&str, Option<&str>)> = texts.iter().map(|(p, t)| (p.as_str(), Some(t.as_str()))).collect();
-        self.gh.repo().commit_files("main", &changes, "Edit in Git").expect("outside commit");
-    }
-
-    /// Every NetBox request that is not a read: method, path, body.
-    fn writes(&self) -> Vec<(String, String, String)> {
-        let seen = self.hnp.requests().into_iter().filter(|r| r.method != "GET");
-        seen.map(|Seen { method, path, body, .. }| (method, path, body)).collect()
-    }
+/// Every NetBox request that is not a read: method, path, body.
+fn writes(w: &World) -> Vec<(String, String, String)> {
+    let seen = w.hnp.requests().into_iter().filter(|r| r.method != "GET");
+    seen.map(|Seen { method, path, body, .. }| (method, path, body)).collect()
 }
 
 /// `vpc-1` edited in Git (VLAN 1999) and in HNP (VLAN 1500) since the last sync.
@@ -128,12 +59,12 @@ fn journal(hnp: &Hnp) -> Vec<(String, String, u64, u64)> {
 fn a_conflict_is_shown_once_on_the_cr_and_settling_it_says_so() {
     let (w, ids) = World::synced(&[("vpc-1", 1001), ("vpc-2", 1002)]);
     let path = both_changed(&w, ids[0]);
-    let git = w.blob(&path);
+    let git = w.blob(&path).expect("on main");
 
     // A plan is a dry run: nothing shown in NetBox either.
     w.hnp.clear_requests();
     expect(&w.run(&["plan"]), 2);
-    assert_eq!(w.writes(), [], "a plan writes nothing to NetBox");
+    assert_eq!(writes(&w), [], "a plan writes nothing to NetBox");
 
     // NetBox fires a webhook for the sync_error PATCH like for any change (a receiver that
     // is not listening: the delivery is recorded as failed).
@@ -171,7 +102,7 @@ fn a_conflict_is_shown_once_on_the_cr_and_settling_it_says_so() {
         assert!(comments.contains(&expected), "missing {expected:?} in the entry:\n{comments}");
     }
     println!("journal entry Markdown:\n{comments}");
-    let sent: Vec<(String, String)> = w.writes().into_iter().map(|(method, path, _)| (method, path)).collect();
+    let sent: Vec<(String, String)> = writes(&w).into_iter().map(|(method, path, _)| (method, path)).collect();
     assert_eq!(
         sent,
         [("PATCH".to_owned(), format!("{API}vpcs/")), ("POST".to_owned(), JOURNAL.to_owned())],
@@ -186,7 +117,7 @@ fn a_conflict_is_shown_once_on_the_cr_and_settling_it_says_so() {
     w.hnp.clear_requests();
     let again = w.run(&["sync"]);
     expect(&again, 2);
-    assert_eq!(w.writes(), [], "nothing written to NetBox again");
+    assert_eq!(writes(&w), [], "nothing written to NetBox again");
     println!("NetBox requests of a sync that meets the same conflict again: {}", w.hnp.requests().len());
     assert_eq!(w.hnp.journal_entries().len(), 1);
 
@@ -205,12 +136,12 @@ fn a_conflict_is_shown_once_on_the_cr_and_settling_it_says_so() {
     let entries = w.hnp.journal_entries();
     let done = entries[1]["comments"].as_str().unwrap();
     assert!(done.contains("resolved") && done.contains(&commit[..12]) && done.contains(&conflict_line(&git)), "{done}");
-    assert!(w.file(&path).contains("vlan: 1500"));
+    assert!(w.file(&path).expect("on main").contains("vlan: 1500"));
 
     // And in sync now: nothing more to show.
     w.hnp.clear_requests();
     expect(&w.run(&["sync"]), 0);
-    assert_eq!(w.writes(), []);
+    assert_eq!(writes(&w), []);
 }
 
 #[test]
@@ -219,7 +150,7 @@ fn git_changing_again_is_a_new_conflict_entry() {
     let path = both_changed(&w, ids[0]);
     expect(&w.run(&["sync"]), 2);
     w.edit(std::slice::from_ref(&path), |t| t.replace("vlan: 1999", "vlan: 1998"));
-    let newer = w.blob(&path);
+    let newer = w.blob(&path).expect("on main");
     expect(&w.run(&["sync"]), 2);
     assert_eq!(w.hnp.sync_error("VPC", ids[0]), Some(conflict_line(&newer)));
     let kinds: Vec<String> = journal(&w.hnp).into_iter().map(|(kind, ..)| kind).collect();
@@ -256,7 +187,7 @@ fn an_old_line_on_a_cr_in_sync_is_cleared_by_the_next_sync() {
     // A selection covers only its CRs.
     w.hnp.clear_requests();
     expect(&w.run(&["sync", "--only", "VPC/vpc-1"]), 0);
-    assert_eq!(w.writes(), [], "vpc-2 was not covered");
+    assert_eq!(writes(&w), [], "vpc-2 was not covered");
     assert_eq!(w.hnp.sync_error("VPC", ids[1]).as_deref(), Some(stale));
     // The whole fabric covers it: cleared, and the conflict it named is reported settled.
     expect(&w.run(&["sync"]), 0);
@@ -297,7 +228,7 @@ fn many_conflicts_cost_one_bulk_patch_per_kind_and_one_journal_post() {
     let out = w.run(&["sync"]);
     expect(&out, 2);
     assert_eq!(out.report().conflicts.len(), 36, "{}", out.stdout);
-    let writes = w.writes();
+    let writes = writes(&w);
     let summary: Vec<(String, String, usize)> = writes
         .iter()
         .map(|(method, path, body)| {
@@ -344,7 +275,11 @@ fn a_journal_netbox_refuses_is_a_warning_not_a_failure() {
         warning.contains("journal entry") && warning.contains("VPC default/vpc-1") && warning.contains("403"),
         "{warning}"
     );
-    assert_eq!(w.hnp.sync_error("VPC", ids[0]), Some(conflict_line(&w.blob(&path))), "the line is set");
+    assert_eq!(
+        w.hnp.sync_error("VPC", ids[0]),
+        Some(conflict_line(&w.blob(&path).expect("on main"))),
+        "the line is set"
+    );
     assert_eq!(w.hnp.journal_entries(), Vec::<Value>::new());
 
     // Same conflict, same line: not tried again (the entry follows the line), as the
@@ -353,7 +288,7 @@ fn a_journal_netbox_refuses_is_a_warning_not_a_failure() {
     w.hnp.clear_requests();
     let again = w.run(&["sync"]);
     expect(&again, 2);
-    assert_eq!((w.writes(), again.report().warnings), (vec![], vec![]), "no retry for the same conflict");
+    assert_eq!((writes(&w), again.report().warnings), (vec![], vec![]), "no retry for the same conflict");
     w.edit(std::slice::from_ref(&path), |t| t.replace("vlan: 1999", "vlan: 1998"));
     expect(&w.run(&["sync"]), 2);
     assert_eq!(journal(&w.hnp).len(), 1);

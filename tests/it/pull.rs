@@ -4,29 +4,17 @@
 //! deletions reaching HNP, conflicts, NetBox's refusals, `raw/` ingestion, `resolve --take
 //! git`, a read-only source refused, and `plan` of both directions.
 
-use std::process::Command;
-
 use fgd_sync::report::{Action, ConflictKind, ErrorDetail, HnpOp, Report};
-use fgd_sync_tests::cli::{self, run, Run};
-use fgd_sync_tests::github::{StandIn, StandInOptions};
-use fgd_sync_tests::hnp::{Cr, Hnp, Seen, API};
-use fgd_sync_tests::TempDir;
+use fgd_sync_tests::cli::{self, run};
+use fgd_sync_tests::hnp::{Cr, Seen, API};
 use pretty_assertions::assert_eq;
 use serde_json::{json, Value};
 
-const NETBOX_TOKEN: &str = "0123456789abcdef0123456789abcdef01234567";
-const DIR: &str = "fabrics/dc1/gitops";
-
-fn managed(plural: &str, name: &str) -> String {
-    format!("{DIR}/managed/{plural}/{name}.yaml")
-}
+use crate::kit::netbox::expect;
+use crate::kit::{managed, vpc_spec, World, DIR, NETBOX_TOKEN};
 
 fn state_path() -> String {
     format!("{DIR}/.hnp/sync-state.json")
-}
-
-fn vpc_spec(vlan: u32) -> Value {
-    json!({ "subnets": { "default": { "subnet": format!("10.0.{}.0/24", vlan % 250), "vlan": vlan } } })
 }
 
 /// A VPC manifest as users write it.
@@ -38,158 +26,75 @@ fn vpc_manifest(name: &str, vlan: u32) -> String {
     )
 }
 
-fn expect(run: &Run, code: i32) {
-    assert_eq!(run.code, code, "exit code\nstdout:\n{}\nstderr:\n{}", run.stdout, run.stderr);
+// What these tests read back from the world.
+
+/// The state file's entry for `path` (relative to the repository root), as JSON.
+fn state_entry(w: &World, path: &str) -> Option<Value> {
+    let state: Value = serde_json::from_str(&w.file(&state_path())?).expect("state is JSON");
+    let relative = path.strip_prefix(&format!("{DIR}/")).expect("a path in the fabric directory");
+    state["files"].get(relative).cloned()
 }
 
-/// Fabric `dc1` in the HNP stand-in, its FGD in the GitHub stand-in's `acme/fabric`.
-struct World {
-    gh: StandIn,
-    hnp: Hnp,
-    fabric: u64,
-    tmp: TempDir,
+/// The blob the state records as the base of `path` (none for a tombstone).
+fn base(w: &World, path: &str) -> Option<String> {
+    let entry = state_entry(w, path)?;
+    (entry.get("deleted") != Some(&json!(true))).then(|| entry["sha"].as_str().expect("sha").to_owned())
 }
 
-impl World {
-    fn new() -> World {
-        let hnp = Hnp::start(NETBOX_TOKEN).expect("HNP stand-in");
-        let fabric = hnp.add_fabric("dc1");
-        World {
-            gh: StandIn::start(StandInOptions::default()).expect("GitHub stand-in"),
-            hnp,
-            fabric,
-            tmp: TempDir::new("pull-e2e").expect("temp dir"),
-        }
-    }
+/// `git show --name-status` of `main`: `M\tpath` lines of its last commit.
+fn last_commit_files(w: &World) -> Vec<String> {
+    w.changed(&w.head()).into_iter().map(|(status, path)| format!("{status}\t{path}")).collect()
+}
 
-    /// HNP gets the VPCs (name, VLAN), then a first push writes their files.
-    fn synced(vpcs: &[(&str, u32)]) -> World {
-        let w = World::new();
-        for (name, vlan) in vpcs {
-            w.add_vpc(name, *vlan);
-        }
-        let first = w.run(&["sync"]);
-        expect(&first, 0);
-        assert_eq!(first.report().changes.len(), vpcs.len(), "{}", first.stdout);
-        w
-    }
+/// The stand-in's row of a CR of `dc1`, found by kind and name, as the REST API shows it.
+fn hnp_row(w: &World, kind: &str, name: &str) -> Option<Value> {
+    // Ids are sequential per table and never reused; these tests make far fewer rows.
+    (1..=200)
+        .filter_map(|id| w.hnp.object(kind, id))
+        .find(|row| row["name"] == json!(name) && row["fabric"] == json!(w.fabric))
+}
 
-    fn add_vpc(&self, name: &str, vlan: u32) -> u64 {
-        self.hnp.add(Cr::new("VPC", self.fabric, name, vpc_spec(vlan)))
-    }
+fn hnp_vlan(w: &World, name: &str) -> Option<u64> {
+    hnp_row(w, "VPC", name)?["spec"]["subnets"]["default"]["vlan"].as_u64()
+}
 
-    /// `fgd-sync <args> --json` for fabric `dc1` against both stand-ins.
-    fn command(&self, args: &[&str]) -> Command {
-        let mut cmd = cli::command();
-        cmd.env("GITHUB_TOKEN", self.gh.token())
-            .env("NETBOX_TOKEN", NETBOX_TOKEN)
-            .args(args)
-            .args(["--json", "--fabric", "dc1", "--directory", DIR, "--branch", "main"])
-            .args(["--github-api", &self.gh.api_base(), "--repo", "acme/fabric"])
-            .args(["--netbox-url", &self.hnp.base_url()]);
-        cmd
-    }
+/// Every request to NetBox that is not a read: `(method, endpoint, body)`.
+fn hnp_writes(w: &World) -> Vec<(String, String, Value)> {
+    writes(&w.hnp.requests())
+}
 
-    fn run(&self, args: &[&str]) -> Run {
-        run(&mut self.command(args))
-    }
+/// The writes to HNP's CR endpoints that create, change or delete CR data (see
+/// `is_data_write`), times replaced by `<time>`.
+fn data_writes(w: &World) -> Vec<(String, String, Value)> {
+    hnp_writes(w).into_iter().filter(is_data_write).map(|(m, e, body)| (m, e, redact_times(body))).collect()
+}
 
-    fn head(&self) -> String {
-        self.gh.repo().head("main").expect("main exists")
-    }
+/// A CR's data as HNP holds it, without what the sync's bookkeeping and status change.
+fn hnp_data(w: &World, kind: &str, name: &str) -> Option<Value> {
+    let row = hnp_row(w, kind, name)?;
+    Some(json!({
+        "fabric": row["fabric"], "namespace": row["namespace"], "name": row["name"],
+        "spec": row["spec"], "labels": row["labels"], "annotations": row["annotations"],
+    }))
+}
 
-    fn file(&self, path: &str) -> Option<String> {
-        self.gh.repo().show("main", path)
-    }
+/// `fsck --strict` passes, the branch only moved forward, no merges.
+fn assert_sound(w: &World) {
+    w.gh.repo().fsck().unwrap_or_else(|e| panic!("fsck: {e}"));
+    assert!(w.gh.repo().non_fast_forwards("main").is_empty(), "the branch moved backwards or sideways");
+    assert!(w.gh.repo().log("main").iter().all(|c| c.parents.len() <= 1), "a merge commit");
+}
 
-    /// Git's blob SHA of `path` on `main`.
-    fn blob(&self, path: &str) -> Option<String> {
-        self.gh.repo().files("main").remove(path)
-    }
-
-    /// Commits `path` edited by `edit`, as a `git push` by somebody else. Returns the commit.
-    fn edit(&self, path: &str, edit: impl Fn(&str) -> String) -> String {
-        let text = edit(&self.file(path).expect("file to edit"));
-        self.commit(&[(path, Some(&text))], "Edit in Git")
-    }
-
-    fn commit(&self, changes: &[(&str, Option<&str>)], message: &str) -> String {
-        self.gh.repo().commit_files("main", changes, message).expect("outside commit")
-    }
-
-    /// The state file's entry for `path` (relative to the repository root), as JSON.
-    fn state_entry(&self, path: &str) -> Option<Value> {
-        let state: Value = serde_json::from_str(&self.file(&state_path())?).expect("state is JSON");
-        let relative = path.strip_prefix(&format!("{DIR}/")).expect("a path in the fabric directory");
-        state["files"].get(relative).cloned()
-    }
-
-    /// The blob the state records as the base of `path` (none for a tombstone).
-    fn base(&self, path: &str) -> Option<String> {
-        let entry = self.state_entry(path)?;
-        (entry.get("deleted") != Some(&json!(true))).then(|| entry["sha"].as_str().expect("sha").to_owned())
-    }
-
-    /// `git show --name-status` of `main`: `M\tpath` lines of its last commit.
-    fn last_commit_files(&self) -> Vec<String> {
-        let out = self.gh.repo().git(&["show", "--name-status", "--format=", "refs/heads/main"]).expect("git show");
-        out.lines().map(str::to_owned).collect()
-    }
-
-    fn commits(&self) -> usize {
-        self.gh.repo().log("main").len()
-    }
-
-    /// The stand-in's row of a CR of `dc1`, found by kind and name, as the REST API shows it.
-    fn hnp_row(&self, kind: &str, name: &str) -> Option<Value> {
-        // Ids are sequential per table and never reused; these tests make far fewer rows.
-        (1..=200)
-            .filter_map(|id| self.hnp.object(kind, id))
-            .find(|row| row["name"] == json!(name) && row["fabric"] == json!(self.fabric))
-    }
-
-    fn hnp_vlan(&self, name: &str) -> Option<u64> {
-        self.hnp_row("VPC", name)?["spec"]["subnets"]["default"]["vlan"].as_u64()
-    }
-
-    /// Every request to NetBox that is not a read: `(method, endpoint, body)`.
-    fn hnp_writes(&self) -> Vec<(String, String, Value)> {
-        writes(&self.hnp.requests())
-    }
-
-    /// The writes to HNP's CR endpoints that create, change or delete CR data (see
-    /// `is_data_write`), times replaced by `<time>`.
-    fn data_writes(&self) -> Vec<(String, String, Value)> {
-        self.hnp_writes().into_iter().filter(is_data_write).map(|(m, e, body)| (m, e, redact_times(body))).collect()
-    }
-
-    /// A CR's data as HNP holds it, without what the sync's bookkeeping and status change.
-    fn hnp_data(&self, kind: &str, name: &str) -> Option<Value> {
-        let row = self.hnp_row(kind, name)?;
-        Some(json!({
-            "fabric": row["fabric"], "namespace": row["namespace"], "name": row["name"],
-            "spec": row["spec"], "labels": row["labels"], "annotations": row["annotations"],
-        }))
-    }
-
-    /// `fsck --strict` passes, the branch only moved forward, no merges.
-    fn assert_sound(&self) {
-        self.gh.repo().fsck().unwrap_or_else(|e| panic!("fsck: {e}"));
-        assert!(self.gh.repo().non_fast_forwards("main").is_empty(), "the branch moved backwards or sideways");
-        assert!(self.gh.repo().log("main").iter().all(|c| c.parents.len() <= 1), "a merge commit");
-    }
-
-    /// A following `sync --direction both` has nothing to do: no commit, no NetBox write.
-    fn assert_settled(&self) {
-        let head = self.head();
-        self.hnp.clear_requests();
-        let again = self.run(&["sync", "--direction", "both"]);
-        expect(&again, 0);
-        let report = again.report();
-        assert_eq!((report.commit, report.changes.len(), report.hnp_changes.len()), (None, 0, 0), "{}", again.stdout);
-        assert_eq!(self.head(), head, "no commit");
-        assert_eq!(self.hnp_writes(), [], "no NetBox write");
-    }
+/// A following `sync --direction both` has nothing to do: no commit, no NetBox write.
+fn assert_settled(w: &World) {
+    let head = w.head();
+    w.hnp.clear_requests();
+    let again = w.run(&["sync", "--direction", "both"]);
+    expect(&again, 0);
+    let report = again.report();
+    assert_eq!((report.commit, report.changes.len(), report.hnp_changes.len()), (None, 0, 0), "{}", again.stdout);
+    assert_eq!(w.head(), head, "no commit");
+    assert_eq!(hnp_writes(w), [], "no NetBox write");
 }
 
 fn writes(seen: &[Seen]) -> Vec<(String, String, Value)> {
@@ -244,14 +149,14 @@ fn strings(items: &[&str]) -> Vec<String> {
 #[test]
 fn a_git_edit_patches_only_the_changed_fields_and_commits_only_the_state() {
     let w = World::new();
-    let vpc = w.add_vpc("vpc-1", 1001);
-    w.add_vpc("vpc-2", 1002);
+    let vpc = w.hnp.add(w.vpc("vpc-1", 1001));
+    w.hnp.add(w.vpc("vpc-2", 1002));
     let switch =
         Cr::new("Switch", w.fabric, "leaf-01", json!({ "role": "server-leaf" })).labels(json!({ "rack": "r1" }));
     let leaf = w.hnp.add(switch);
     let server = w.hnp.add(Cr::new("Server", w.fabric, "server-1", json!({ "description": "compute" })));
     expect(&w.run(&["sync"]), 0);
-    let untouched = [w.hnp_data("VPC", "vpc-2"), w.hnp.object("Server", server)];
+    let untouched = [hnp_data(&w, "VPC", "vpc-2"), w.hnp.object("Server", server)];
     // The VPC's spec and the switch's labels change in one outside commit.
     let (vpc_path, leaf_path) = (managed("vpcs", "vpc-1"), managed("switches", "leaf-01"));
     let vpc_text =
@@ -278,7 +183,7 @@ fn a_git_edit_patches_only_the_changed_fields_and_commits_only_the_state() {
     );
     let froms: Vec<&str> = report.hnp_changes.iter().map(|c| c.path.as_str()).collect();
     assert_eq!(froms, [leaf_path.as_str(), vpc_path.as_str()]);
-    assert_eq!(w.hnp_vlan("vpc-1"), Some(1999), "HNP has Git's data");
+    assert_eq!(hnp_vlan(&w, "vpc-1"), Some(1999), "HNP has Git's data");
     assert_eq!(w.hnp.object("Switch", leaf).unwrap()["labels"], json!({ "rack": "r2" }));
 
     // Per kind one bulk PATCH of the changed field, with the bookkeeping of the CR (the time;
@@ -289,17 +194,17 @@ fn a_git_edit_patches_only_the_changed_fields_and_commits_only_the_state() {
         patch("vpcs/", json!([{ "id": vpc, "spec": spec, "last_synced": "<time>" }])),
         patch("switches/", json!([{ "id": leaf, "labels": { "rack": "r2" }, "last_synced": "<time>" }])),
     ];
-    assert_eq!(w.data_writes(), expected, "{:#?}", w.hnp_writes());
-    assert_eq!(w.hnp_data("VPC", "vpc-2"), untouched[0], "another CR's data is not written");
+    assert_eq!(data_writes(&w), expected, "{:#?}", hnp_writes(&w));
+    assert_eq!(hnp_data(&w, "VPC", "vpc-2"), untouched[0], "another CR's data is not written");
     assert_eq!(w.hnp.object("Server", server), untouched[1], "another kind is not written at all");
 
     // A state-only commit: Git's files (the comment too) stay and are the new bases.
     assert_eq!(w.commits(), commits + 1);
     assert_eq!(report.commit.as_deref(), Some(w.head().as_str()));
-    assert_eq!(w.last_commit_files(), [format!("M\t{}", state_path())]);
+    assert_eq!(last_commit_files(&w), [format!("M\t{}", state_path())]);
     assert_eq!(w.file(&vpc_path).as_deref(), Some(vpc_text.as_str()));
     for path in [&vpc_path, &leaf_path, &commented_path] {
-        assert_eq!(w.base(path), w.blob(path), "{path}");
+        assert_eq!(base(&w, path), w.blob(path), "{path}");
     }
     let message = w.gh.repo().git(&["log", "-1", "--format=%B", "refs/heads/main"]).unwrap();
     let trailer = format!("Fgd-Sync-State: {}", w.blob(&state_path()).unwrap());
@@ -307,8 +212,8 @@ fn a_git_edit_patches_only_the_changed_fields_and_commits_only_the_state() {
     let actions: Vec<(String, Action)> = report.changes.iter().map(|c| (c.path.clone(), c.action)).collect();
     assert_eq!(actions, [(leaf_path, Action::Adopt), (vpc_path, Action::Adopt), (commented_path, Action::Adopt)]);
 
-    w.assert_settled();
-    w.assert_sound();
+    assert_settled(&w);
+    assert_sound(&w);
 }
 
 // Row 2: a managed file the sync never wrote, holding a CR HNP lacks.
@@ -318,7 +223,7 @@ fn a_git_edit_patches_only_the_changed_fields_and_commits_only_the_state() {
 /// its blob becomes the base.
 #[test]
 fn a_new_managed_file_creates_its_cr_in_the_fabric() {
-    let w = World::synced(&[("vpc-1", 1001)]);
+    let (w, _) = World::synced(&[("vpc-1", 1001)]);
     let other = w.hnp.add_fabric("dc2");
     let elsewhere = w.hnp.add(Cr::new("VPC", other, "vpc-9", vpc_spec(9)));
     let before = w.hnp.object("VPC", elsewhere).unwrap();
@@ -349,19 +254,19 @@ fn a_new_managed_file_creates_its_cr_in_the_fabric() {
         post("vpcs/", "default", "vpc-9", vpc_spec(1009), &vpc_path),
         post("vpc-attachments/", "tenant-a", "att-1", attachment_spec, &attachment_path),
     ];
-    assert_eq!(w.hnp_writes().into_iter().map(|(m, e, b)| (m, e, redact_times(b))).collect::<Vec<_>>(), expected);
+    assert_eq!(hnp_writes(&w).into_iter().map(|(m, e, b)| (m, e, redact_times(b))).collect::<Vec<_>>(), expected);
     for (kind, name, path) in [("VPC", "vpc-9", &vpc_path), ("VPCAttachment", "att-1", &attachment_path)] {
-        let row = w.hnp_row(kind, name).expect("created in dc1");
+        let row = hnp_row(&w, kind, name).expect("created in dc1");
         assert_eq!(row["git_file_path"], json!(path), "{row}");
         assert!(row["last_synced"].is_string(), "{row}");
-        assert_eq!(w.base(path), w.blob(path), "{path}");
+        assert_eq!(base(&w, path), w.blob(path), "{path}");
     }
-    assert_eq!(w.hnp_row("VPCAttachment", "att-1").unwrap()["namespace"], json!("tenant-a"));
+    assert_eq!(hnp_row(&w, "VPCAttachment", "att-1").unwrap()["namespace"], json!("tenant-a"));
     assert_eq!(w.hnp.object("VPC", elsewhere).unwrap(), before, "dc2's vpc-9 is left alone");
 
-    assert_eq!(w.last_commit_files(), [format!("M\t{}", state_path())]);
-    w.assert_settled();
-    w.assert_sound();
+    assert_eq!(last_commit_files(&w), [format!("M\t{}", state_path())]);
+    assert_settled(&w);
+    assert_sound(&w);
 }
 
 // Row 3: Git deleted a file the sync wrote; HNP did not change the CR.
@@ -370,20 +275,20 @@ fn a_new_managed_file_creates_its_cr_in_the_fabric() {
 fn a_git_deletion_deletes_the_cr_and_many_need_allowing() {
     let names: Vec<String> = (1..=20).map(|i| format!("vpc-{i:02}")).collect();
     let vpcs: Vec<(&str, u32)> = names.iter().enumerate().map(|(i, n)| (n.as_str(), 1001 + i as u32)).collect();
-    let w = World::synced(&vpcs);
+    let (w, _) = World::synced(&vpcs);
     let gone = managed("vpcs", "vpc-01");
-    let id = w.hnp_row("VPC", "vpc-01").unwrap()["id"].clone();
+    let id = hnp_row(&w, "VPC", "vpc-01").unwrap()["id"].clone();
     w.commit(&[(&gone, None)], "Remove vpc-01");
     w.hnp.clear_requests();
 
     let out = w.run(&["pull"]);
     expect(&out, 0);
     assert_eq!(hnp_changes(&out.report()), [(HnpOp::Delete, "vpc-01".to_owned(), vec![], None)]);
-    assert_eq!(w.data_writes(), [("DELETE".to_owned(), "vpcs/".to_owned(), json!([{ "id": id }]))]);
-    assert_eq!(w.hnp_row("VPC", "vpc-01"), None, "deleted in HNP");
-    assert_eq!(w.state_entry(&gone), None, "the state forgets it");
-    assert_eq!(w.last_commit_files(), [format!("M\t{}", state_path())]);
-    w.assert_settled();
+    assert_eq!(data_writes(&w), [("DELETE".to_owned(), "vpcs/".to_owned(), json!([{ "id": id }]))]);
+    assert_eq!(hnp_row(&w, "VPC", "vpc-01"), None, "deleted in HNP");
+    assert_eq!(state_entry(&w, &gone), None, "the state forgets it");
+    assert_eq!(last_commit_files(&w), [format!("M\t{}", state_path())]);
+    assert_settled(&w);
 
     // Git deletes every other file: the guard refuses, nothing is deleted or committed.
     let paths: Vec<String> = names[1..].iter().map(|n| managed("vpcs", n)).collect();
@@ -400,23 +305,22 @@ fn a_git_deletion_deletes_the_cr_and_many_need_allowing() {
         other => panic!("{other:?}\n{}", refused.stdout),
     }
     assert!(refused.error().message.contains("--allow-deletions 19"), "{}", refused.error().message);
-    assert_eq!(w.hnp_writes(), [], "nothing deleted in HNP");
-    assert!(names[1..].iter().all(|n| w.hnp_row("VPC", n).is_some()));
+    assert_eq!(hnp_writes(&w), [], "nothing deleted in HNP");
+    assert!(names[1..].iter().all(|n| hnp_row(&w, "VPC", n).is_some()));
     assert_eq!(w.head(), head, "nothing committed");
 
     let allowed = w.run(&["pull", "--allow-deletions", "19"]);
     expect(&allowed, 0);
     assert_eq!(allowed.report().hnp_changes.len(), 19);
-    let deletes: Vec<(String, String, usize)> = w
-        .hnp_writes()
+    let deletes: Vec<(String, String, usize)> = hnp_writes(&w)
         .into_iter()
         .filter(|(m, _, _)| m == "DELETE")
         .map(|(m, e, body)| (m, e, body.as_array().map_or(0, Vec::len)))
         .collect();
     assert_eq!(deletes, [("DELETE".to_owned(), "vpcs/".to_owned(), 19)], "one bulk request");
-    assert!(names.iter().all(|n| w.hnp_row("VPC", n).is_none()));
-    w.assert_settled();
-    w.assert_sound();
+    assert!(names.iter().all(|n| hnp_row(&w, "VPC", n).is_none()));
+    assert_settled(&w);
+    assert_sound(&w);
 }
 
 // Row 4: both sides changed.
@@ -424,19 +328,19 @@ fn a_git_deletion_deletes_the_cr_and_many_need_allowing() {
 /// `vpc-1` synced, then edited in Git (VLAN 1999) and in HNP (VLAN 1500). Returns its path.
 fn both_changed(w: &World) -> String {
     let path = managed("vpcs", "vpc-1");
-    w.edit(&path, |t| t.replace("vlan: 1001", "vlan: 1999"));
-    let id = w.hnp_row("VPC", "vpc-1").unwrap()["id"].as_u64().unwrap();
+    w.edit(&[&path], |t| t.replace("vlan: 1001", "vlan: 1999"));
+    let id = hnp_row(w, "VPC", "vpc-1").unwrap()["id"].as_u64().unwrap();
     assert!(w.hnp.update(id, Cr::new("VPC", w.fabric, "vpc-1", vpc_spec(1500))));
     path
 }
 
 #[test]
 fn both_sides_changed_is_a_conflict_and_nothing_is_written() {
-    let w = World::synced(&[("vpc-1", 1001), ("vpc-2", 1002)]);
+    let (w, _) = World::synced(&[("vpc-1", 1001), ("vpc-2", 1002)]);
     let path = both_changed(&w);
     let head = w.head();
-    let base = w.state_entry(&path);
-    let hnp_data = w.hnp_data("VPC", "vpc-1");
+    let base = state_entry(&w, &path);
+    let data = hnp_data(&w, "VPC", "vpc-1");
     for args in [&["sync", "--direction", "both"][..], &["pull"]] {
         w.hnp.clear_requests();
         let out = w.run(args);
@@ -449,28 +353,28 @@ fn both_sides_changed_is_a_conflict_and_nothing_is_written() {
         assert!(conflict.hnp_content.as_deref().is_some_and(|t| t.contains("vlan: 1500")), "{conflict:?}");
         assert_eq!((report.commit, report.hnp_changes.len()), (None, 0), "{args:?}");
         // NetBox may show the conflict on the CR (its status, issue 13); its data stays.
-        assert_eq!(w.data_writes(), [], "{args:?}: no CR data written to NetBox");
-        assert_eq!(w.hnp_data("VPC", "vpc-1"), hnp_data, "{args:?}");
+        assert_eq!(data_writes(&w), [], "{args:?}: no CR data written to NetBox");
+        assert_eq!(hnp_data(&w, "VPC", "vpc-1"), data, "{args:?}");
         assert_eq!(w.head(), head, "{args:?}: nothing committed");
     }
-    assert_eq!(w.hnp_vlan("vpc-1"), Some(1500));
-    assert_eq!(w.state_entry(&path), base);
-    w.assert_sound();
+    assert_eq!(hnp_vlan(&w, "vpc-1"), Some(1500));
+    assert_eq!(state_entry(&w, &path), base);
+    assert_sound(&w);
 }
 
 // Row 5: NetBox refuses a write.
 
 #[test]
 fn a_cr_netbox_refuses_keeps_its_base_and_the_others_land() {
-    let w = World::synced(&[("vpc-1", 1001), ("vpc-2", 1002), ("vpc-3", 1003)]);
+    let (w, _) = World::synced(&[("vpc-1", 1001), ("vpc-2", 1002), ("vpc-3", 1003)]);
     let paths: Vec<String> = ["vpc-1", "vpc-2", "vpc-3"].iter().map(|n| managed("vpcs", n)).collect();
-    let bases: Vec<Option<Value>> = paths.iter().map(|p| w.state_entry(p)).collect();
+    let bases: Vec<Option<Value>> = paths.iter().map(|p| state_entry(&w, p)).collect();
     let edited: Vec<(String, String)> =
         paths.iter().map(|p| (p.clone(), w.file(p).unwrap().replace("vlan: 100", "vlan: 190"))).collect();
     let changes: Vec<(&str, Option<&str>)> = edited.iter().map(|(p, t)| (p.as_str(), Some(t.as_str()))).collect();
     w.commit(&changes, "Move three VLANs");
     w.hnp.refuse_writes("VPC", "vpc-2", "spec", "VLAN 1902 is reserved.");
-    let synced_before = w.hnp_row("VPC", "vpc-2").unwrap()["last_synced"].clone();
+    let synced_before = hnp_row(&w, "VPC", "vpc-2").unwrap()["last_synced"].clone();
     w.hnp.clear_requests();
 
     let out = w.run(&["pull"]);
@@ -478,11 +382,11 @@ fn a_cr_netbox_refuses_keeps_its_base_and_the_others_land() {
     // NetBox's 400 names vpc-2 and writes nothing; the other two go again, each with its
     // bookkeeping (vpc-2 gets none).
     let ids = |body: &Value| -> Vec<u64> { body.as_array().unwrap().iter().filter_map(|o| o["id"].as_u64()).collect() };
-    let sent: Vec<(String, Vec<u64>)> = w.data_writes().iter().map(|(m, _, body)| (m.clone(), ids(body))).collect();
-    let id = |name: &str| w.hnp_row("VPC", name).unwrap()["id"].as_u64().unwrap();
+    let sent: Vec<(String, Vec<u64>)> = data_writes(&w).iter().map(|(m, _, body)| (m.clone(), ids(body))).collect();
+    let id = |name: &str| hnp_row(&w, "VPC", name).unwrap()["id"].as_u64().unwrap();
     let all = vec![id("vpc-1"), id("vpc-2"), id("vpc-3")];
     assert_eq!(sent, [("PATCH".to_owned(), all), ("PATCH".to_owned(), vec![id("vpc-1"), id("vpc-3")])]);
-    assert_eq!(w.hnp_row("VPC", "vpc-2").unwrap()["last_synced"], synced_before, "no bookkeeping for vpc-2");
+    assert_eq!(hnp_row(&w, "VPC", "vpc-2").unwrap()["last_synced"], synced_before, "no bookkeeping for vpc-2");
     let report = out.report();
     let refused = Some("spec: VLAN 1902 is reserved.".to_owned());
     let spec = strings(&["spec"]);
@@ -494,9 +398,12 @@ fn a_cr_netbox_refuses_keeps_its_base_and_the_others_land() {
             (HnpOp::Update, "vpc-3".to_owned(), spec.clone(), None),
         ]
     );
-    assert_eq!((w.hnp_vlan("vpc-1"), w.hnp_vlan("vpc-2"), w.hnp_vlan("vpc-3")), (Some(1901), Some(1002), Some(1903)));
-    assert_eq!(w.state_entry(&paths[1]), bases[1], "no base claimed for the refused CR");
-    assert_eq!((w.base(&paths[0]), w.base(&paths[2])), (w.blob(&paths[0]), w.blob(&paths[2])));
+    assert_eq!(
+        (hnp_vlan(&w, "vpc-1"), hnp_vlan(&w, "vpc-2"), hnp_vlan(&w, "vpc-3")),
+        (Some(1901), Some(1002), Some(1903))
+    );
+    assert_eq!(state_entry(&w, &paths[1]), bases[1], "no base claimed for the refused CR");
+    assert_eq!((base(&w, &paths[0]), base(&w, &paths[2])), (w.blob(&paths[0]), w.blob(&paths[2])));
     assert!(w.file(&paths[1]).unwrap().contains("vlan: 1902"), "Git's edit stays");
     assert!(report.conflicts.is_empty(), "{:?}", report.conflicts);
 
@@ -505,17 +412,17 @@ fn a_cr_netbox_refuses_keeps_its_base_and_the_others_land() {
     let again = w.run(&["pull"]);
     expect(&again, 0);
     assert_eq!(hnp_changes(&again.report()), [(HnpOp::Update, "vpc-2".to_owned(), spec, None)]);
-    assert_eq!(w.base(&paths[1]), w.blob(&paths[1]));
-    w.assert_settled();
-    w.assert_sound();
+    assert_eq!(base(&w, &paths[1]), w.blob(&paths[1]));
+    assert_settled(&w);
+    assert_sound(&w);
 }
 
 #[test]
 fn a_403_refuses_every_write_and_claims_no_base() {
-    let w = World::synced(&[("vpc-1", 1001), ("vpc-2", 1002)]);
+    let (w, _) = World::synced(&[("vpc-1", 1001), ("vpc-2", 1002)]);
     let path = managed("vpcs", "vpc-1");
-    let base = w.state_entry(&path);
-    w.edit(&path, |t| t.replace("vlan: 1001", "vlan: 1999"));
+    let base = state_entry(&w, &path);
+    w.edit(&[&path], |t| t.replace("vlan: 1001", "vlan: 1999"));
     w.commit(&[(&managed("vpcs", "vpc-7"), Some(&vpc_manifest("vpc-7", 1007)))], "Add vpc-7");
     let head = w.head();
     w.hnp.set_writes_forbidden(true);
@@ -534,23 +441,23 @@ fn a_403_refuses_every_write_and_claims_no_base() {
         "{}",
         out.stdout
     );
-    assert_eq!((w.hnp_vlan("vpc-1"), w.hnp_row("VPC", "vpc-7")), (Some(1001), None));
-    assert_eq!(w.state_entry(&path), base, "no base claimed");
-    assert_eq!(w.state_entry(&managed("vpcs", "vpc-7")), None);
+    assert_eq!((hnp_vlan(&w, "vpc-1"), hnp_row(&w, "VPC", "vpc-7")), (Some(1001), None));
+    assert_eq!(state_entry(&w, &path), base, "no base claimed");
+    assert_eq!(state_entry(&w, &managed("vpcs", "vpc-7")), None);
     assert_eq!((report.commit, w.head()), (None, head), "nothing to commit");
 
     w.hnp.set_writes_forbidden(false);
     expect(&w.run(&["pull"]), 0);
-    assert_eq!((w.hnp_vlan("vpc-1"), w.hnp_vlan("vpc-7")), (Some(1999), Some(1007)));
-    w.assert_settled();
-    w.assert_sound();
+    assert_eq!((hnp_vlan(&w, "vpc-1"), hnp_vlan(&w, "vpc-7")), (Some(1999), Some(1007)));
+    assert_settled(&w);
+    assert_sound(&w);
 }
 
 // Row 6: `raw/` files.
 
 #[test]
 fn a_good_raw_file_is_ingested_in_one_commit() {
-    let w = World::synced(&[("vpc-1", 1001)]);
+    let (w, _) = World::synced(&[("vpc-1", 1001)]);
     let yaml = format!("{DIR}/raw/new-vpcs.yaml");
     let json_file = format!("{DIR}/raw/leaf.json");
     let text = format!("# from the design doc\n{}---\n{}", vpc_manifest("vpc-1", 1777), vpc_manifest("vpc-5", 1005));
@@ -578,8 +485,8 @@ fn a_good_raw_file_is_ingested_in_one_commit() {
             (HnpOp::Create, "vpc-5".to_owned(), yaml.clone()),
         ]
     );
-    assert_eq!((w.hnp_vlan("vpc-1"), w.hnp_vlan("vpc-5")), (Some(1777), Some(1005)));
-    let leaf = w.hnp_row("Switch", "leaf-01").expect("the switch is in HNP");
+    assert_eq!((hnp_vlan(&w, "vpc-1"), hnp_vlan(&w, "vpc-5")), (Some(1777), Some(1005)));
+    let leaf = hnp_row(&w, "Switch", "leaf-01").expect("the switch is in HNP");
     assert_eq!(
         (&leaf["fabric"], &leaf["labels"], &leaf["spec"]),
         (&json!(w.fabric), &json!({ "rack": "r1" }), &switch["spec"])
@@ -588,7 +495,7 @@ fn a_good_raw_file_is_ingested_in_one_commit() {
     // One commit: the raw files go, the canonical files come, with the state.
     assert_eq!(w.commits(), commits + 1);
     let stat = w.gh.repo().git(&["show", "--stat=200", "--format=", "refs/heads/main"]).unwrap();
-    let mut touched = w.last_commit_files();
+    let mut touched = last_commit_files(&w);
     touched.sort();
     let mut expected = vec![
         format!("A\t{}", managed("switches", "leaf-01")),
@@ -608,15 +515,15 @@ fn a_good_raw_file_is_ingested_in_one_commit() {
     ] {
         let file = w.file(&path).expect("canonical file");
         assert!(file.contains(needle) && !file.contains("design doc"), "{path}:\n{file}");
-        assert_eq!(w.base(&path), w.blob(&path), "{path}");
+        assert_eq!(base(&w, &path), w.blob(&path), "{path}");
     }
-    w.assert_settled();
-    w.assert_sound();
+    assert_settled(&w);
+    assert_sound(&w);
 }
 
 #[test]
 fn a_bad_raw_file_is_reported_and_left_in_place() {
-    let w = World::synced(&[("vpc-1", 1001)]);
+    let (w, _) = World::synced(&[("vpc-1", 1001)]);
     let broken = format!("{DIR}/raw/broken.yaml");
     let bad = format!("{DIR}/raw/bad.yaml");
     let bad_second = "apiVersion: vpc.githedgehog.com/v1beta1\nkind: VPC\nmetadata:\n  name: Bad_Name\nspec: {}\n";
@@ -638,19 +545,19 @@ fn a_bad_raw_file_is_reported_and_left_in_place() {
     );
     assert!(report.raw_errors.iter().all(|e| !e.message.is_empty()));
     assert_eq!(report.hnp_changes.len(), 0, "vpc-5 of the bad file waits too");
-    assert_eq!(w.data_writes(), [], "nothing ingested");
-    assert_eq!(w.hnp_row("VPC", "vpc-5"), None);
+    assert_eq!(data_writes(&w), [], "nothing ingested");
+    assert_eq!(hnp_row(&w, "VPC", "vpc-5"), None);
     assert_eq!(w.head(), head, "nothing committed");
     assert_eq!(w.file(&bad).as_deref(), Some(bad_text.as_str()));
     assert!(w.file(&broken).is_some());
-    w.assert_sound();
+    assert_sound(&w);
 }
 
 // Row 7: `resolve --take git` after a both-changed conflict.
 
 #[test]
 fn resolving_for_git_writes_gits_data_into_hnp() {
-    let w = World::synced(&[("vpc-1", 1001)]);
+    let (w, _) = World::synced(&[("vpc-1", 1001)]);
     let path = both_changed(&w);
     expect(&w.run(&["sync", "--direction", "both"]), 2);
     let git_blob = w.blob(&path);
@@ -661,11 +568,11 @@ fn resolving_for_git_writes_gits_data_into_hnp() {
     let report = out.report();
     assert!(report.conflicts.is_empty(), "{}", out.stdout);
     assert_eq!(hnp_changes(&report), [(HnpOp::Update, "vpc-1".to_owned(), strings(&["spec"]), None)]);
-    assert_eq!(w.hnp_vlan("vpc-1"), Some(1999), "HNP has Git's data");
+    assert_eq!(hnp_vlan(&w, "vpc-1"), Some(1999), "HNP has Git's data");
     assert_eq!(w.blob(&path), git_blob, "Git keeps its file");
-    assert_eq!(w.base(&path), git_blob);
-    w.assert_settled();
-    w.assert_sound();
+    assert_eq!(base(&w, &path), git_blob);
+    assert_settled(&w);
+    assert_sound(&w);
 }
 
 // Row 8: a manifest directory cannot take Git's edits.
@@ -703,10 +610,10 @@ fn a_pull_from_a_source_directory_is_refused() {
 
 #[test]
 fn a_plan_of_both_directions_shows_the_hnp_changes_and_writes_nothing() {
-    let w = World::synced(&[("vpc-1", 1001), ("vpc-2", 1002)]);
+    let (w, _) = World::synced(&[("vpc-1", 1001), ("vpc-2", 1002)]);
     let pulled = managed("vpcs", "vpc-1");
-    w.edit(&pulled, |t| t.replace("vlan: 1001", "vlan: 1999"));
-    let id = w.hnp_row("VPC", "vpc-2").unwrap()["id"].as_u64().unwrap();
+    w.edit(&[&pulled], |t| t.replace("vlan: 1001", "vlan: 1999"));
+    let id = hnp_row(&w, "VPC", "vpc-2").unwrap()["id"].as_u64().unwrap();
     assert!(w.hnp.update(id, Cr::new("VPC", w.fabric, "vpc-2", vpc_spec(1500))));
     let head = w.head();
     let state = w.file(&state_path());
@@ -724,8 +631,8 @@ fn a_plan_of_both_directions_shows_the_hnp_changes_and_writes_nothing() {
         [(pulled, Action::Adopt), (managed("vpcs", "vpc-2"), Action::Update)]
     );
     assert_eq!(report.commit, None);
-    assert_eq!(w.hnp_writes(), [], "NetBox untouched");
-    assert_eq!((w.hnp_vlan("vpc-1"), w.hnp_vlan("vpc-2")), (Some(1001), Some(1500)));
+    assert_eq!(hnp_writes(&w), [], "NetBox untouched");
+    assert_eq!((hnp_vlan(&w, "vpc-1"), hnp_vlan(&w, "vpc-2")), (Some(1001), Some(1500)));
     assert_eq!((w.head(), w.file(&state_path())), (head.clone(), state), "Git untouched");
 
     // The text output names the HNP change too.
@@ -748,6 +655,6 @@ fn a_plan_of_both_directions_shows_the_hnp_changes_and_writes_nothing() {
         "{}",
         text.stdout
     );
-    assert_eq!(w.hnp_writes(), []);
+    assert_eq!(hnp_writes(&w), []);
     assert_eq!(w.head(), head);
 }

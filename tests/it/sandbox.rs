@@ -51,7 +51,13 @@ fn target(api_base: &str) -> Target {
 }
 
 fn options() -> SyncOptions {
-    SyncOptions { max_attempts: 1, max_rate_limit_wait_secs: 0, max_deletions: None, resolutions: Vec::new(), direction: Direction::Push }
+    SyncOptions {
+        max_attempts: 1,
+        max_rate_limit_wait_secs: 0,
+        max_deletions: None,
+        resolutions: Vec::new(),
+        direction: Direction::Push,
+    }
 }
 
 /// Many small documents: real parsing work for the guest.

@@ -316,8 +316,13 @@ fn the_token_is_scoped_to_the_configured_repository() {
         committer: None,
         message_prefix: String::new(),
     };
-    let options =
-        SyncOptions { max_attempts: 1, max_rate_limit_wait_secs: 0, max_deletions: None, resolutions: Vec::new(), direction: Direction::Push };
+    let options = SyncOptions {
+        max_attempts: 1,
+        max_rate_limit_wait_secs: 0,
+        max_deletions: None,
+        resolutions: Vec::new(),
+        direction: Direction::Push,
+    };
     let sync = |repo: &str| {
         let call = SyncCall::new(Operation::Sync, "dc1", Selection::Fabric);
         let future = runtime.sync(context.clone(), call, target(repo), options.clone());
@@ -821,8 +826,13 @@ fn response_headers_beyond_the_limit_never_reach_the_guest() {
         committer: None,
         message_prefix: String::new(),
     };
-    let options =
-        SyncOptions { max_attempts: 1, max_rate_limit_wait_secs: 0, max_deletions: None, resolutions: Vec::new(), direction: Direction::Push };
+    let options = SyncOptions {
+        max_attempts: 1,
+        max_rate_limit_wait_secs: 0,
+        max_deletions: None,
+        resolutions: Vec::new(),
+        direction: Direction::Push,
+    };
     let call = SyncCall::new(Operation::Plan, "dc1", Selection::Fabric);
     let executor = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     match executor.block_on(runtime.sync(context, call, target, options)).unwrap() {

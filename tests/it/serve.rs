@@ -4,248 +4,55 @@
 //! reconcile, conflicts, independent fabrics, SIGTERM with a pending batch, metrics and
 //! probes; and prints the latency figures the README quotes (no timed assertions).
 
-use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader};
-use std::path::PathBuf;
-use std::process::{Child, ExitStatus, Stdio};
-use std::sync::{mpsc, Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use fgd_sync_tests::github::client::{self, Response};
+use fgd_sync_tests::cli;
+use fgd_sync_tests::github::client::Response;
 use fgd_sync_tests::github::{Faults, StandIn, StandInOptions};
-use fgd_sync_tests::hnp::{signature, webhook_body, Cr, Event, Hnp, Webhook, WebhookStyle};
-use fgd_sync_tests::{cli, TempDir};
-use serde_json::{json, Value};
+use fgd_sync_tests::hnp::{signature, webhook_body, Cr, Event, WebhookStyle};
+use serde_json::json;
 
-const NETBOX_TOKEN: &str = "0123456789abcdef0123456789abcdef01234567";
-const SECRET: &str = "webhook-secret-for-tests";
-const DIR: &str = "fabrics/dc1/gitops";
-const WAIT: Duration = Duration::from_secs(120);
+use crate::kit::serve::{Serve, NETBOX_SECRET};
+use crate::kit::{managed, vpc_spec, wait_for, World, DIR, WAIT};
 
-fn vpc_spec(vlan: u32) -> Value {
-    json!({ "subnets": { "default": { "subnet": format!("10.0.{}.0/24", vlan % 250), "vlan": vlan } } })
+/// What a commit changed, without the sync's bookkeeping under `.hnp/`.
+fn changed_crs(world: &World, commit: &str) -> Vec<(String, String)> {
+    world.changed(commit).into_iter().filter(|(_, path)| !path.contains("/.hnp/")).collect()
 }
 
-fn managed(name: &str) -> String {
-    format!("{DIR}/managed/vpcs/{name}.yaml")
+/// POSTs a NetBox webhook body with this signature header (none: no header).
+fn post(serve: &Serve, body: &[u8], signature: Option<&str>) -> Response {
+    let mut headers = vec![("Content-Type", "application/json")];
+    if let Some(signature) = signature {
+        headers.push(("X-Hook-Signature", signature));
+    }
+    serve.send("POST", "/webhooks/netbox", &headers, Some(body))
 }
 
-/// Polls `f` until it gives `Some`, or panics with `what` after `WAIT`.
-fn wait_for<T>(what: &str, mut f: impl FnMut() -> Option<T>) -> T {
-    let deadline = Instant::now() + WAIT;
-    loop {
-        if let Some(value) = f() {
-            return value;
-        }
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(5));
-    }
+/// POSTs a body signed as NetBox signs it.
+fn deliver(serve: &Serve, body: &[u8]) -> Response {
+    post(serve, body, Some(&signature(NETBOX_SECRET.as_bytes(), body)))
 }
 
-/// One fabric's world: a GitHub stand-in seeded with one commit, an HNP stand-in with the
-/// fabric, and a config file naming both.
-struct World {
-    gh: StandIn,
-    hnp: Hnp,
-    fabric: u64,
-    tmp: TempDir,
-    config: PathBuf,
-}
-
-impl World {
-    fn new() -> World {
-        let gh = StandIn::start(StandInOptions::default()).expect("GitHub stand-in");
-        gh.seed(&[("README.md", "fabric repository\n")], "initial").expect("seed");
-        let hnp = Hnp::start(NETBOX_TOKEN).expect("HNP stand-in");
-        let fabric = hnp.add_fabric("dc1");
-        let tmp = TempDir::new("serve").expect("temp dir");
-        let config = tmp.path().join("fgd-sync.toml");
-        let text = format!(
-            "[[fabric]]\nname = \"dc1\"\nrepository = \"acme/fabric\"\ngithub_api = \"{}\"\nnetbox_url = \"{}\"\nsource = \"netbox\"\n",
-            gh.api_base(),
-            hnp.base_url()
-        );
-        std::fs::write(&config, text).expect("config");
-        World { gh, hnp, fabric, tmp, config }
-    }
-
-    fn serve(&self, args: &[&str]) -> Serve {
-        Serve::start(&self.config, &[("GITHUB_TOKEN", self.gh.token())], args)
-    }
-
-    /// Points the stand-in's event rule at `serve`.
-    fn hook(&self, serve: &Serve, style: WebhookStyle) {
-        let url = format!("{}/webhooks/netbox", serve.url);
-        self.hnp.set_webhook(Some(Webhook { url, secret: Some(SECRET.into()), style }));
-    }
-
-    fn vpc(&self, name: &str, vlan: u32) -> Cr {
-        Cr::new("VPC", self.fabric, name, vpc_spec(vlan))
-    }
-
-    fn commits(&self) -> usize {
-        self.gh.repo().log("main").len()
-    }
-
-    fn head(&self) -> String {
-        self.gh.repo().head("main").unwrap_or_default()
-    }
-
-    /// `git show --name-status` of a commit: `(status, path)` of each file.
-    fn changed(&self, commit: &str) -> Vec<(String, String)> {
-        let out =
-            self.gh.repo().git(&["show", "--name-status", "--no-renames", "--format=", commit]).expect("git show");
-        out.lines()
-            .filter_map(|l| l.split_once('\t'))
-            .map(|(status, path)| (status.to_owned(), path.to_owned()))
-            .filter(|(_, path)| !path.contains("/.hnp/"))
-            .collect()
-    }
-
-    fn file(&self, path: &str) -> Option<String> {
-        self.gh.repo().show("main", path)
-    }
-}
-
-/// A running `fgd-sync serve`; killed on drop if still running.
-struct Serve {
-    child: Child,
-    url: String,
-    log: Arc<Mutex<String>>,
-}
-
-impl Serve {
-    fn start(config: &std::path::Path, env: &[(&str, &str)], args: &[&str]) -> Serve {
-        let mut cmd = cli::command();
-        cmd.env("NETBOX_TOKEN", NETBOX_TOKEN)
-            .env("FGD_SYNC_WEBHOOK_SECRET", SECRET)
-            .env("RUST_LOG", "fgd_sync=info")
-            .envs(env.iter().copied())
-            .arg("serve")
-            .arg("--config")
-            .arg(config)
-            .args(["--listen", "127.0.0.1:0"])
-            .args(args)
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped());
-        let mut child = cmd.spawn().expect("starting fgd-sync serve");
-        let stderr = child.stderr.take().expect("stderr");
-        let log = Arc::new(Mutex::new(String::new()));
-        let (found, address) = mpsc::channel();
-        let sink = log.clone();
-        // Drained for the whole run, so the server never blocks on a full pipe.
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                if let Some(rest) = line.split("listening on http://").nth(1) {
-                    let _ = found.send(rest.split_whitespace().next().unwrap_or_default().to_owned());
-                }
-                let mut log = sink.lock().unwrap_or_else(|p| p.into_inner());
-                log.push_str(&line);
-                log.push('\n');
-            }
-        });
-        let addr = address.recv_timeout(WAIT).unwrap_or_else(|_| panic!("serve did not start:\n{}", lock(&log)));
-        let serve = Serve { child, url: format!("http://{addr}"), log };
-        wait_for("readiness", || (serve.get("/readyz").status == 200).then_some(()));
-        serve
-    }
-
-    fn get(&self, path: &str) -> Response {
-        client::send("GET", &format!("{}{path}", self.url), &[], None, Duration::from_secs(30)).expect("GET")
-    }
-
-    /// POSTs a webhook body with this signature header (none: no header).
-    fn post(&self, body: &[u8], signature: Option<&str>) -> Response {
-        let mut headers = vec![("Content-Type", "application/json")];
-        if let Some(signature) = signature {
-            headers.push(("X-Hook-Signature", signature));
-        }
-        let url = format!("{}/webhooks/netbox", self.url);
-        client::send("POST", &url, &headers, Some(body), Duration::from_secs(30)).expect("POST")
-    }
-
-    /// POSTs a body signed as NetBox signs it.
-    fn deliver(&self, body: &[u8]) -> Response {
-        self.post(body, Some(&signature(SECRET.as_bytes(), body)))
-    }
-
-    /// Announces a body over 1 MiB and sends none of it: the answer must not wait for it.
-    fn announce_too_large(&self) -> u16 {
-        use std::io::{Read, Write};
-        let authority = self.url.trim_start_matches("http://");
-        let mut stream = std::net::TcpStream::connect(authority).expect("connect");
-        stream.set_read_timeout(Some(Duration::from_secs(30))).expect("timeout");
-        let head = format!(
-            "POST /webhooks/netbox HTTP/1.1\r\nHost: {authority}\r\nContent-Length: 2000000\r\nX-Hook-Signature: {}\r\n\r\n",
-            "0".repeat(128)
-        );
-        stream.write_all(head.as_bytes()).expect("write");
-        let mut answer = [0u8; 12];
-        stream.read_exact(&mut answer).expect("status line");
-        String::from_utf8_lossy(&answer[9..12]).parse().expect("status")
-    }
-
-    /// Every sample of `/metrics`: `name{labels}` -> value.
-    fn metrics(&self) -> BTreeMap<String, f64> {
-        let text = self.get("/metrics").text();
-        text.lines()
-            .filter(|l| !l.starts_with('#') && !l.is_empty())
-            .filter_map(|l| l.rsplit_once(' '))
-            .filter_map(|(series, value)| Some((series.to_owned(), value.parse().ok()?)))
-            .collect()
-    }
-
-    fn metric(&self, series: &str) -> f64 {
-        self.metrics().get(series).copied().unwrap_or_else(|| panic!("no series {series}"))
-    }
-
-    /// Syncs of fabric dc1 so far, whatever their outcome.
-    fn syncs(&self) -> u64 {
-        let m = self.metrics();
-        ["ok", "conflicts", "error"]
-            .iter()
-            .map(|o| m.get(&format!("fgd_sync_syncs_total{{fabric=\"dc1\",outcome=\"{o}\"}}")).copied().unwrap_or(0.0))
-            .sum::<f64>() as u64
-    }
-
-    fn wait_syncs(&self, n: u64) {
-        wait_for(&format!("{n} syncs"), || (self.syncs() >= n).then_some(()));
-    }
-
-    fn webhooks(&self, result: &str) -> u64 {
-        self.metric(&format!("fgd_sync_webhooks_total{{result=\"{result}\"}}")) as u64
-    }
-
-    fn signal(&self, name: &str) {
-        let status = std::process::Command::new("kill").args(["-s", name, &self.child.id().to_string()]).status();
-        assert!(status.expect("kill").success());
-    }
-
-    fn wait_exit(&mut self) -> ExitStatus {
-        wait_for("serve to exit", || self.child.try_wait().expect("try_wait"))
-    }
-
-    fn log(&self) -> String {
-        lock(&self.log).clone()
-    }
-}
-
-impl Drop for Serve {
-    fn drop(&mut self) {
-        if matches!(self.child.try_wait(), Ok(None)) {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
-    }
-}
-
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
+/// Announces a body over 1 MiB and sends none of it: the answer must not wait for it.
+fn announce_too_large(serve: &Serve) -> u16 {
+    use std::io::{Read, Write};
+    let authority = serve.url.trim_start_matches("http://");
+    let mut stream = std::net::TcpStream::connect(authority).expect("connect");
+    stream.set_read_timeout(Some(Duration::from_secs(30))).expect("timeout");
+    let head = format!(
+        "POST /webhooks/netbox HTTP/1.1\r\nHost: {authority}\r\nContent-Length: 2000000\r\nX-Hook-Signature: {}\r\n\r\n",
+        "0".repeat(128)
+    );
+    stream.write_all(head.as_bytes()).expect("write");
+    let mut answer = [0u8; 12];
+    stream.read_exact(&mut answer).expect("status line");
+    String::from_utf8_lossy(&answer[9..12]).parse().expect("status")
 }
 
 /// Create, update and delete, each as its own webhook: each becomes the right commit.
 fn create_update_delete(style: WebhookStyle, nested_fabric: bool) {
-    let world = World::new();
+    let world = World::seeded();
     world.hnp.set_nested_fabric(nested_fabric);
     let serve = world.serve(&["--coalesce-ms", "200", "--reconcile-interval", "0"]);
     world.hook(&serve, style);
@@ -254,20 +61,20 @@ fn create_update_delete(style: WebhookStyle, nested_fabric: bool) {
     let id = world.hnp.add(world.vpc("vpc-1", 1001));
     serve.wait_syncs(1);
     assert_eq!(world.commits(), base + 1, "{}", serve.log());
-    assert_eq!(world.changed(&world.head()), [("A".to_owned(), managed("vpc-1"))]);
-    assert!(world.file(&managed("vpc-1")).expect("file").contains("vlan: 1001"));
+    assert_eq!(changed_crs(&world, &world.head()), [("A".to_owned(), managed("vpcs", "vpc-1"))]);
+    assert!(world.file(&managed("vpcs", "vpc-1")).expect("file").contains("vlan: 1001"));
 
     world.hnp.update(id, world.vpc("vpc-1", 1002));
     serve.wait_syncs(2);
     assert_eq!(world.commits(), base + 2, "{}", serve.log());
-    assert_eq!(world.changed(&world.head()), [("M".to_owned(), managed("vpc-1"))]);
-    assert!(world.file(&managed("vpc-1")).expect("file").contains("vlan: 1002"));
+    assert_eq!(changed_crs(&world, &world.head()), [("M".to_owned(), managed("vpcs", "vpc-1"))]);
+    assert!(world.file(&managed("vpcs", "vpc-1")).expect("file").contains("vlan: 1002"));
 
     world.hnp.delete("VPC", id);
     serve.wait_syncs(3);
     assert_eq!(world.commits(), base + 3, "{}", serve.log());
-    assert_eq!(world.changed(&world.head()), [("D".to_owned(), managed("vpc-1"))]);
-    assert_eq!(world.file(&managed("vpc-1")), None);
+    assert_eq!(changed_crs(&world, &world.head()), [("D".to_owned(), managed("vpcs", "vpc-1"))]);
+    assert_eq!(world.file(&managed("vpcs", "vpc-1")), None);
     assert_eq!(serve.metric("fgd_sync_commits_total{fabric=\"dc1\"}"), 3.0);
     assert!(world.hnp.deliveries().iter().all(|d| matches!(d.result, Ok(200 | 202))), "{:?}", world.hnp.deliveries());
 }
@@ -284,32 +91,29 @@ fn create_update_delete_become_commits_netbox_3_nested_fabric() {
 
 #[test]
 fn a_rename_moves_the_file() {
-    let world = World::new();
+    let world = World::seeded();
     let serve = world.serve(&["--coalesce-ms", "200", "--reconcile-interval", "0"]);
     world.hook(&serve, WebhookStyle::NetBox4);
     let id = world.hnp.add(world.vpc("vpc-old", 1001));
     serve.wait_syncs(1);
     world.hnp.update(id, world.vpc("vpc-new", 1001));
     serve.wait_syncs(2);
-    let mut changed = world.changed(&world.head());
+    let mut changed = changed_crs(&world, &world.head());
     changed.sort();
-    assert_eq!(changed, [("A".to_owned(), managed("vpc-new")), ("D".to_owned(), managed("vpc-old"))]);
+    assert_eq!(changed, [("A".to_owned(), managed("vpcs", "vpc-new")), ("D".to_owned(), managed("vpcs", "vpc-old"))]);
 }
 
 #[test]
 fn serve_refuses_to_start_without_a_secret() {
-    let world = World::new();
-    let mut cmd = cli::command();
-    cmd.env("NETBOX_TOKEN", NETBOX_TOKEN).env("GITHUB_TOKEN", world.gh.token()).env_remove("FGD_SYNC_WEBHOOK_SECRET");
-    cmd.arg("serve").arg("--config").arg(&world.config).args(["--listen", "127.0.0.1:0"]);
-    let run = cli::run(&mut cmd);
+    let world = World::seeded();
+    let run = cli::run(&mut Serve::command(&world.config, &[("FGD_SYNC_WEBHOOK_SECRET", None)], &[]));
     assert_eq!(run.code, 1, "{run:?}");
     assert!(run.stderr.contains("no webhook secret in $FGD_SYNC_WEBHOOK_SECRET"), "{}", run.stderr);
 }
 
 #[test]
 fn a_burst_of_500_webhooks_is_at_most_3_commits() {
-    let world = World::new();
+    let world = World::seeded();
     let serve = world.serve(&["--coalesce-ms", "1000", "--reconcile-interval", "0"]);
     world.hook(&serve, WebhookStyle::NetBox4);
     let base = world.head();
@@ -331,7 +135,7 @@ fn a_burst_of_500_webhooks_is_at_most_3_commits() {
         (files.keys().filter(|p| p.starts_with(&format!("{DIR}/managed/vpcs/"))).count() == 500).then_some(files)
     });
     let landed = started.elapsed();
-    assert!((0..500).all(|i| files.contains_key(&managed(&format!("b-{i:03}")))));
+    assert!((0..500).all(|i| files.contains_key(&managed("vpcs", &format!("b-{i:03}")))));
     let since = |base: &str| -> usize {
         let count = world.gh.repo().git(&["rev-list", "--count", &format!("{base}..main")]).expect("rev-list");
         count.trim().parse().expect("count")
@@ -341,7 +145,7 @@ fn a_burst_of_500_webhooks_is_at_most_3_commits() {
 
     // The 500 write-backs fire 500 more webhooks: all bookkeeping, no further commit.
     world.hnp.wait_for_deliveries(1000, WAIT);
-    wait_for("500 bookkeeping webhooks", || (serve.webhooks("bookkeeping") >= 500).then_some(()));
+    wait_for("500 bookkeeping webhooks", || (serve.netbox_webhooks("bookkeeping") >= 500).then_some(()));
     std::thread::sleep(Duration::from_millis(1500));
     assert_eq!(since(&base), commits);
     println!(
@@ -355,7 +159,7 @@ fn a_burst_of_500_webhooks_is_at_most_3_commits() {
 
 #[test]
 fn bad_or_missing_signatures_are_refused_and_do_nothing() {
-    let world = World::new();
+    let world = World::seeded();
     let serve = world.serve(&["--coalesce-ms", "100", "--reconcile-interval", "0"]);
     // A CR NetBox has, announced by hand (no event rule on the stand-in).
     let id = world.hnp.add(world.vpc("vpc-1", 1001));
@@ -366,7 +170,7 @@ fn bad_or_missing_signatures_are_refused_and_do_nothing() {
     let wrong_key = signature(b"not the secret", &body);
     let mut tampered = body.clone();
     tampered.push(b' ');
-    let good_for_other_body = signature(SECRET.as_bytes(), &body);
+    let good_for_other_body = signature(NETBOX_SECRET.as_bytes(), &body);
     for (body, signature) in [
         (&body, None),
         (&body, Some(wrong_key.as_str())),
@@ -374,36 +178,36 @@ fn bad_or_missing_signatures_are_refused_and_do_nothing() {
         (&body, Some("")),
         (&tampered, Some(good_for_other_body.as_str())),
     ] {
-        let response = serve.post(body, signature);
+        let response = post(&serve, body, signature);
         assert_eq!(response.status, 401, "{signature:?}: {}", response.text());
     }
-    assert_eq!(serve.announce_too_large(), 413);
-    assert_eq!(serve.deliver(b"{not json").status, 400);
-    assert_eq!(serve.deliver(br#"{"event": "created", "object_type": "dcim.site", "data": {"id": 1}}"#).status, 200);
+    assert_eq!(announce_too_large(&serve), 413);
+    assert_eq!(deliver(&serve, b"{not json").status, 400);
+    assert_eq!(deliver(&serve, br#"{"event": "created", "object_type": "dcim.site", "data": {"id": 1}}"#).status, 200);
     let other_fabric = world.hnp.add_fabric("dc2");
     let elsewhere = json!({"event": "created", "object_type": "netbox_hedgehog.vpc", "data": {"fabric": other_fabric, "name": "x"}});
-    let response = serve.deliver(elsewhere.to_string().as_bytes());
+    let response = deliver(&serve, elsewhere.to_string().as_bytes());
     assert_eq!((response.status, response.json()["status"].as_str()), (200, Some("ignored")), "{}", response.text());
 
     std::thread::sleep(Duration::from_millis(500));
     assert_eq!(world.commits(), base);
     assert_eq!(serve.syncs(), 0);
-    assert_eq!(serve.webhooks("unauthorized"), 5);
-    assert_eq!(serve.webhooks("too_large"), 1);
-    assert_eq!(serve.webhooks("malformed"), 1);
-    assert_eq!(serve.webhooks("ignored"), 1);
-    assert_eq!(serve.webhooks("unknown_fabric"), 1);
-    assert_eq!(serve.webhooks("accepted"), 0);
+    assert_eq!(serve.netbox_webhooks("unauthorized"), 5);
+    assert_eq!(serve.netbox_webhooks("too_large"), 1);
+    assert_eq!(serve.netbox_webhooks("malformed"), 1);
+    assert_eq!(serve.netbox_webhooks("ignored"), 1);
+    assert_eq!(serve.netbox_webhooks("unknown_fabric"), 1);
+    assert_eq!(serve.netbox_webhooks("accepted"), 0);
 
     // The same body, correctly signed, does sync.
-    assert_eq!(serve.deliver(&body).status, 202);
+    assert_eq!(deliver(&serve, &body).status, 202);
     serve.wait_syncs(1);
     assert_eq!(world.commits(), base + 1);
 }
 
 #[test]
 fn a_duplicate_delivery_makes_no_second_commit() {
-    let world = World::new();
+    let world = World::seeded();
     let serve = world.serve(&["--coalesce-ms", "200", "--reconcile-interval", "0"]);
     let id = world.hnp.add(world.vpc("vpc-1", 1001));
     let data = world.hnp.object("VPC", id).expect("object");
@@ -411,14 +215,14 @@ fn a_duplicate_delivery_makes_no_second_commit() {
     let base = world.commits();
 
     // Twice in one window: one CR in the batch, one commit.
-    assert_eq!(serve.deliver(&body).status, 202);
-    assert_eq!(serve.deliver(&body).status, 202);
+    assert_eq!(deliver(&serve, &body).status, 202);
+    assert_eq!(deliver(&serve, &body).status, 202);
     serve.wait_syncs(1);
     std::thread::sleep(Duration::from_millis(600));
     assert_eq!(world.commits(), base + 1);
     // Again after the sync: an empty plan, no commit, no write-back.
     let (syncs, patches) = (serve.syncs(), world.hnp.count_method("PATCH"));
-    assert_eq!(serve.deliver(&body).status, 202);
+    assert_eq!(deliver(&serve, &body).status, 202);
     serve.wait_syncs(syncs + 1);
     std::thread::sleep(Duration::from_millis(600));
     assert_eq!((world.commits(), serve.syncs()), (base + 1, syncs + 1));
@@ -427,7 +231,7 @@ fn a_duplicate_delivery_makes_no_second_commit() {
 
 #[test]
 fn the_write_back_does_not_loop() {
-    let world = World::new();
+    let world = World::seeded();
     let serve = world.serve(&["--coalesce-ms", "200", "--reconcile-interval", "0"]);
     world.hook(&serve, WebhookStyle::NetBox4);
     let base = world.commits();
@@ -440,9 +244,9 @@ fn the_write_back_does_not_loop() {
     assert_eq!(world.hnp.count("PATCH", patch), 1);
     let deliveries = world.hnp.wait_for_deliveries(2, WAIT);
     assert_eq!(deliveries[1].event, Event::Updated);
-    wait_for("the bookkeeping webhook", || (serve.webhooks("bookkeeping") == 1).then_some(()));
+    wait_for("the bookkeeping webhook", || (serve.netbox_webhooks("bookkeeping") == 1).then_some(()));
     let object = world.hnp.object("VPC", id).expect("object");
-    assert_eq!(object["git_file_path"], json!(managed("vpc-1")));
+    assert_eq!(object["git_file_path"], json!(managed("vpcs", "vpc-1")));
 
     std::thread::sleep(Duration::from_millis(1000));
     assert_eq!(serve.syncs(), 1, "{}", serve.log());
@@ -453,7 +257,7 @@ fn the_write_back_does_not_loop() {
 
 #[test]
 fn a_lost_webhook_is_repaired_by_the_periodic_reconcile() {
-    let world = World::new();
+    let world = World::seeded();
     let serve = world.serve(&["--coalesce-ms", "200", "--reconcile-interval", "1"]);
     // The reconcile at start: nothing to do yet.
     serve.wait_syncs(1);
@@ -462,15 +266,15 @@ fn a_lost_webhook_is_repaired_by_the_periodic_reconcile() {
     // Changed in NetBox, but the webhook never arrives.
     world.hnp.set_webhook(None);
     world.hnp.add(world.vpc("vpc-lost", 1001));
-    let found = wait_for("the reconcile to write the file", || world.file(&managed("vpc-lost")));
+    let found = wait_for("the reconcile to write the file", || world.file(&managed("vpcs", "vpc-lost")));
     assert!(found.contains("vlan: 1001"));
     assert_eq!(world.commits(), base + 1);
-    assert_eq!(serve.webhooks("accepted"), 0);
+    assert_eq!(serve.netbox_webhooks("accepted"), 0);
 }
 
 #[test]
 fn sigterm_with_a_pending_batch_loses_nothing() {
-    let world = World::new();
+    let world = World::seeded();
     let mut serve = world.serve(&["--coalesce-ms", "60000", "--reconcile-interval", "0"]);
     world.hook(&serve, WebhookStyle::NetBox4);
     let base = world.commits();
@@ -485,16 +289,17 @@ fn sigterm_with_a_pending_batch_loses_nothing() {
     let status = serve.wait_exit();
     assert!(status.success(), "exit {status:?}:\n{}", serve.log());
     assert_eq!(world.commits(), base + 1);
-    let mut changed = world.changed(&world.head());
+    let mut changed = changed_crs(&world, &world.head());
     changed.sort();
-    let expected: Vec<(String, String)> = (0..3).map(|i| ("A".to_owned(), managed(&format!("vpc-{i}")))).collect();
+    let expected: Vec<(String, String)> =
+        (0..3).map(|i| ("A".to_owned(), managed("vpcs", &format!("vpc-{i}")))).collect();
     assert_eq!(changed, expected);
     assert!(serve.log().contains("stopped on SIGTERM; 3 queued CRs"), "{}", serve.log());
 }
 
 #[test]
 fn conflicts_are_counted_and_block_nothing_else() {
-    let world = World::new();
+    let world = World::seeded();
     let serve = world.serve(&["--coalesce-ms", "300", "--reconcile-interval", "0"]);
     world.hook(&serve, WebhookStyle::NetBox4);
     let a = world.hnp.add(world.vpc("vpc-a", 1001));
@@ -502,14 +307,13 @@ fn conflicts_are_counted_and_block_nothing_else() {
     serve.wait_syncs(1);
 
     // Someone edits vpc-a in Git; then both CRs change in NetBox.
-    let edited = world.file(&managed("vpc-a")).expect("file").replace("1001", "1999");
-    world.gh.repo().commit_files("main", &[(&managed("vpc-a"), Some(&edited))], "hand edit").expect("commit");
+    world.edit(&[managed("vpcs", "vpc-a")], |text| text.replace("1001", "1999"));
     world.hnp.update(a, world.vpc("vpc-a", 2001));
     world.hnp.update(b, world.vpc("vpc-b", 2002));
     serve.wait_syncs(2);
 
-    assert!(world.file(&managed("vpc-b")).expect("b").contains("vlan: 2002"), "{}", serve.log());
-    assert!(world.file(&managed("vpc-a")).expect("a").contains("vlan: 1999"), "Git's edit is kept");
+    assert!(world.file(&managed("vpcs", "vpc-b")).expect("b").contains("vlan: 2002"), "{}", serve.log());
+    assert!(world.file(&managed("vpcs", "vpc-a")).expect("a").contains("vlan: 1999"), "Git's edit is kept");
     assert_eq!(serve.metric("fgd_sync_conflicts{fabric=\"dc1\"}"), 1.0);
     assert_eq!(serve.metric("fgd_sync_syncs_total{fabric=\"dc1\",outcome=\"conflicts\"}"), 1.0);
     assert!(serve.log().contains("conflict: left alone"), "{}", serve.log());
@@ -517,7 +321,7 @@ fn conflicts_are_counted_and_block_nothing_else() {
 
 #[test]
 fn a_slow_fabric_does_not_stall_another() {
-    let world = World::new();
+    let world = World::seeded();
     let slow_gh = StandIn::start(StandInOptions::default()).expect("second GitHub stand-in");
     slow_gh.seed(&[("README.md", "slow\n")], "initial").expect("seed");
     slow_gh.faults().set(Faults::default().latency(Duration::from_secs(2)));
@@ -531,17 +335,13 @@ fn a_slow_fabric_does_not_stall_another() {
         slow_gh.api_base()
     );
     std::fs::write(&config, text).expect("config");
-    let serve = Serve::start(
-        &config,
-        &[("GITHUB_TOKEN", world.gh.token())],
-        &["--coalesce-ms", "100", "--reconcile-interval", "0"],
-    );
+    let serve = Serve::start(&config, &[], &["--coalesce-ms", "100", "--reconcile-interval", "0"]);
     world.hook(&serve, WebhookStyle::NetBox4);
 
     world.hnp.add(Cr::new("VPC", slow_fabric, "vpc-slow", vpc_spec(1)));
     world.hnp.add(world.vpc("vpc-fast", 2));
     let started = Instant::now();
-    wait_for("the fast fabric's commit", || world.file(&managed("vpc-fast")));
+    wait_for("the fast fabric's commit", || world.file(&managed("vpcs", "vpc-fast")));
     let fast = started.elapsed();
     // Each request to the slow GitHub takes 2 s and a sync makes at least 4.
     assert!(slow_gh.repo().show("main", "fabrics/slow/gitops/managed/vpcs/vpc-slow.yaml").is_none());
@@ -553,7 +353,7 @@ fn a_slow_fabric_does_not_stall_another() {
 
 #[test]
 fn metrics_and_probes() {
-    let world = World::new();
+    let world = World::seeded();
     let serve = world.serve(&["--coalesce-ms", "100", "--reconcile-interval", "0"]);
     world.hook(&serve, WebhookStyle::NetBox4);
     assert_eq!((serve.get("/healthz").status, serve.get("/healthz").text()), (200, "ok\n".into()));
@@ -592,7 +392,7 @@ fn metrics_and_probes() {
 /// Prints the webhook-to-commit latency (p50 of 20 single events, coalescing 200 ms).
 #[test]
 fn webhook_to_commit_latency_figures() {
-    let world = World::new();
+    let world = World::seeded();
     let serve = world.serve(&["--coalesce-ms", "200", "--reconcile-interval", "0"]);
     world.hook(&serve, WebhookStyle::NetBox4);
     let mut latencies = Vec::new();

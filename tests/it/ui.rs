@@ -6,243 +6,71 @@
 //! and leaves screenshots in `target/test-artifacts/` (`ui-conflict.png`, `ui-conflict-phone.png`,
 //! `ui-settled.png`).
 
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::{mpsc, Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use base64::Engine as _;
 use fgd_sync_tests::github::client::{self, Response};
-use fgd_sync_tests::github::{StandIn, StandInOptions};
-use fgd_sync_tests::hnp::{Cr, Hnp, Webhook, WebhookStyle};
+use fgd_sync_tests::hnp::WebhookStyle;
 use fgd_sync_tests::{cli, TempDir};
 use serde_json::{json, Value};
 
-const NETBOX_TOKEN: &str = "0123456789abcdef0123456789abcdef01234567";
-const SECRET: &str = "webhook-secret-for-tests";
+use crate::kit::serve::Serve;
+use crate::kit::{managed, wait_for, World, WAIT};
+
 const UI_TOKEN: &str = "operator-token-for-the-ui-tests";
-const DIR: &str = "fabrics/dc1/gitops";
-const WAIT: Duration = Duration::from_secs(120);
 
-fn managed(name: &str) -> String {
-    format!("{DIR}/managed/vpcs/{name}.yaml")
+/// `serve` on loopback with the operator token, NetBox's webhooks pointed at it.
+fn serve_ui(world: &World) -> Serve {
+    let serve = Serve::start(
+        &world.config,
+        &[("FGD_SYNC_UI_TOKEN", Some(UI_TOKEN))],
+        &["--coalesce-ms", "200", "--reconcile-interval", "0", "--ui-token-env", "FGD_SYNC_UI_TOKEN"],
+    );
+    world.hook(&serve, WebhookStyle::NetBox4);
+    serve
 }
 
-fn vpc_spec(vlan: u32) -> Value {
-    json!({ "subnets": { "default": { "subnet": format!("10.0.{}.0/24", vlan % 250), "vlan": vlan } } })
+/// Someone edits `vpc-a` in Git (VLAN `from` -> `to`), as a push would.
+fn edit_in_git(world: &World, from: u32, to: u32) -> String {
+    world.edit(&[managed("vpcs", "vpc-a")], |text| text.replace(&format!("vlan: {from}"), &format!("vlan: {to}")))
 }
 
-/// Polls `f` until it gives `Some`, or panics with `what` after `WAIT`.
-fn wait_for<T>(what: &str, mut f: impl FnMut() -> Option<T>) -> T {
-    let deadline = Instant::now() + WAIT;
-    loop {
-        if let Some(value) = f() {
-            return value;
-        }
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+/// `vpc-a` synced, then edited in Git (VLAN 1999) and in NetBox (VLAN 2001): the webhook's
+/// sync reports the conflict. Returns the CR's NetBox id.
+fn conflict(world: &World, serve: &Serve) -> u64 {
+    let id = world.hnp.add(world.vpc("vpc-a", 1001));
+    wait_for("the first sync", || world.file(&managed("vpcs", "vpc-a")));
+    serve.wait_syncs(1);
+    edit_in_git(world, 1001, 1999);
+    world.hnp.update(id, world.vpc("vpc-a", 2001));
+    wait_for("the conflict", || (serve.metric("fgd_sync_conflicts{fabric=\"dc1\"}") == 1.0).then_some(()));
+    id
 }
 
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
+/// POSTs a form (`application/x-www-form-urlencoded`) with these extra headers.
+fn post_form(serve: &Serve, path: &str, fields: &[(&str, &str)], headers: &[(&str, &str)]) -> Response {
+    let body = encode(fields);
+    let mut all = vec![("Content-Type", "application/x-www-form-urlencoded")];
+    all.extend_from_slice(headers);
+    serve.send("POST", path, &all, Some(body.as_bytes()))
 }
 
-/// One fabric: a GitHub stand-in seeded with one commit, an HNP stand-in with the fabric, and
-/// a config file naming both.
-struct World {
-    gh: StandIn,
-    hnp: Hnp,
-    fabric: u64,
-    _tmp: TempDir,
-    config: PathBuf,
-}
-
-impl World {
-    fn new() -> World {
-        let gh = StandIn::start(StandInOptions::default()).expect("GitHub stand-in");
-        gh.seed(&[("README.md", "fabric repository\n")], "initial").expect("seed");
-        let hnp = Hnp::start(NETBOX_TOKEN).expect("HNP stand-in");
-        let fabric = hnp.add_fabric("dc1");
-        let tmp = TempDir::new("ui").expect("temp dir");
-        let config = tmp.path().join("fgd-sync.toml");
-        let text = format!(
-            "[[fabric]]\nname = \"dc1\"\nrepository = \"acme/fabric\"\ngithub_api = \"{}\"\nnetbox_url = \"{}\"\nsource = \"netbox\"\n",
-            gh.api_base(),
-            hnp.base_url()
-        );
-        std::fs::write(&config, text).expect("config");
-        World { gh, hnp, fabric, _tmp: tmp, config }
-    }
-
-    /// `serve` on loopback with the operator token, NetBox's webhooks pointed at it.
-    fn serve(&self) -> Serve {
-        let serve = Serve::start(
-            &self.config,
-            &[("GITHUB_TOKEN", self.gh.token()), ("FGD_SYNC_UI_TOKEN", UI_TOKEN)],
-            &["--coalesce-ms", "200", "--reconcile-interval", "0", "--ui-token-env", "FGD_SYNC_UI_TOKEN"],
-        );
-        let url = format!("{}/webhooks/netbox", serve.url);
-        self.hnp.set_webhook(Some(Webhook { url, secret: Some(SECRET.into()), style: WebhookStyle::NetBox4 }));
-        serve
-    }
-
-    fn vpc(&self, name: &str, vlan: u32) -> Cr {
-        Cr::new("VPC", self.fabric, name, vpc_spec(vlan))
-    }
-
-    fn head(&self) -> String {
-        self.gh.repo().head("main").unwrap_or_default()
-    }
-
-    fn file(&self, path: &str) -> Option<String> {
-        self.gh.repo().show("main", path)
-    }
-
-    /// Git's blob SHA of a file on `main`.
-    fn blob(&self, path: &str) -> String {
-        self.gh.repo().git(&["rev-parse", &format!("main:{path}")]).expect("rev-parse").trim().to_owned()
-    }
-
-    /// Someone edits `vpc-a` in Git (VLAN 1001 -> `vlan`), as a push would.
-    fn edit_in_git(&self, from: u32, to: u32) -> String {
-        let path = managed("vpc-a");
-        let edited = self.file(&path).expect("file").replace(&format!("vlan: {from}"), &format!("vlan: {to}"));
-        self.gh.repo().commit_files("main", &[(&path, Some(&edited))], "hand edit").expect("commit")
-    }
-
-    /// `vpc-a` synced, then edited in Git (VLAN 1999) and in NetBox (VLAN 2001): the webhook's
-    /// sync reports the conflict. Returns the CR's NetBox id.
-    fn conflict(&self, serve: &Serve) -> u64 {
-        let id = self.hnp.add(self.vpc("vpc-a", 1001));
-        wait_for("the first sync", || self.file(&managed("vpc-a")));
-        serve.wait_syncs(1);
-        self.edit_in_git(1001, 1999);
-        self.hnp.update(id, self.vpc("vpc-a", 2001));
-        wait_for("the conflict", || (serve.metric("fgd_sync_conflicts{fabric=\"dc1\"}") == 1.0).then_some(()));
-        id
+/// Logs in; the session cookie (`name=value`), or the refusal.
+fn login(serve: &Serve, name: &str, token: &str) -> Result<String, Response> {
+    let response = post_form(serve, "/ui/login", &[("name", name), ("token", token)], &[]);
+    match (response.status, response.header("set-cookie")) {
+        (303, Some(cookie)) => Ok(cookie.split(';').next().unwrap_or_default().to_owned()),
+        _ => Err(response),
     }
 }
 
-/// A running `fgd-sync serve`; killed on drop if still running.
-struct Serve {
-    child: Child,
-    url: String,
-    /// The `--metrics-listen` address, when there is one.
-    metrics_url: Option<String>,
-    log: Arc<Mutex<String>>,
-}
-
-impl Serve {
-    fn start(config: &Path, env: &[(&str, &str)], args: &[&str]) -> Serve {
-        let mut cmd = cli::command();
-        cmd.env("NETBOX_TOKEN", NETBOX_TOKEN)
-            .env("FGD_SYNC_WEBHOOK_SECRET", SECRET)
-            .env("RUST_LOG", "fgd_sync=info")
-            .envs(env.iter().copied())
-            .arg("serve")
-            .arg("--config")
-            .arg(config)
-            .args(if args.contains(&"--listen") { &[][..] } else { &["--listen", "127.0.0.1:0"][..] })
-            .args(args)
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped());
-        let mut child = cmd.spawn().expect("starting fgd-sync serve");
-        let stderr = child.stderr.take().expect("stderr");
-        let log = Arc::new(Mutex::new(String::new()));
-        let (found, address) = mpsc::channel();
-        let sink = log.clone();
-        // Drained for the whole run, so the server never blocks on a full pipe.
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                for (marker, which) in [("listening on http://", "listen"), ("/metrics on http://", "metrics")] {
-                    if let Some(rest) = line.split(marker).nth(1) {
-                        let _ = found.send((which, rest.split_whitespace().next().unwrap_or_default().to_owned()));
-                    }
-                }
-                let mut log = lock(&sink);
-                log.push_str(&line);
-                log.push('\n');
-            }
-        });
-        let mut metrics_url = None;
-        let addr = loop {
-            match address.recv_timeout(WAIT) {
-                Ok(("listen", addr)) => break addr,
-                Ok((_, addr)) => metrics_url = Some(format!("http://{addr}")),
-                Err(_) => panic!("serve did not start:\n{}", lock(&log)),
-            }
-        };
-        let serve = Serve { child, url: format!("http://{addr}"), metrics_url, log };
-        wait_for("readiness", || (serve.get("/readyz").status == 200).then_some(()));
-        serve
-    }
-
-    fn send(&self, method: &str, path: &str, headers: &[(&str, &str)], body: Option<&[u8]>) -> Response {
-        client::send(method, &format!("{}{path}", self.url), headers, body, Duration::from_secs(60)).expect("request")
-    }
-
-    fn get(&self, path: &str) -> Response {
-        self.send("GET", path, &[], None)
-    }
-
-    /// POSTs a form (`application/x-www-form-urlencoded`) with these extra headers.
-    fn post_form(&self, path: &str, fields: &[(&str, &str)], headers: &[(&str, &str)]) -> Response {
-        let body = encode(fields);
-        let mut all = vec![("Content-Type", "application/x-www-form-urlencoded")];
-        all.extend_from_slice(headers);
-        self.send("POST", path, &all, Some(body.as_bytes()))
-    }
-
-    /// Logs in; the session cookie (`name=value`), or the refusal.
-    fn login(&self, name: &str, token: &str) -> Result<String, Response> {
-        let response = self.post_form("/ui/login", &[("name", name), ("token", token)], &[]);
-        match (response.status, response.header("set-cookie")) {
-            (303, Some(cookie)) => Ok(cookie.split(';').next().unwrap_or_default().to_owned()),
-            _ => Err(response),
-        }
-    }
-
-    /// `/ui` as the holder of `cookie` sees it.
-    fn page(&self, cookie: &str) -> String {
-        let response = self.send("GET", "/ui", &[("Cookie", cookie)], None);
-        assert_eq!(response.status, 200, "{}", response.text());
-        response.text()
-    }
-
-    fn metric(&self, series: &str) -> f64 {
-        let text = self.get("/metrics").text();
-        text.lines()
-            .filter_map(|l| l.rsplit_once(' '))
-            .find(|(name, _)| *name == series)
-            .and_then(|(_, value)| value.parse().ok())
-            .unwrap_or_else(|| panic!("no series {series}"))
-    }
-
-    fn syncs(&self) -> u64 {
-        ["ok", "conflicts", "error"]
-            .iter()
-            .map(|o| self.metric(&format!("fgd_sync_syncs_total{{fabric=\"dc1\",outcome=\"{o}\"}}")))
-            .sum::<f64>() as u64
-    }
-
-    fn wait_syncs(&self, n: u64) {
-        wait_for(&format!("{n} syncs"), || (self.syncs() >= n).then_some(()));
-    }
-
-    fn log(&self) -> String {
-        lock(&self.log).clone()
-    }
-}
-
-impl Drop for Serve {
-    fn drop(&mut self) {
-        if matches!(self.child.try_wait(), Ok(None)) {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
-    }
+/// `/ui` as the holder of `cookie` sees it.
+fn page_as(serve: &Serve, cookie: &str) -> String {
+    let response = serve.send("GET", "/ui", &[("Cookie", cookie)], None);
+    assert_eq!(response.status, 200, "{}", response.text());
+    response.text()
 }
 
 /// `a=b&c=d`, percent-encoded as a browser encodes a form.
@@ -280,22 +108,17 @@ fn fields<'a>(pinned: &'a [(&'static str, String)], take: &'a str) -> Vec<(&'a s
 
 #[test]
 fn ui_is_off_without_an_operator_token_and_on_a_public_listener() {
-    let world = World::new();
-    let plain = Serve::start(
-        &world.config,
-        &[("GITHUB_TOKEN", world.gh.token())],
-        &["--coalesce-ms", "200", "--reconcile-interval", "0"],
-    );
+    let world = World::seeded();
+    let plain = world.serve(&["--coalesce-ms", "200", "--reconcile-interval", "0"]);
     for (method, path) in [("GET", "/ui"), ("POST", "/ui/login"), ("POST", "/ui/resolve"), ("GET", "/ui/x")] {
         assert_eq!(plain.send(method, path, &[], None).status, 404, "{method} {path}");
     }
     drop(plain);
 
     // A public webhook listener never serves it; the metrics listener does.
-    let env = [("GITHUB_TOKEN", world.gh.token()), ("FGD_SYNC_UI_TOKEN", UI_TOKEN)];
     let split = Serve::start(
         &world.config,
-        &env,
+        &[("FGD_SYNC_UI_TOKEN", Some(UI_TOKEN))],
         &["--listen", "0.0.0.0:0", "--metrics-listen", "127.0.0.1:0", "--ui-token-env", "FGD_SYNC_UI_TOKEN"],
     );
     assert_eq!(split.get("/ui").status, 404);
@@ -307,24 +130,15 @@ fn ui_is_off_without_an_operator_token_and_on_a_public_listener() {
     drop(split);
 
     // A short token is refused at start.
-    let mut cmd = cli::command();
-    cmd.env("NETBOX_TOKEN", NETBOX_TOKEN)
-        .env("FGD_SYNC_WEBHOOK_SECRET", SECRET)
-        .env("GITHUB_TOKEN", world.gh.token())
-        .env("SHORT", "short")
-        .arg("serve")
-        .arg("--config")
-        .arg(&world.config)
-        .args(["--listen", "127.0.0.1:0", "--ui-token-env", "SHORT"]);
-    let run = cli::run(&mut cmd);
+    let run = cli::run(&mut Serve::command(&world.config, &[("SHORT", Some("short"))], &["--ui-token-env", "SHORT"]));
     assert_eq!(run.code, 1, "{run:?}");
     assert!(run.stderr.contains("the operator token for /ui is shorter than 16 characters"), "{}", run.stderr);
 }
 
 #[test]
 fn a_bad_login_is_refused_and_opens_no_session() {
-    let world = World::new();
-    let serve = world.serve();
+    let world = World::seeded();
+    let serve = serve_ui(&world);
     let first = serve.get("/ui");
     assert_eq!(first.status, 200);
     assert!(first.text().contains("action=\"/ui/login\""), "{}", first.text());
@@ -332,48 +146,48 @@ fn a_bad_login_is_refused_and_opens_no_session() {
     assert!(first.header("content-security-policy").is_some_and(|csp| csp.contains("default-src 'none'")));
 
     for (name, token) in [("alice", "wrong-token-of-some-length"), ("alice", ""), ("", UI_TOKEN), ("<b>", UI_TOKEN)] {
-        let refused = serve.login(name, token).expect_err("refused");
+        let refused = login(&serve, name, token).expect_err("refused");
         assert_eq!(refused.status, 401, "{name:?} {token:?}: {}", refused.text());
         assert_eq!(refused.header("set-cookie"), None, "{name:?} {token:?}: a cookie");
         assert!(refused.text().contains("action=\"/ui/login\""), "the form again");
     }
-    assert!(serve.login("alice", &format!("{UI_TOKEN}x")).is_err(), "a longer token");
+    assert!(login(&serve, "alice", &format!("{UI_TOKEN}x")).is_err(), "a longer token");
     let forged = format!("fgd_sync_session={}", "a".repeat(64));
-    assert!(serve.page(&forged).contains("action=\"/ui/login\""), "a made-up session id is no session");
+    assert!(page_as(&serve, &forged).contains("action=\"/ui/login\""), "a made-up session id is no session");
     assert!(!serve.log().contains("ui: logged in"), "{}", serve.log());
 
     // The right token: a session cookie as the brief wants it, and the dashboard.
-    let response = serve.post_form("/ui/login", &[("name", "alice"), ("token", UI_TOKEN)], &[]);
+    let response = post_form(&serve, "/ui/login", &[("name", "alice"), ("token", UI_TOKEN)], &[]);
     assert_eq!((response.status, response.header("location")), (303, Some("/ui")));
     let cookie = response.header("set-cookie").expect("cookie");
     for part in ["HttpOnly", "SameSite=Strict", "Path=/ui", "Max-Age=43200"] {
         assert!(cookie.contains(part), "{part} missing: {cookie}");
     }
     let session = cookie.split(';').next().expect("name=value");
-    let page = serve.page(session);
+    let page = page_as(&serve, session);
     assert!(page.contains("Log out alice") && page.contains("Logged in as alice."), "{page}");
 
     // Form bodies are capped, and only forms are read.
     let big = "x".repeat(20_000);
-    assert_eq!(serve.post_form("/ui/login", &[("name", "alice"), ("token", &big)], &[]).status, 413);
+    assert_eq!(post_form(&serve, "/ui/login", &[("name", "alice"), ("token", &big)], &[]).status, 413);
     let json = serve.send("POST", "/ui/login", &[("Content-Type", "application/json")], Some(b"{}"));
     assert_eq!(json.status, 415);
 
     // Logging out needs the CSRF token too; then the cookie is worth nothing.
-    assert_eq!(serve.post_form("/ui/logout", &[], &[("Cookie", session)]).status, 403);
-    assert!(serve.page(session).contains("Log out alice"), "a refused logout leaves the session");
+    assert_eq!(post_form(&serve, "/ui/logout", &[], &[("Cookie", session)]).status, 403);
+    assert!(page_as(&serve, session).contains("Log out alice"), "a refused logout leaves the session");
     let csrf = hidden(&page, "csrf");
-    assert_eq!(serve.post_form("/ui/logout", &[("csrf", &csrf)], &[("Cookie", session)]).status, 303);
-    assert!(serve.page(session).contains("action=\"/ui/login\""));
+    assert_eq!(post_form(&serve, "/ui/logout", &[("csrf", &csrf)], &[("Cookie", session)]).status, 303);
+    assert!(page_as(&serve, session).contains("action=\"/ui/login\""));
 }
 
 #[test]
 fn actions_without_the_session_s_csrf_token_are_refused_and_write_nothing() {
-    let world = World::new();
-    let serve = world.serve();
-    world.conflict(&serve);
-    let cookie = serve.login("alice", UI_TOKEN).expect("login");
-    let page = serve.page(&cookie);
+    let world = World::seeded();
+    let serve = serve_ui(&world);
+    conflict(&world, &serve);
+    let cookie = login(&serve, "alice", UI_TOKEN).expect("login");
+    let page = page_as(&serve, &cookie);
     let pinned = take_form(&page);
     let head = world.head();
     let syncs = serve.syncs();
@@ -390,21 +204,21 @@ fn actions_without_the_session_s_csrf_token_are_refused_and_write_nothing() {
         ("another origin", &pinned, vec![("Cookie", cookie.as_str()), origin]),
     ];
     for (what, form, headers) in cases {
-        let response = serve.post_form("/ui/resolve", &fields(form, "hnp"), &headers);
+        let response = post_form(&serve, "/ui/resolve", &fields(form, "hnp"), &headers);
         assert_eq!(response.status, 403, "{what}: {}", response.text());
     }
     std::thread::sleep(Duration::from_millis(1500));
     assert_eq!(world.head(), head, "nothing committed");
     assert_eq!(serve.syncs(), syncs, "no sync ran");
-    assert!(world.file(&managed("vpc-a")).expect("file").contains("vlan: 1999"));
+    assert!(world.file(&managed("vpcs", "vpc-a")).expect("file").contains("vlan: 1999"));
     assert!(!serve.log().contains("ui: resolution asked for"), "{}", serve.log());
 
     // The same form with its token (and this server's origin) does settle it.
     let this = ("Origin", serve.url.as_str());
-    let response = serve.post_form("/ui/resolve", &fields(&pinned, "hnp"), &[("Cookie", &cookie), this]);
+    let response = post_form(&serve, "/ui/resolve", &fields(&pinned, "hnp"), &[("Cookie", &cookie), this]);
     assert_eq!((response.status, response.header("location")), (303, Some("/ui")), "{}", response.text());
-    assert!(world.file(&managed("vpc-a")).expect("file").contains("vlan: 2001"), "{}", serve.log());
-    let page = serve.page(&cookie);
+    assert!(world.file(&managed("vpcs", "vpc-a")).expect("file").contains("vlan: 2001"), "{}", serve.log());
+    let page = page_as(&serve, &cookie);
     assert!(page.contains("Took HNP for fabrics/dc1/gitops/managed/vpcs/vpc-a.yaml: commit"), "{page}");
     assert!(page.contains("Open conflicts (0)"), "{page}");
     let log = serve.log();
@@ -417,25 +231,25 @@ fn actions_without_the_session_s_csrf_token_are_refused_and_write_nothing() {
 
 #[test]
 fn a_stale_take_hnp_writes_nothing_and_the_page_shows_the_new_blob() {
-    let world = World::new();
-    let serve = world.serve();
-    world.conflict(&serve);
-    let cookie = serve.login("bob", UI_TOKEN).expect("login");
-    let page = serve.page(&cookie);
+    let world = World::seeded();
+    let serve = serve_ui(&world);
+    conflict(&world, &serve);
+    let cookie = login(&serve, "bob", UI_TOKEN).expect("login");
+    let page = page_as(&serve, &cookie);
     let pinned = take_form(&page);
     let seen = hidden(&page, "expect");
-    assert_eq!(seen, world.blob(&managed("vpc-a")), "the button is pinned to Git's blob");
+    assert_eq!(seen, world.blob(&managed("vpcs", "vpc-a")).expect("on main"), "the button is pinned to Git's blob");
 
     // Git changes again after the page was rendered (no GitHub webhook: the page is stale).
-    let newer = world.edit_in_git(1999, 1888);
-    let fresh = world.blob(&managed("vpc-a"));
+    let newer = edit_in_git(&world, 1999, 1888);
+    let fresh = world.blob(&managed("vpcs", "vpc-a")).expect("on main");
     assert_ne!(fresh, seen);
-    let response = serve.post_form("/ui/resolve", &fields(&pinned, "hnp"), &[("Cookie", &cookie)]);
+    let response = post_form(&serve, "/ui/resolve", &fields(&pinned, "hnp"), &[("Cookie", &cookie)]);
     assert_eq!(response.status, 303, "{}", response.text());
 
     assert_eq!(world.head(), newer, "nothing committed over the newer edit");
-    assert!(world.file(&managed("vpc-a")).expect("file").contains("vlan: 1888"));
-    let page = serve.page(&cookie);
+    assert!(world.file(&managed("vpcs", "vpc-a")).expect("file").contains("vlan: 1888"));
+    let page = page_as(&serve, &cookie);
     assert!(page.contains("Not applied: Git changed fabrics/dc1/gitops/managed/vpcs/vpc-a.yaml again"), "{page}");
     assert_eq!(hidden(&page, "expect"), fresh, "the buttons are pinned to the new blob");
     assert!(page.contains(&format!("<dt>Git blob</dt><dd><code>{fresh}</code>")), "{page}");
@@ -626,14 +440,14 @@ fn artifacts() -> PathBuf {
 
 #[test]
 fn a_browser_settles_a_conflict_with_take_hnp() {
-    let world = World::new();
-    let serve = world.serve();
-    let id = world.conflict(&serve);
-    let path = managed("vpc-a");
+    let world = World::seeded();
+    let serve = serve_ui(&world);
+    let id = conflict(&world, &serve);
+    let path = managed("vpcs", "vpc-a");
     // The NetBox half: the CR says it is in conflict.
     let line = wait_for("sync_error on the CR", || world.hnp.sync_error("VPC", id).filter(|s| !s.is_empty()));
     assert!(line.starts_with("conflict: changed in Git"), "{line}");
-    let git_blob = world.blob(&path);
+    let git_blob = world.blob(&path).expect("on main");
     let before = world.head();
 
     let browser = Browser::start();

@@ -31,8 +31,8 @@
 
 pub mod batcher;
 mod fabrics;
-mod hmac_hex;
 pub mod github_webhook;
+mod hmac_hex;
 mod http;
 pub mod metrics;
 mod reconcile;

@@ -588,7 +588,10 @@ mod tests {
         }
         assert!(page.contains("&lt;script&gt;alert(1)&lt;/script&gt;\\x1b]0;pwned\\x07\\u{202e}evil"), "{page}");
         assert!(page.contains("&lt;b&gt;carries&lt;/b&gt;"), "{page}");
-        assert!(page.contains("<code>d/managed/vpcs/&quot;&gt;&lt;img src=x onerror=alert(2)&gt;.yaml</code>"), "{page}");
+        assert!(
+            page.contains("<code>d/managed/vpcs/&quot;&gt;&lt;img src=x onerror=alert(2)&gt;.yaml</code>"),
+            "{page}"
+        );
         // Not the CR's own managed file: no buttons (resolve would refuse it).
         assert!(!page.contains("Take Git") && page.contains("the buttons take managed files only"), "{page}");
         assert!(!page.chars().any(|c| c.is_control() && c != '\n'), "a control character in the page");
