@@ -1,7 +1,7 @@
 //! `fgd-sync serve` as a real process: the HNP stand-in sends signed webhooks the way NetBox
 //! does, the GitHub stand-in holds the repository. Covers create/update/delete, a 500-event
 //! burst, bad signatures, duplicate deliveries, the write-back loop, lost webhooks and the
-//! reconcile, conflicts, independent fabrics, SIGTERM with a pending batch, metrics and
+//! reconcile, conflicts (and their `sync_error` and journal entry in NetBox), independent fabrics, SIGTERM with a pending batch, metrics and
 //! probes; and prints the latency figures the README quotes (no timed assertions).
 
 use std::time::{Duration, Instant};
@@ -413,4 +413,38 @@ fn webhook_to_commit_latency_figures() {
         ms(latencies[17]),
         ms(latencies[19])
     );
+}
+
+/// Issue 13: a conflict shows on the CR in NetBox (`sync_error` and one journal entry) within
+/// one sync, and the reconciles that meet it again write nothing more; the webhook the
+/// `sync_error` write fires is bookkeeping, so nothing loops.
+#[test]
+fn a_conflict_shows_in_netbox_once_and_reconciles_add_nothing() {
+    let world = World::seeded();
+    let serve = world.serve(&["--coalesce-ms", "200", "--reconcile-interval", "1"]);
+    world.hook(&serve, WebhookStyle::NetBox4);
+    let a = world.hnp.add(world.vpc("vpc-a", 1001));
+    wait_for("vpc-a's file", || world.file(&managed("vpcs", "vpc-a")));
+
+    world.edit(&[managed("vpcs", "vpc-a")], |text| text.replace("1001", "1999"));
+    world.hnp.update(a, world.vpc("vpc-a", 2001));
+    let line = wait_for("vpc-a's sync_error", || world.hnp.sync_error("VPC", a).filter(|l| !l.is_empty()));
+    assert!(line.starts_with("conflict: changed in Git since the last sync (blob "), "{line}");
+    let entries = |world: &World| {
+        let all = world.hnp.journal_entries();
+        all.into_iter().filter(|e| e["assigned_object_id"] == json!(a)).collect::<Vec<_>>()
+    };
+    wait_for("the journal entry", || (entries(&world).len() == 1).then_some(()));
+    assert_eq!(entries(&world)[0]["kind"]["value"], json!("warning"));
+
+    // Several reconciles meet the same conflict: no write to NetBox, no commit, no new entry.
+    let (patches, posts, commits, syncs) =
+        (world.hnp.count_method("PATCH"), world.hnp.count_method("POST"), world.commits(), serve.syncs());
+    serve.wait_syncs(syncs + 3);
+    assert_eq!(world.hnp.count_method("PATCH"), patches, "{}", serve.log());
+    assert_eq!(world.hnp.count_method("POST"), posts);
+    assert_eq!(world.commits(), commits);
+    assert_eq!(entries(&world).len(), 1);
+    assert_eq!(world.hnp.sync_error("VPC", a).as_deref(), Some(line.as_str()));
+    assert!(serve.netbox_webhooks("bookkeeping") >= 1, "the sync_error write's webhook is bookkeeping");
 }
