@@ -46,8 +46,8 @@ use crate::github::client::{backoff_ms, Client, MAX_RETRIES};
 use crate::github::requests::Repo;
 use crate::github::{Environment, Transport};
 use crate::model::{
-    Action, DeletionGuard, GitVersion, HnpChange, HnpOp, HnpOutcome, Mode, RawResource, RemoteError, ResourceRef,
-    Selection, SyncError, SyncOptions, SyncReport, Target,
+    Action, Change, DeletionGuard, GitVersion, HnpChange, HnpOp, HnpOutcome, Mode, RawResource, RemoteError,
+    ResourceRef, Selection, SyncError, SyncOptions, SyncReport, Target,
 };
 use crate::plan::{self, message, CommitPlan, PlanInput};
 use crate::{blob, path, state};
@@ -456,8 +456,16 @@ impl Session<'_> {
         if !input.complete {
             return Ok(plan);
         }
+        // A pull also confirms a CR that looks gone from HNP while Git deleted its file: were
+        // it only missing from the listing, forgetting its entry would turn Git's deletion
+        // into the file's re-creation by the next push, instead of the CR's deletion.
+        let absent = |c: &&Change| match c.action {
+            Action::Delete => true,
+            Action::Forget => input.direction.pulls() && c.base_sha.is_some(),
+            _ => false,
+        };
         let mut found = Vec::new();
-        for change in plan.changes.iter().filter(|c| c.action == Action::Delete) {
+        for change in plan.changes.iter().filter(absent) {
             let r = &change.resource;
             match source.get(self.fabric, r) {
                 Ok(None) => {}

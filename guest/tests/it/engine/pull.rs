@@ -317,3 +317,23 @@ fn a_raw_cr_that_hnp_changed_since_is_a_conflict() {
 fn actions(report: &fgd_sync_guest::model::SyncReport) -> Vec<(String, Action)> {
     report.changes.iter().map(|c| (c.path.clone(), c.action)).collect()
 }
+
+#[test]
+fn a_cr_the_listing_missed_is_confirmed_before_gits_deletion_is_forgotten() {
+    let mut w = World::synced(vec![vpc("vpc-1", 1001), vpc("vpc-2", 1002), vpc("vpc-3", 1003)]);
+    let gone = managed("vpcs", "vpc-2");
+    w.fake.git.commit_files("main", &[(&gone, None)], "remove vpc-2");
+    // Offset paging skipped vpc-2: the listing lacks it, a lookup finds it.
+    w.source.unlisted = vec!["vpc-2".into()];
+    let report = w.run(&way(Direction::Pull)).unwrap();
+    assert_eq!(w.source.gets, ["vpc-2"], "confirmed with one lookup");
+    assert_eq!(report.hnp_changes.len(), 1);
+    assert_eq!(report.hnp_changes[0].change.op, HnpOp::Delete);
+    assert!(w.source.resources.iter().all(|r| r.name != "vpc-2"), "Git's deletion reached HNP");
+    // A push alone does not look it up (nothing is deleted either way).
+    let mut w = World::synced(vec![vpc("vpc-1", 1001), vpc("vpc-2", 1002)]);
+    w.fake.git.commit_files("main", &[(&gone, None)], "remove vpc-2");
+    w.source.unlisted = vec!["vpc-2".into()];
+    w.run(&way(Direction::Push)).unwrap();
+    assert!(w.source.gets.is_empty());
+}
