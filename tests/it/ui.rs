@@ -179,6 +179,15 @@ fn a_bad_login_is_refused_and_opens_no_session() {
     let csrf = hidden(&page, "csrf");
     assert_eq!(post_form(&serve, "/ui/logout", &[("csrf", &csrf)], &[("Cookie", session)]).status, 303);
     assert!(page_as(&serve, session).contains("action=\"/ui/login\""));
+
+    // Guessing is capped: after 10 wrong tokens in a minute (3 above, 7 here) every login is
+    // refused, the right token too, and none is compared.
+    for _ in 0..7 {
+        assert_eq!(login(&serve, "mallory", "wrong-token-of-some-length").expect_err("refused").status, 401);
+    }
+    let capped = login(&serve, "alice", UI_TOKEN).expect_err("capped");
+    assert_eq!(capped.status, 429, "{}", capped.text());
+    assert!(capped.text().contains("Too many failed logins"), "{}", capped.text());
 }
 
 #[test]

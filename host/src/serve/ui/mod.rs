@@ -61,11 +61,38 @@ const WAIT_FOR_WORKER: Duration = Duration::from_secs(20);
 pub struct Ui {
     token: Secret,
     sessions: Sessions,
+    failed_logins: LoginThrottle,
 }
 
 impl Ui {
     pub fn new(token: Secret) -> Ui {
-        Ui { token, sessions: Sessions::default() }
+        Ui { token, sessions: Sessions::default(), failed_logins: LoginThrottle::default() }
+    }
+}
+
+/// Failed logins allowed per `LOGIN_WINDOW`, for the whole service; past them every login is
+/// refused (429) until the window has moved on, so guessing the token is capped at a handful of
+/// tries a minute whoever sends them. (The price: a flood of bad logins also keeps operators
+/// out for that long; `fgd-sync resolve` still works.)
+pub const MAX_FAILED_LOGINS: usize = 10;
+pub const LOGIN_WINDOW: Duration = Duration::from_secs(60);
+
+/// The recent failed logins.
+#[derive(Debug, Default)]
+pub struct LoginThrottle(Mutex<std::collections::VecDeque<Instant>>);
+
+impl LoginThrottle {
+    /// Whether a login may be tried at `now`.
+    pub fn allows(&self, now: Instant) -> bool {
+        let mut failures = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        while failures.front().is_some_and(|at| now.duration_since(*at) >= LOGIN_WINDOW) {
+            failures.pop_front();
+        }
+        failures.len() < MAX_FAILED_LOGINS
+    }
+
+    pub fn failed(&self, now: Instant) {
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).push_back(now);
     }
 }
 
@@ -230,6 +257,12 @@ fn page(app: &App, ui: &Ui, headers: &HeaderMap) -> Reply {
 fn login(ui: &Ui, headers: &HeaderMap, form: &Form) -> Reply {
     let name = form.get("name").unwrap_or_default().trim();
     let token = form.get("token").unwrap_or_default().trim();
+    let now = Instant::now();
+    if !ui.failed_logins.allows(now) {
+        tracing::warn!(who = %name, "ui: login refused: too many failed logins");
+        let why = "Too many failed logins in the last minute; try again later.";
+        return html_reply(StatusCode::TOO_MANY_REQUESTS, login_page(Some(why)));
+    }
     // The token is compared whatever the name, so a bad name takes as long as a bad token.
     let token_ok = same_secret(token.as_bytes(), &ui.token.0);
     if let Err(why) = check_name(name) {
@@ -237,6 +270,7 @@ fn login(ui: &Ui, headers: &HeaderMap, form: &Form) -> Reply {
         return html_reply(StatusCode::UNAUTHORIZED, login_page(Some(&why)));
     }
     if !token_ok {
+        ui.failed_logins.failed(now);
         tracing::warn!(who = %name, "ui: login refused: wrong operator token");
         return html_reply(StatusCode::UNAUTHORIZED, login_page(Some("Wrong operator token.")));
     }
@@ -568,6 +602,18 @@ mod tests {
     }
 
     /// Nothing from Git or HNP reaches the page as markup or as a raw control character.
+    #[test]
+    fn failed_logins_are_capped_per_window() {
+        let throttle = LoginThrottle::default();
+        let start = Instant::now();
+        for i in 0..MAX_FAILED_LOGINS {
+            assert!(throttle.allows(start), "try {i}");
+            throttle.failed(start);
+        }
+        assert!(!throttle.allows(start + Duration::from_secs(59)), "the cap holds within the window");
+        assert!(throttle.allows(start + LOGIN_WINDOW), "and lifts once the window has moved on");
+    }
+
     #[test]
     fn html_escapes_markup_and_control_characters() {
         assert_eq!(html("a<b>&\"c\"'"), "a&lt;b&gt;&amp;&quot;c&quot;&#39;");
