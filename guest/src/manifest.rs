@@ -54,11 +54,33 @@ const DROPPED_METADATA: [&str; 10] = [
 
 /// CRs from a manifest file's text. `source` names the file in errors.
 pub fn parse_manifests(source: &str, text: &str) -> Result<Vec<RawResource>, SyncError> {
-    Ok(parse_documents(source, text)?.into_iter().map(|(_, cr)| cr).collect())
+    Ok(parse_documents(source, text)?.into_iter().map(|parsed| parsed.resource).collect())
 }
 
-/// `parse_manifests`, with each CR's 0-based document index (empty documents count).
-pub fn parse_documents(source: &str, text: &str) -> Result<Vec<(u32, RawResource)>, SyncError> {
+/// One CR of a manifest file, and where it is in it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Parsed {
+    /// 0-based YAML document (empty documents count).
+    pub document: u32,
+    /// Its index in the document's `items` when the document is a `kind: List` (what
+    /// `kubectl get -o yaml` prints).
+    pub item: Option<u32>,
+    pub resource: RawResource,
+}
+
+impl Parsed {
+    /// `field` of this CR as a path from its document (`items[2].metadata.name` in a List).
+    pub fn field(&self, field: &str) -> String {
+        match (self.item, field) {
+            (None, _) => field.to_string(),
+            (Some(i), "") => format!("items[{i}]"),
+            (Some(i), field) => format!("items[{i}].{field}"),
+        }
+    }
+}
+
+/// `parse_manifests`, with each CR's place in the file.
+pub fn parse_documents(source: &str, text: &str) -> Result<Vec<Parsed>, SyncError> {
     let invalid = |document: usize, message: String| {
         SyncError::InvalidManifest(InvalidManifest {
             source: source.to_string(),
@@ -73,8 +95,20 @@ pub fn parse_documents(source: &str, text: &str) -> Result<Vec<(u32, RawResource
         if document.is_null() {
             continue;
         }
-        let raw = to_raw(document).map_err(|m| invalid(index, m))?;
-        resources.push((u32::try_from(index).unwrap_or(u32::MAX), raw));
+        let position = u32::try_from(index).unwrap_or(u32::MAX);
+        match list_items(document) {
+            Ok(items) => {
+                for (item, document) in items.into_iter().enumerate() {
+                    let item = u32::try_from(item).unwrap_or(u32::MAX);
+                    let raw = to_raw(document).map_err(|m| invalid(index, format!("items[{item}]: {m}")))?;
+                    resources.push(Parsed { document: position, item: Some(item), resource: raw });
+                }
+            }
+            Err(document) => {
+                let raw = to_raw(document).map_err(|m| invalid(index, m))?;
+                resources.push(Parsed { document: position, item: None, resource: raw });
+            }
+        }
     }
     Ok(resources)
 }
@@ -177,6 +211,23 @@ fn canonical(documents: &[Value]) -> Option<String> {
         return None;
     }
     render::render_raw(&to_raw(doc.clone()).ok()?).ok()
+}
+
+/// The items of a `kind: List` document (`apiVersion: v1`, `items: [...]`, as Kubernetes
+/// tools print several objects); any other document comes back as it is.
+fn list_items(document: Value) -> Result<Vec<Value>, Value> {
+    let is_list = |top: &Map<String, Value>| {
+        top.get("kind").and_then(Value::as_str) == Some("List")
+            && top.get("apiVersion").is_none_or(|v| v.as_str() == Some("v1"))
+            && top.get("items").is_some_and(Value::is_array)
+    };
+    match document {
+        Value::Object(mut top) if is_list(&top) => match top.remove("items") {
+            Some(Value::Array(items)) => Ok(items),
+            _ => Err(Value::Object(top)),
+        },
+        other => Err(other),
+    }
 }
 
 /// One document as a `RawResource`: checks the shape, not the values (`validate` does).

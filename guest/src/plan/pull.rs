@@ -16,6 +16,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde_json::Value;
 
 use super::{Outcome, Rendered, Texts};
+use crate::manifest::Parsed;
 use crate::model::{Conflict, ConflictKind, HnpChange, HnpOp, RawError, RawResource, Resource, ResourceRef, SyncError};
 use crate::{blob, manifest, path, render, validate};
 
@@ -58,7 +59,7 @@ pub(super) fn read_managed(path: &str, text: &str, named: &ResourceRef) -> Resul
         }
         other => format!("Git's file cannot go into HNP: {other:?}"),
     })?;
-    let [(_, raw)] = documents.as_slice() else {
+    let [Parsed { resource: raw, item: None, .. }] = documents.as_slice() else {
         return Err(format!("Git's file cannot go into HNP: it holds {} CRs, not one", documents.len()));
     };
     let cr =
@@ -195,14 +196,14 @@ pub(super) fn raw_files(
         };
         let mut crs = Vec::new();
         let mut bad = false;
-        for (document, raw) in documents {
-            match GitCr::read(&raw) {
+        for parsed in documents {
+            match GitCr::read(&parsed.resource) {
                 Ok(git) => {
                     let managed = path::manifest_path(directory, &git.resource.reference());
-                    crs.push(RawCr { document, managed, git });
+                    crs.push(RawCr { document: parsed.document, managed, git });
                 }
                 Err((field, message)) => {
-                    pass.errors.push(error(document, &field, message));
+                    pass.errors.push(error(parsed.document, &parsed.field(&field), message));
                     bad = true;
                 }
             }

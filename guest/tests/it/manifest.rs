@@ -2,7 +2,7 @@
 //! reads them, JSON manifests, dropped server fields, and errors that name the file and the
 //! document.
 
-use fgd_sync_guest::manifest::{parse_manifests, same_data, MAX_MANIFEST_BYTES};
+use fgd_sync_guest::manifest::{parse_documents, parse_manifests, same_data, MAX_MANIFEST_BYTES};
 use fgd_sync_guest::model::{InvalidManifest, RawResource, SyncError};
 use pretty_assertions::assert_eq;
 use serde_json::{json, Map, Value};
@@ -144,6 +144,33 @@ fn json_manifests() {
     assert!(parse_manifests("v.json", &emoji).unwrap()[0].spec.contains('\u{1f600}'));
     let err = parse_manifests("v.json", &text.replace("\"y\"", "\"x\"")).unwrap_err();
     assert!(err.to_string().contains("v.json (document 0): invalid JSON: duplicate key \"x\""), "{err}");
+}
+
+/// `kubectl get -o yaml` (or `-o json`) prints several objects as one `kind: List`: each item
+/// is a CR, placed by its document and item; other documents read as before.
+#[test]
+fn kubernetes_lists_hold_one_cr_per_item() {
+    let yaml = "apiVersion: v1\nkind: List\nmetadata:\n  resourceVersion: \"\"\nitems:\n\
+                - apiVersion: vpc.githedgehog.com/v1beta1\n  kind: VPC\n  metadata:\n    name: a\n\
+                - apiVersion: vpc.githedgehog.com/v1beta1\n  kind: VPC\n  metadata:\n    name: b\n\
+                ---\napiVersion: vpc.githedgehog.com/v1beta1\nkind: VPC\nmetadata:\n  name: c\n";
+    let parsed = parse_documents("list.yaml", yaml).unwrap();
+    let places: Vec<(u32, Option<u32>, &str)> =
+        parsed.iter().map(|p| (p.document, p.item, p.resource.name.as_str())).collect();
+    assert_eq!(places, [(0, Some(0), "a"), (0, Some(1), "b"), (1, None, "c")]);
+    assert_eq!(parsed[1].field("metadata.name"), "items[1].metadata.name");
+    assert_eq!(parsed[2].field("metadata.name"), "metadata.name");
+    let json = r#"{"apiVersion": "v1", "kind": "List", "items": [
+        {"apiVersion": "vpc.githedgehog.com/v1beta1", "kind": "VPC", "metadata": {"name": "a"}}]}"#;
+    assert_eq!(parse_manifests("list.json", json).unwrap()[0].name, "a");
+    // An item that is no CR names its place.
+    let bad = r#"{"apiVersion": "v1", "kind": "List", "items": [
+        {"apiVersion": "vpc.githedgehog.com/v1beta1", "kind": "VPC", "metadata": {"name": "a"}}, 7]}"#;
+    let err = parse_manifests("list.json", bad).unwrap_err();
+    assert!(err.to_string().contains("list.json (document 0): items[1]: the document is"), "{err}");
+    // A List with something else than `items` (or of another API) is no List: refused as a CR.
+    let odd = "apiVersion: v1\nkind: List\nitems: {}\n";
+    assert!(parse_manifests("odd.yaml", odd).is_err());
 }
 
 /// A file whose document `index` is `bad`, after `index` good ones.

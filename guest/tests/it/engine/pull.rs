@@ -337,3 +337,29 @@ fn a_cr_the_listing_missed_is_confirmed_before_gits_deletion_is_forgotten() {
     w.run(&way(Direction::Push)).unwrap();
     assert!(w.source.gets.is_empty());
 }
+
+#[test]
+fn a_kubectl_list_dropped_into_raw_is_ingested_and_its_bad_items_named() {
+    let mut w = World::synced(vec![vpc("vpc-1", 1001)]);
+    let item = |cr: fgd_sync_guest::model::RawResource| {
+        let spec: serde_json::Value = serde_json::from_str(&cr.spec).unwrap();
+        serde_json::json!({"apiVersion": "vpc.githedgehog.com/v1beta1", "kind": "VPC",
+                           "metadata": {"name": cr.name}, "spec": spec})
+    };
+    let list = serde_json::json!({"apiVersion": "v1", "kind": "List", "items": [item(vpc("vpc-6", 1006)), item(vpc("vpc-7", 1007))]});
+    let raw = format!("{DIR}/raw/exported.json");
+    w.fake.git.commit_files("main", &[(&raw, Some(&list.to_string()))], "kubectl get vpcs -o json");
+    let report = w.run(&way(Direction::Pull)).unwrap();
+    assert!(report.raw_errors.is_empty() && report.conflicts.is_empty(), "{report:?}");
+    assert_eq!((hnp_vlan(&w, "vpc-6"), hnp_vlan(&w, "vpc-7")), (Some(1006), Some(1007)));
+    assert_eq!(w.file(&raw), None);
+
+    let mut bad = list.clone();
+    bad["items"][1]["metadata"]["name"] = serde_json::json!("Bad_Name");
+    bad["items"][0]["metadata"]["name"] = serde_json::json!("vpc-8");
+    w.fake.git.commit_files("main", &[(&raw, Some(&bad.to_string()))], "a bad export");
+    let report = w.run(&way(Direction::Pull)).unwrap();
+    let errors: Vec<(u32, &str)> = report.raw_errors.iter().map(|e| (e.document, e.field.as_str())).collect();
+    assert_eq!(errors, [(0, "items[1].metadata.name")]);
+    assert!(w.source.resources.iter().all(|r| r.name != "vpc-8"), "nothing of the file went in");
+}
