@@ -129,7 +129,7 @@ enum Outcome {
     Untracked,
     Apply(Action),
     /// Git's edit goes into HNP (a pull); the file and the state wait for the next plan.
-    Pull(HnpChange),
+    Pull(Box<HnpChange>),
     /// HNP's edit waits for a push (this plan only pulls).
     Waiting,
     /// HNP refused this path's change in this sync: left alone.
@@ -259,9 +259,9 @@ pub fn plan(input: &PlanInput, message_prefix: &str) -> Result<CommitPlan, SyncE
                 }
             },
             // Git's deletion, kept earlier with `resolve --take git`, reaches HNP now.
-            Verdict::Unchanged if pulls && hnp_unchanged && tombstone.is_some() && remote.is_none() => {
-                Outcome::Pull(pull::delete(path, subject.desired.expect("hnp_unchanged implies a desired CR")))
-            }
+            Verdict::Unchanged if pulls && hnp_unchanged && tombstone.is_some() && remote.is_none() => Outcome::Pull(
+                Box::new(pull::delete(path, subject.desired.expect("hnp_unchanged implies a desired CR"))),
+            ),
             Verdict::Unchanged => Outcome::Unchanged,
             // A managed file the sync never wrote, for a CR HNP lacks: created in HNP.
             Verdict::Untracked if pulls && subject.entry.is_none() && subject.desired.is_none() => {
@@ -425,7 +425,7 @@ fn settle(directory: &str, state: &SyncState, outcomes: Vec<Classified<'_>>) -> 
         let action = match outcome {
             Outcome::Untracked | Outcome::Waiting | Outcome::Held => continue,
             Outcome::Pull(change) => {
-                plan.hnp_changes.push(change);
+                plan.hnp_changes.push(*change);
                 continue;
             }
             Outcome::Unchanged => {
@@ -664,9 +664,9 @@ fn take_git(
     };
     Ok(match (subject.desired, git) {
         (Some(hnp), Some(git)) if hnp.sha == git.sha => Outcome::Apply(Action::Adopt),
-        (Some(hnp), Some(git)) => Outcome::Pull(pull::update(path, hnp, &git)),
-        (None, Some(git)) => Outcome::Pull(pull::create(path, &git)),
-        (Some(hnp), None) => Outcome::Pull(pull::delete(path, hnp)),
+        (Some(hnp), Some(git)) => Outcome::Pull(Box::new(pull::update(path, hnp, &git))),
+        (None, Some(git)) => Outcome::Pull(Box::new(pull::create(path, &git))),
+        (Some(hnp), None) => Outcome::Pull(Box::new(pull::delete(path, hnp))),
         (None, None) => Outcome::Apply(Action::Forget),
     })
 }

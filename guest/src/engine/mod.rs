@@ -261,7 +261,7 @@ fn back_off(client: &mut Client<'_>, retry: u32) {
 
 enum Attempt {
     /// `commit` is None for a dry run or a plan with nothing to write.
-    Done { plan: CommitPlan, commit: Option<String> },
+    Done { plan: Box<CommitPlan>, commit: Option<String> },
     /// Another writer moved the branch first.
     Lost,
 }
@@ -334,14 +334,14 @@ impl Session<'_> {
         }
         if self.mode == Mode::Plan {
             self.preview(client, &mut plan)?;
-            return Ok(Attempt::Done { plan, commit: None });
+            return Ok(Attempt::Done { plan: Box::new(plan), commit: None });
         }
         if plan.writes.is_empty() {
-            return Ok(Attempt::Done { plan, commit: None });
+            return Ok(Attempt::Done { plan: Box::new(plan), commit: None });
         }
         // Only a dry run plans against an empty repository; a sync created the first commit.
         let Some(head) = head else {
-            return Ok(Attempt::Done { plan, commit: None });
+            return Ok(Attempt::Done { plan: Box::new(plan), commit: None });
         };
         let identity = self.target.committer.as_ref();
         let state_sha = plan
@@ -363,9 +363,9 @@ impl Session<'_> {
             }
         }
         Ok(match write::update_ref(client, &self.repo, &commit)? {
-            RefUpdate::Moved => Attempt::Done { plan, commit: Some(commit) },
+            RefUpdate::Moved => Attempt::Done { plan: Box::new(plan), commit: Some(commit) },
             RefUpdate::Lost => match write::landed(client, &self.repo, &commit)? {
-                true => Attempt::Done { plan, commit: Some(commit) },
+                true => Attempt::Done { plan: Box::new(plan), commit: Some(commit) },
                 false => Attempt::Lost,
             },
         })
