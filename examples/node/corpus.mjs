@@ -44,8 +44,8 @@ function resource(cr) {
   return { render, path, 'blob-sha': 'ok' in render ? sha(render.ok) : null };
 }
 
-function plan(desired, remoteFiles, state, blobs) {
-  const input = { directory, remoteFiles, state, contents: [], desired, deleted: [], complete: true, resolutions: [], fabric: '', untrusted: [], unreadable: [], direction: 'push', refused: [] };
+function plan(desired, remoteFiles, state, blobs, direction = 'push') {
+  const input = { directory, remoteFiles, state, contents: [], desired, deleted: [], complete: true, resolutions: [], fabric: '', untrusted: [], unreadable: [], direction, refused: [] };
   let result;
   for (let round = 0; round < MAX_CONTENT_ROUNDS; round++) {
     result = toPlain(outcome(() => logic.plan(input, prefix)));
@@ -74,6 +74,10 @@ function plans(crs) {
     const editedRemote = remote.map(([p, s]) => [p, p === managed[0] ? editedSha : s]);
     const editBlobs = new Map([...blobs, [editedSha, edited]]);
     out.push({ name: 'git-edit', result: plan(crs, editedRemote, state, editBlobs) });
+    // The same edit pulled (a conflict that says why), and Git's deletion pulled.
+    out.push({ name: 'git-edit-pull', result: plan(crs, editedRemote, state, editBlobs, 'pull') });
+    const deleted = remote.filter(([p]) => p !== managed[0]);
+    out.push({ name: 'git-delete-pull', result: plan(crs, deleted, state, blobs, 'pull') });
   }
   if (crs.length > 0) out.push({ name: 'hnp-delete', result: plan(crs.slice(1), remote, state, blobs) });
   return out;

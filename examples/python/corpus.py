@@ -76,8 +76,9 @@ class Runner:
         return {"render": render, "path": path, "blob-sha": sha}
 
     def plan(self, desired: list[CustomResource], remote: list[tuple[str, str]], state: Optional[str],
-             blobs: dict[str, str]) -> dict[str, Any]:
-        plan_input = PlanInput(directory=self.directory, desired=desired, remote_files=remote, state=state)
+             blobs: dict[str, str], direction: str = "push") -> dict[str, Any]:
+        plan_input = PlanInput(directory=self.directory, desired=desired, remote_files=remote, state=state,
+                               direction=direction)
         result: dict[str, Any] = {}
         for _ in range(MAX_CONTENT_ROUNDS):
             result = outcome(lambda: self.fgd.plan_raw(plan_input, self.prefix))
@@ -106,6 +107,11 @@ class Runner:
             edited_remote = [(p, edited_sha if p == managed[0] else s) for p, s in remote]
             edit_blobs = dict(blobs, **{edited_sha: edited})
             plans.append({"name": "git-edit", "result": self.plan(crs, edited_remote, state, edit_blobs)})
+            # The same edit pulled (a conflict that says why), and Git's deletion pulled.
+            pulled = self.plan(crs, edited_remote, state, edit_blobs, "pull")
+            plans.append({"name": "git-edit-pull", "result": pulled})
+            deleted = [(p, s) for p, s in remote if p != managed[0]]
+            plans.append({"name": "git-delete-pull", "result": self.plan(crs, deleted, state, blobs, "pull")})
         if crs:
             plans.append({"name": "hnp-delete", "result": self.plan(crs[1:], remote, state, blobs)})
         return plans

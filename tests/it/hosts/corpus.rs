@@ -169,6 +169,17 @@ impl<'a> Runner<'a> {
         state: Option<String>,
         blobs: &[(String, String)],
     ) -> Value {
+        self.plan_towards(desired, remote, state, blobs, Direction::Push)
+    }
+
+    fn plan_towards(
+        &self,
+        desired: &[CustomResource],
+        remote: Vec<(String, String)>,
+        state: Option<String>,
+        blobs: &[(String, String)],
+        direction: Direction,
+    ) -> Value {
         let mut input = PlanInput {
             directory: self.directory.clone(),
             remote_files: remote,
@@ -181,7 +192,7 @@ impl<'a> Runner<'a> {
             fabric: String::new(),
             untrusted: Vec::new(),
             unreadable: Vec::new(),
-            direction: Direction::Push,
+            direction,
             refused: Vec::new(),
         };
         let mut result = Value::Null;
@@ -230,14 +241,20 @@ impl<'a> Runner<'a> {
         if let Some((first, text)) = files.iter().find(|(p, _)| *p != self.state_path) {
             let edited = format!("{text}gitEdited: true\n");
             let edited_sha = blob_sha(&edited);
-            let edited_remote = remote
+            let edited_remote: Vec<(String, String)> = remote
                 .iter()
                 .map(|(p, s)| (p.clone(), if p == first { edited_sha.clone() } else { s.clone() }))
                 .collect();
             let mut edit_blobs = blobs.clone();
             edit_blobs.push((edited_sha, edited));
-            plans
-                .push(json!({"name": "git-edit", "result": self.plan(crs, edited_remote, state.clone(), &edit_blobs)}));
+            plans.push(json!({"name": "git-edit", "result": self.plan(crs, edited_remote.clone(), state.clone(), &edit_blobs)}));
+            // The same edit pulled (Git's file is no CR: a conflict that says why), and Git's
+            // deletion of the file pulled (the CR is deleted in HNP: an `hnp-change`).
+            let pulled = self.plan_towards(crs, edited_remote, state.clone(), &edit_blobs, Direction::Pull);
+            plans.push(json!({"name": "git-edit-pull", "result": pulled}));
+            let deleted: Vec<(String, String)> = remote.iter().filter(|(p, _)| p != first).cloned().collect();
+            let pulled = self.plan_towards(crs, deleted, state.clone(), &blobs, Direction::Pull);
+            plans.push(json!({"name": "git-delete-pull", "result": pulled}));
         }
         if !crs.is_empty() {
             plans.push(json!({"name": "hnp-delete", "result": self.plan(&crs[1..], remote, state, &blobs)}));
@@ -298,7 +315,25 @@ pub fn entries<'v>(corpus: &'v Value, key: &str) -> &'v Vec<Value> {
 
 /// The corpus' own expectations: valid files plan, invalid ones fail at the stated stage,
 /// naming the stated field (or document).
+/// The pull cases of a valid file's plans: Git's deletion of a managed file becomes the CR's
+/// deletion in HNP, and a Git file that is no CR stays a conflict that says why.
+fn check_pulls(file: &str, plans: &Value) -> bool {
+    let case = |name: &str| plans.as_array().unwrap().iter().find(|p| p["name"] == name).map(|p| &p["result"]["ok"]);
+    let Some(deleted) = case("git-delete-pull") else { return false };
+    let changes = deleted["hnp-changes"].as_array().unwrap();
+    assert_eq!(changes.len(), 1, "{file}: {deleted}");
+    assert_eq!((&changes[0]["op"], &changes[0]["records-sync"]), (&json!("delete"), &json!(false)), "{file}");
+    assert!(changes[0]["expected"].is_object(), "{file}: a delete names the CR it expects: {deleted}");
+    let edited = case("git-edit-pull").expect("git-edit-pull beside git-delete-pull");
+    assert_eq!(edited["hnp-changes"], json!([]), "{file}: {edited}");
+    let reasons: Vec<&str> =
+        edited["conflicts"].as_array().unwrap().iter().filter_map(|c| c["reason"].as_str()).collect();
+    assert!(reasons.iter().any(|r| r.contains("cannot go into HNP")), "{file}: {reasons:?}");
+    true
+}
+
 pub fn check_expectations(corpus: &Value, result: &Value, base: &Path) {
+    let mut pulls_checked = 0;
     for (entry, got) in entries(corpus, "manifests").iter().zip(result["manifests"].as_array().unwrap()) {
         let file = entry["file"].as_str().unwrap();
         let fresh = &got["plans"][0]["result"];
@@ -306,6 +341,7 @@ pub fn check_expectations(corpus: &Value, result: &Value, base: &Path) {
             None => {
                 assert!(got["parse"].get("ok").is_some(), "{file}: parse failed: {}", got["parse"]);
                 assert!(fresh.get("ok").is_some(), "{file}: the fresh plan failed: {fresh}");
+                pulls_checked += usize::from(check_pulls(file, &got["plans"]));
             }
             Some(expect) => {
                 let stage = expect["stage"].as_str().unwrap();
@@ -357,4 +393,5 @@ pub fn check_expectations(corpus: &Value, result: &Value, base: &Path) {
             }
         }
     }
+    assert!(pulls_checked > 0, "no corpus file exercised the pull cases");
 }
