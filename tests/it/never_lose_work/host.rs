@@ -1,10 +1,7 @@
 //! The host side: a consistent NetBox listing, the mass-deletion guard on the command line, in the config and in `serve`, and `resolve --expect`.
 
-use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
-use std::process::{Child, Stdio};
-use std::sync::{mpsc, Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use fgd_sync::report::Action;
 use fgd_sync_tests::cli::{self, git, run, Run};
@@ -13,6 +10,9 @@ use fgd_sync_tests::hnp::{Cr, DuringListing, Fault, Hnp, API};
 use fgd_sync_tests::TempDir;
 use pretty_assertions::assert_eq;
 use serde_json::{json, Value};
+
+use crate::kit::serve::Serve;
+use crate::kit::wait_for;
 
 const TOKEN: &str = "0123456789abcdef0123456789abcdef01234567";
 const DIR: &str = "fabrics/dc1/gitops";
@@ -361,72 +361,6 @@ fn an_invalid_cr_is_reported_and_the_rest_syncs() {
 
 // `serve`: a refused fabric shows, the others go on; invalid CRs do not block a fabric.
 
-/// A running `fgd-sync serve`; killed on drop.
-struct Serve {
-    child: Child,
-    url: String,
-    log: Arc<Mutex<String>>,
-}
-
-impl Serve {
-    fn start(config: &std::path::Path, github_token: &str) -> Serve {
-        let mut child = cli::command()
-            .env("NETBOX_TOKEN", TOKEN)
-            .env("GITHUB_TOKEN", github_token)
-            .env("FGD_SYNC_WEBHOOK_SECRET", "secret")
-            .env("RUST_LOG", "fgd_sync=info")
-            .args(["serve", "--listen", "127.0.0.1:0", "--reconcile-interval", "1", "--config"])
-            .arg(config)
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("starting fgd-sync serve");
-        let stderr = child.stderr.take().unwrap();
-        let log = Arc::new(Mutex::new(String::new()));
-        let (found, address) = mpsc::channel();
-        let sink = log.clone();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                if let Some(rest) = line.split("listening on http://").nth(1) {
-                    let _ = found.send(rest.split_whitespace().next().unwrap_or_default().to_owned());
-                }
-                let mut log = sink.lock().unwrap_or_else(|p| p.into_inner());
-                log.push_str(&line);
-                log.push('\n');
-            }
-        });
-        let addr = address.recv_timeout(Duration::from_secs(120)).expect("serve starts");
-        Serve { child, url: format!("http://{addr}"), log }
-    }
-
-    fn metric(&self, series: &str) -> f64 {
-        use fgd_sync_tests::github::client;
-        let text = client::send("GET", &format!("{}/metrics", self.url), &[], None, Duration::from_secs(30))
-            .expect("GET /metrics")
-            .text();
-        text.lines().find_map(|l| l.strip_prefix(series)?.trim().parse().ok()).unwrap_or(0.0)
-    }
-
-    fn log(&self) -> String {
-        self.log.lock().unwrap_or_else(|p| p.into_inner()).clone()
-    }
-
-    fn wait_for(&self, what: &str, mut done: impl FnMut() -> bool) {
-        let deadline = Instant::now() + Duration::from_secs(120);
-        while !done() {
-            assert!(Instant::now() < deadline, "timed out waiting for {what}; log:\n{}", self.log());
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-}
-
-impl Drop for Serve {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 /// Two fabrics; HNP stops answering with the CRs of one. That fabric's reconcile is refused
 /// (metrics and log say so, no tight retry loop), the other fabric keeps syncing, and an
 /// invalid CR there does not block its valid ones.
@@ -446,17 +380,18 @@ fn serve_shows_a_refused_fabric_and_goes_on_with_the_others() {
     };
     let text = format!("[defaults]\nnetbox_url = \"{}\"\n\n{}\n{}", hnp.base_url(), fabric("dc1"), fabric("dc2"));
     std::fs::write(&config, text).unwrap();
-    let serve = Serve::start(&config, gh.token());
+    let serve = Serve::start(&config, &[("GITHUB_TOKEN", Some(gh.token()))], &["--reconcile-interval", "1"]);
     let dc2_file = "fabrics/dc2/gitops/managed/vpcs/w00001.yaml";
-    serve.wait_for("both fabrics synced", || {
-        gh.repo().show("main", dc2_file).is_some() && gh.repo().show("main", &vpc_path("v00001")).is_some()
+    wait_for("both fabrics synced", || {
+        (gh.repo().show("main", dc2_file).is_some() && gh.repo().show("main", &vpc_path("v00001")).is_some())
+            .then_some(())
     });
 
     // dc2's CRs vanish from HNP (no webhooks: the reconcile finds it).
     for id in dc2_ids {
         hnp.delete("VPC", id);
     }
-    serve.wait_for("dc2 refused", || serve.metric("fgd_sync_deletions_refused_total{fabric=\"dc2\"}") >= 1.0);
+    wait_for("dc2 refused", || (serve.metric("fgd_sync_deletions_refused_total{fabric=\"dc2\"}") >= 1.0).then_some(()));
     assert_eq!(serve.metric("fgd_sync_blocked_deletions{fabric=\"dc2\"}"), 12.0);
     let refused_at = Instant::now();
     let refusals = serve.metric("fgd_sync_deletions_refused_total{fabric=\"dc2\"}");
@@ -464,10 +399,15 @@ fn serve_shows_a_refused_fabric_and_goes_on_with_the_others() {
     // dc1 goes on: an edit lands, and an invalid CR next to it does not block it.
     hnp.update(a, Cr::new("VPC", dc1, "v00001", vpc_spec(55)));
     hnp.add(Cr::new("VPC", dc1, "v00002", json!("not an object")));
-    serve.wait_for("dc1's edit", || {
-        gh.repo().show("main", &vpc_path("v00001")).is_some_and(|t| t.contains(&format!("vlan: {}", 1055)))
+    wait_for("dc1's edit", || {
+        gh.repo()
+            .show("main", &vpc_path("v00001"))
+            .is_some_and(|t| t.contains(&format!("vlan: {}", 1055)))
+            .then_some(())
     });
-    serve.wait_for("dc1's invalid CR counted", || serve.metric("fgd_sync_invalid_crs{fabric=\"dc1\"}") == 1.0);
+    wait_for("dc1's invalid CR counted", || {
+        (serve.metric("fgd_sync_invalid_crs{fabric=\"dc1\"}") == 1.0).then_some(())
+    });
     assert!(gh.repo().show("main", dc2_file).is_some(), "dc2's files stay");
 
     // Refused once per reconcile interval (1 s), not in a tight loop.
