@@ -267,14 +267,21 @@ fn a_stale_take_hnp_writes_nothing_and_the_page_shows_the_new_blob() {
     assert!(page.contains("vlan: 1888") && page.contains("vlan: 2001"), "the new diff: {page}");
 }
 
-/// Debian's Chromium and its WebDriver, installed when missing (we run as root).
+/// Debian's Chromium and its WebDriver, installed when missing: with apt-get as root, else
+/// through `sudo -n` (never a prompt); a failure fails the test, it is never skipped.
 fn ensure_chromium() {
     let present = || Path::new("/usr/bin/chromium").exists() && Path::new("/usr/bin/chromedriver").exists();
     if present() {
         return;
     }
+    let root = Command::new("id").arg("-u").output().is_ok_and(|o| o.stdout.trim_ascii() == b"0");
     let apt = |args: &[&str]| {
-        Command::new("apt-get").args(args).env("DEBIAN_FRONTEND", "noninteractive").output().unwrap_or_else(|e| {
+        let mut cmd = if root { Command::new("apt-get") } else { Command::new("sudo") };
+        if !root {
+            // sudo resets the environment: the frontend goes on the command line.
+            cmd.args(["-n", "env", "DEBIAN_FRONTEND=noninteractive", "apt-get"]);
+        }
+        cmd.args(args).env("DEBIAN_FRONTEND", "noninteractive").output().unwrap_or_else(|e| {
             panic!("Chromium is missing and apt-get could not run ({e}): install chromium and chromium-driver")
         })
     };
