@@ -21,6 +21,7 @@ from fgd_sync_wasm import (
     PlanInput,
     ResourceRef,
     SyncError,
+    cr_from_plain,
     to_plain,
 )
 
@@ -37,18 +38,6 @@ def cr_to_plain(cr: CustomResource) -> dict[str, Any]:
         "annotations": cr.annotations,
         "spec": cr.spec,
     }
-
-
-def cr_from_plain(value: dict[str, Any]) -> CustomResource:
-    return CustomResource(
-        kind=value["kind"],
-        name=value["name"],
-        spec=value["spec"],
-        namespace=value["namespace"],
-        labels=value["labels"],
-        annotations=value["annotations"],
-        api_version=value["api-version"],
-    )
 
 
 def outcome(call: Callable[[], Any]) -> dict[str, Any]:

@@ -210,7 +210,8 @@ pub fn plan(input: &PlanInput, message_prefix: &str) -> Result<CommitPlan, SyncE
             outcomes.push(Classified { path, subject, base, remote, outcome: Outcome::Held });
             continue;
         }
-        let outcome = match verdict {
+        // `Err`: the blob whose text the pull needs first.
+        let outcome: Result<Outcome, String> = match verdict {
             Verdict::NeedContent(need) => {
                 if let (true, Some(base)) = (need.base, &base) {
                     needs.insert(base.sha.clone());
@@ -221,30 +222,17 @@ pub fn plan(input: &PlanInput, message_prefix: &str) -> Result<CommitPlan, SyncE
                 continue;
             }
             Verdict::Conflict(kind) => match resolutions.get(path.as_str()) {
+                // Git wins on both sides: its data goes into HNP too (an explicit decision,
+                // so even over an untrusted base).
+                Some(r)
+                    if pinned(r.expect.as_ref(), remote.as_ref()) && input.direction.pulls() && r.take == Side::Git =>
+                {
+                    take_git(kind, path, subject, remote.as_ref())
+                }
                 Some(r) if pinned(r.expect.as_ref(), remote.as_ref()) => {
-                    // Git wins on both sides: its data goes into HNP too (an explicit decision,
-                    // so even over an untrusted base).
-                    if input.direction.pulls() && r.take == Side::Git {
-                        match take_git(kind, path, subject, remote.as_ref()) {
-                            Ok(outcome) => outcome,
-                            Err(sha) => {
-                                needs.insert(sha);
-                                continue;
-                            }
-                        }
-                    } else {
-                        Outcome::Apply(resolve(r.take, desired.is_some(), remote.is_some()))
-                    }
+                    Ok(Outcome::Apply(resolve(r.take, desired.is_some(), remote.is_some())))
                 }
-                None if pulls && hnp_unchanged && git_edit(kind) => {
-                    match take_git(kind, path, subject, remote.as_ref()) {
-                        Ok(outcome) => outcome,
-                        Err(sha) => {
-                            needs.insert(sha);
-                            continue;
-                        }
-                    }
-                }
+                None if pulls && hnp_unchanged && git_edit(kind) => take_git(kind, path, subject, remote.as_ref()),
                 found => {
                     // A conflict is reported with both versions (those that can be read).
                     if let Some(FileVersion { sha, content: None }) = &remote {
@@ -252,53 +240,54 @@ pub fn plan(input: &PlanInput, message_prefix: &str) -> Result<CommitPlan, SyncE
                             needs.insert(sha.clone());
                         }
                     }
-                    match found {
+                    Ok(match found {
                         Some(r) => Outcome::Stale(kind, stale(r, remote.as_ref())),
                         None => Outcome::Conflict(kind, why.map(str::to_string)),
-                    }
+                    })
                 }
             },
             // Git's deletion, kept earlier with `resolve --take git`, reaches HNP now.
-            Verdict::Unchanged if pulls && hnp_unchanged && tombstone.is_some() && remote.is_none() => Outcome::Pull(
-                Box::new(pull::delete(path, subject.desired.expect("hnp_unchanged implies a desired CR"))),
-            ),
-            Verdict::Unchanged => Outcome::Unchanged,
+            Verdict::Unchanged if pulls && hnp_unchanged && tombstone.is_some() && remote.is_none() => {
+                Ok(Outcome::Pull(Box::new(pull::delete(
+                    path,
+                    subject.desired.expect("hnp_unchanged implies a desired CR"),
+                ))))
+            }
+            Verdict::Unchanged => Ok(Outcome::Unchanged),
             // A managed file the sync never wrote, for a CR HNP lacks: created in HNP.
             Verdict::Untracked if pulls && subject.entry.is_none() && subject.desired.is_none() => {
-                match take_git(ConflictKind::CreatedInGit, path, subject, remote.as_ref()) {
-                    Ok(outcome) => outcome,
-                    Err(sha) => {
-                        needs.insert(sha);
-                        continue;
-                    }
-                }
+                take_git(ConflictKind::CreatedInGit, path, subject, remote.as_ref())
             }
-            Verdict::Untracked => Outcome::Untracked,
-            Verdict::Apply(action) => Outcome::Apply(action),
+            Verdict::Untracked => Ok(Outcome::Untracked),
+            Verdict::Apply(action) => Ok(Outcome::Apply(action)),
+        };
+        let outcome = match outcome {
+            Ok(outcome) => outcome,
+            Err(sha) => {
+                needs.insert(sha);
+                continue;
+            }
         };
         outcomes.push(Classified { path, subject, base, remote, outcome });
     }
-    let raw = match pulls {
-        true => {
-            let by_path: BTreeMap<&str, &Outcome> = outcomes.iter().map(|c| (c.path.as_str(), &c.outcome)).collect();
-            let raw = pull::raw_files(
-                &directory,
-                &input.remote_files,
-                &texts,
-                &input.unreadable,
-                &input.refused,
-                &desired.rendered,
-                &by_path,
-                &mut needs,
-            );
-            Some(raw)
-        }
-        false => None,
+    let raw = if pulls {
+        let by_path: BTreeMap<&str, &Outcome> = outcomes.iter().map(|c| (c.path.as_str(), &c.outcome)).collect();
+        pull::raw_files(
+            &directory,
+            &input.remote_files,
+            &texts,
+            &input.unreadable,
+            &input.refused,
+            &desired.rendered,
+            &by_path,
+            &mut needs,
+        )
+    } else {
+        pull::RawPass::default()
     };
     if !needs.is_empty() {
         return Ok(CommitPlan { need_contents: needs.into_iter().collect(), ..CommitPlan::default() });
     }
-    let raw = raw.unwrap_or_default();
     if !input.direction.pushes() {
         // A pull alone writes no file for HNP's own edits (they wait for a push), but does
         // write the canonical files of CRs ingested from `raw/`.
