@@ -315,13 +315,24 @@ impl Session<'_> {
             None => None,
         };
         self.pin_resolutions(&files.blobs);
-        let mut input = PlanInput { remote_files: files.blobs.clone(), state, ..self.input.clone() };
+        // A file whose CR an earlier attempt of this sync deleted from HNP (Git had deleted
+        // the file) is back in Git: someone restored it meanwhile. Its base is no ground for
+        // deleting it again: like a base a foreign commit changed, it is a conflict.
+        let restored: BTreeSet<String> = self
+            .pulled
+            .iter()
+            .filter(|o| o.refused.is_none() && o.change.op == HnpOp::Delete)
+            .filter(|o| files.blobs.contains_key(&o.change.path))
+            .map(|o| o.change.path.clone())
+            .collect();
+        let mut input =
+            PlanInput { remote_files: files.blobs.clone(), state, untrusted: restored.clone(), ..self.input.clone() };
         let mut plan = self.plan(client, &mut input)?;
         plan = self.confirm_deletions(client, source, &mut input, plan)?;
         if let (Some(head), true) = (head, writes_files(&plan) || !plan.hnp_changes.is_empty()) {
             let untrusted = self.untrusted(client, head, &files.blobs, input.state.as_deref())?;
             if !untrusted.is_empty() {
-                input.untrusted = untrusted;
+                input.untrusted = untrusted.union(&restored).cloned().collect();
                 plan = self.plan(client, &mut input)?;
             }
         }

@@ -363,3 +363,30 @@ fn a_kubectl_list_dropped_into_raw_is_ingested_and_its_bad_items_named() {
     assert_eq!(errors, [(0, "items[1].metadata.name")]);
     assert!(w.source.resources.iter().all(|r| r.name != "vpc-8"), "nothing of the file went in");
 }
+
+/// Git deletes a file, the pull deletes its CR from HNP, and before the commit lands someone
+/// restores the file in Git: the retry reports the restored file as a conflict (its base is
+/// no ground for a deletion, nor for keeping quiet about HNP lacking the CR).
+#[test]
+fn a_file_restored_in_git_while_its_cr_was_pulled_away_is_a_conflict_not_a_deletion() {
+    use super::fake::Hook;
+    let mut w = World::synced(vec![vpc("vpc-1", 1001), vpc("vpc-2", 1002), vpc("vpc-3", 1003)]);
+    let gone = managed("vpcs", "vpc-2");
+    let text = w.file(&gone).expect("vpc-2's file");
+    w.fake.git.commit_files("main", &[(&gone, None)], "remove vpc-2");
+    let (path, restore) = (gone.clone(), text.clone());
+    let mut raced = false;
+    w.fake.hook = Some(Box::new(move |git, request| {
+        if request.method == "PATCH" && !raced {
+            raced = true;
+            git.commit_files("main", &[(&path, Some(&restore))], "restore vpc-2");
+        }
+        Hook::Pass
+    }));
+    let report = w.run(&way(Direction::Pull)).unwrap();
+    assert_eq!(report.attempts, 2);
+    assert!(w.source.resources.iter().all(|r| r.name != "vpc-2"), "the first attempt's pull stands");
+    assert_eq!(w.file(&gone).as_deref(), Some(text.as_str()), "the restored file stays");
+    let conflicts: Vec<(&str, ConflictKind)> = report.conflicts.iter().map(|c| (c.path.as_str(), c.kind)).collect();
+    assert_eq!(conflicts, [(gone.as_str(), ConflictKind::UntrustedBase)]);
+}
